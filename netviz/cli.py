@@ -1,0 +1,105 @@
+"""The command line: a thin click layer over the library.
+
+Commands live in their own modules and are imported only when used, so
+``netviz --help`` stays fast and imports neither torch nor matplotlib.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+import click
+
+from .errors import NetvizError, SpecError
+
+COMMANDS = {
+    "list": ("netviz.cli", "list_cmd"),
+    "shapes": ("netviz.cli", "shapes_cmd"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else None
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+            near = difflib.get_close_matches(name, list(COMMANDS), n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise click.UsageError(f"no command {name!r}{hint}; try 'netviz --help'")
+        return super().resolve_command(ctx, args)
+
+
+# Options shared by several commands, bundled as decorators.
+def input_option(f):
+    return click.option("--input", "input_shape", metavar="CxHxW",
+                        help="Input size without the batch, e.g. 3x224x224 "
+                             "(default: the spec's).")(f)
+
+
+def model_argument(f):
+    return click.argument("model", metavar="MODEL")(f)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="netviz", prog_name="netviz")
+def main():
+    """Figures of neural networks, from a layer list or a PyTorch model.
+
+    MODEL is a zoo name (see 'netviz list'), a YAML/JSON spec file, or a
+    PyTorch target such as torchvision:alexnet.
+    """
+
+
+@click.command("list")
+def list_cmd():
+    """List the models of the zoo, one line each."""
+    from . import zoo
+    names = zoo.names()
+    width = max(map(len, names))
+    for name in names:
+        click.echo(f"{name.ljust(width)}  {zoo.describe(name)}")
+
+
+@click.command("shapes")
+@model_argument
+@input_option
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract instead of a table.")
+def shapes_cmd(model, input_shape, as_json):
+    """Output shape, parameters and multiply-adds of every layer."""
+    from .models import shaped
+    result = shaped(model, input=input_shape)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        from .table import format_table
+        click.echo(format_table(result))
+
+
+def run(argv=None):
+    """Entry point: one clear line and a non-zero exit for bad input."""
+    try:
+        rv = main.main(args=argv, prog_name="netviz", standalone_mode=False)
+    except NetvizError as exc:
+        msg = str(exc) if isinstance(exc, SpecError) and exc.file else f"netviz: {exc}"
+        click.echo(msg, err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"netviz: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("netviz: aborted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    sys.exit(rv if isinstance(rv, int) else 0)

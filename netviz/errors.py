@@ -1,0 +1,57 @@
+"""Errors netviz reports to users.
+
+Every error a user can cause is a :class:`NetvizError`. The CLI prints its
+``str()`` as one line and exits with ``exit_code`` (2 for bad input); no
+traceback is shown.
+"""
+from __future__ import annotations
+
+
+class NetvizError(Exception):
+    """Base class: a problem with the user's input, reported in one line."""
+
+    exit_code = 2
+
+
+class SpecError(NetvizError):
+    """A problem in a network description, located at FILE:LINE:COL."""
+
+    def __init__(self, message: str, file: str | None = None,
+                 line: int | None = None, col: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.col = col
+
+    @classmethod
+    def at(cls, message: str, loc) -> "SpecError":
+        """Build an error at a :class:`netviz.ir.Loc` (or None)."""
+        if loc is None:
+            return cls(message)
+        return cls(message, loc.file, loc.line, loc.col)
+
+    def __str__(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+            if self.line is not None:
+                where.append(str(self.line))
+                if self.col is not None:
+                    where.append(str(self.col))
+        prefix = ":".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class ShapeError(SpecError):
+    """A layer that cannot be applied to its input (kernel too large, ...)."""
+
+
+class UsageError(NetvizError):
+    """Bad command-line usage: unknown model or style, bad output path, ..."""
+
+
+class CheckFailed(NetvizError):
+    """A comparison or check found a mismatch (exit code 1)."""
+
+    exit_code = 1

@@ -1,0 +1,158 @@
+"""The table of layer types a spec may use.
+
+One entry per type: its fields (kind, default, documentation), its aliases,
+the scalar a short form sets (``- fc: 4096`` sets ``out``) and the category
+styles draw it as. The spec reader validates against this table and the spec
+reference in the docs is generated from it, so the two cannot drift.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # pos, nonneg, pair_pos, pair_nonneg, bool, float, prob, shape, str, int
+    default: object = REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class LayerType:
+    name: str
+    category: str
+    doc: str
+    fields: tuple[Field, ...] = ()
+    short: str | None = None  # the field a scalar short form sets
+    aliases: tuple[str, ...] = ()
+    min_inputs: int = 1
+    max_inputs: int | None = 1
+
+    def field(self, name: str) -> Field | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+
+_WINDOW = (
+    Field("stride", "pair_pos", None, "step of the window; default: the kernel size"),
+    Field("pad", "pair_nonneg", 0, "zero padding on each side"),
+)
+
+ACTIVATIONS = {
+    "relu": "max(0, x)", "relu6": "min(max(0, x), 6)",
+    "leaky_relu": "ReLU with a small slope for x < 0",
+    "elu": "exponential linear unit", "gelu": "Gaussian error linear unit",
+    "silu": "x * sigmoid(x) (swish)", "sigmoid": "logistic function",
+    "tanh": "hyperbolic tangent", "hardswish": "hard swish",
+    "hardsigmoid": "hard sigmoid", "mish": "x * tanh(softplus(x))",
+}
+
+TYPES: tuple[LayerType, ...] = (
+    LayerType("input", "input", "The network's input; one per network.",
+              (Field("shape", "shape", REQUIRED, "CxHxW (or features), without the batch"),),
+              short="shape", min_inputs=0, max_inputs=0),
+    LayerType("conv", "conv", "2-D convolution (torch.nn.Conv2d).", (
+        Field("out", "pos", REQUIRED, "output channels"),
+        Field("kernel", "pair_pos", REQUIRED, "kernel size: n or [h, w]"),
+        Field("stride", "pair_pos", 1, "stride"),
+        Field("pad", "pair_nonneg", 0, "zero padding on each side"),
+        Field("dilation", "pair_pos", 1, "spacing between kernel taps"),
+        Field("groups", "pos", 1, "channel groups; divides both in and out channels"),
+        Field("bias", "bool", True, "learn an additive bias"),
+    ), short="out", aliases=("conv2d", "convolution")),
+    LayerType("lrn", "lrn", "Local response normalisation across channels "
+              "(torch.nn.LocalResponseNorm; the 2012 AlexNet uses size 5, "
+              "alpha 1e-4, beta 0.75, k 2).", (
+        Field("size", "pos", 5, "number of neighbouring channels"),
+        Field("alpha", "float", 1e-4, "scale"),
+        Field("beta", "float", 0.75, "exponent"),
+        Field("k", "float", 1.0, "additive constant"),
+    ), short="size", aliases=("localresponsenorm",)),
+    LayerType("maxpool", "maxpool", "2-D max pooling (torch.nn.MaxPool2d).", (
+        Field("kernel", "pair_pos", REQUIRED, "window size: n or [h, w]"), *_WINDOW,
+        Field("dilation", "pair_pos", 1, "spacing between window taps"),
+        Field("ceil_mode", "bool", False, "round the output size up instead of down"),
+    ), short="kernel", aliases=("max_pool", "maxpool2d", "max_pool2d")),
+    LayerType("avgpool", "avgpool", "2-D average pooling (torch.nn.AvgPool2d).", (
+        Field("kernel", "pair_pos", REQUIRED, "window size: n or [h, w]"), *_WINDOW,
+        Field("ceil_mode", "bool", False, "round the output size up instead of down"),
+        Field("count_include_pad", "bool", True, "count padding in the average"),
+    ), short="kernel", aliases=("avg_pool", "avgpool2d", "avg_pool2d")),
+    LayerType("adaptive_avgpool", "avgpool", "Adaptive average pooling to a fixed "
+              "output size (torch.nn.AdaptiveAvgPool2d).",
+              (Field("output", "pair_pos", REQUIRED, "output size: n or [h, w]"),),
+              short="output", aliases=("adaptiveavgpool2d", "adaptive_avg_pool")),
+    LayerType("adaptive_maxpool", "maxpool", "Adaptive max pooling to a fixed "
+              "output size (torch.nn.AdaptiveMaxPool2d).",
+              (Field("output", "pair_pos", REQUIRED, "output size: n or [h, w]"),),
+              short="output", aliases=("adaptivemaxpool2d", "adaptive_max_pool")),
+    LayerType("global_avgpool", "avgpool", "Average over the whole spatial extent "
+              "(adaptive average pooling to 1x1).", aliases=("gap",)),
+    LayerType("flatten", "flatten", "Flatten CxHxW into one vector of C*H*W features."),
+    LayerType("fc", "fc", "Fully connected layer (torch.nn.Linear), applied to the "
+              "last dimension of its input as torch does: put a flatten before it "
+              "to use a whole feature map.", (
+        Field("out", "pos", REQUIRED, "output features"),
+        Field("bias", "bool", True, "learn an additive bias"),
+    ), short="out", aliases=("linear", "dense", "innerproduct", "fully_connected")),
+    LayerType("dropout", "dropout", "Dropout (only active in training).",
+              (Field("p", "prob", 0.5, "probability of zeroing an element"),), short="p"),
+    LayerType("batchnorm", "batchnorm", "Batch normalisation over channels "
+              "(torch.nn.BatchNorm2d, or BatchNorm1d on vectors).", (
+        Field("eps", "float", 1e-5, "added to the variance"),
+        Field("momentum", "float", 0.1, "running-statistics momentum"),
+        Field("affine", "bool", True, "learn a scale and shift per channel"),
+    ), aliases=("bn", "batchnorm2d", "batch_norm")),
+    LayerType("softmax", "softmax", "Softmax over the classes: the network's output.",
+              aliases=("prob",)),
+    LayerType("add", "add", "Element-wise sum of two or more inputs of the same shape "
+              "(residual connections).", aliases=("sum", "eltwise"),
+              min_inputs=2, max_inputs=None),
+    LayerType("concat", "concat", "Concatenation along the channels (Inception "
+              "branches); all inputs share their other dimensions.",
+              aliases=("cat",), min_inputs=2, max_inputs=None),
+    LayerType("custom", "custom", "Any other module, with its output shape given "
+              "(what `netviz trace` writes for modules without a rule of their own).", (
+        Field("kind", "str", REQUIRED, "what it is, e.g. LayerNorm"),
+        Field("output", "shape", REQUIRED, "its output shape"),
+        Field("params", "nonneg", 0, "its parameter count"),
+        Field("macs", "nonneg", 0, "its multiply-adds"),
+    ), short="kind", min_inputs=0, max_inputs=None),
+) + tuple(
+    LayerType(act, "act", f"Activation: {doc}; drawn as part of the layer before it.",
+              (Field("slope", "float", 0.01, "negative slope"),) if act == "leaky_relu" else (),
+              aliases=("relu_",) if act == "relu" else ())
+    for act, doc in ACTIVATIONS.items()
+)
+
+BY_NAME: dict[str, LayerType] = {t.name: t for t in TYPES}
+ALIASES: dict[str, str] = {}
+for _t in TYPES:
+    ALIASES[_t.name] = _t.name
+    for _a in _t.aliases:
+        ALIASES[_a] = _t.name
+
+COMMON_FIELDS = (
+    Field("name", "str", None, "the layer's id; default: its type and a running number"),
+    Field("label", "str", None, "text drawn for the layer instead of the generated one"),
+    Field("inputs", "names", None, "the layers it reads from; default: the layer before"),
+)
+
+
+def canonical(type_name: str) -> str | None:
+    """The canonical type for a name or alias (case- and dash-insensitive)."""
+    key = type_name.strip().lower().replace("-", "_")
+    return ALIASES.get(key)
+
+
+def known_names() -> list[str]:
+    return sorted(ALIASES)

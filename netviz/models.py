@@ -1,0 +1,62 @@
+"""Resolve what a user names as MODEL into a network.
+
+MODEL is a zoo name (``alexnet``), a spec file (``net.yaml``), a
+:class:`~netviz.ir.Network`, or a PyTorch reference that :mod:`netviz.trace`
+loads (``torchvision:alexnet``, ``pkg.module:Net``, ``file.py:Net``).
+"""
+from __future__ import annotations
+
+import difflib
+import os
+
+from . import zoo
+from .errors import UsageError
+from .ir import Network, ShapedNetwork
+from .shapes import infer
+from .spec import load_spec, parse_shape, with_input
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def is_trace_target(model) -> bool:
+    if not isinstance(model, str):
+        return not isinstance(model, (Network, ShapedNetwork, os.PathLike))
+    if zoo.exists(model) or os.path.exists(model) or model.endswith(SPEC_SUFFIXES):
+        return False
+    return ":" in model
+
+
+def load(model, input=None) -> Network:
+    """A Network from a zoo name, a spec path or a Network; ``input`` resizes it."""
+    if isinstance(model, ShapedNetwork):
+        network = model.network
+    elif isinstance(model, Network):
+        network = model
+    elif isinstance(model, (str, os.PathLike)):
+        text = os.fspath(model)
+        if zoo.exists(text) and not os.path.exists(text):
+            network = load_spec(zoo.path(text))
+            network = network.replace(source=None)
+        elif os.path.exists(text) or text.endswith(SPEC_SUFFIXES):
+            network = load_spec(text)
+        else:
+            near = difflib.get_close_matches(text, zoo.names(), n=1, cutoff=0.5)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise UsageError(f"unknown model {text!r}{hint}: give a zoo name "
+                             f"({', '.join(zoo.names())}), a spec file, or a PyTorch "
+                             "target such as torchvision:alexnet")
+    else:
+        raise UsageError(f"cannot read a model from {type(model).__name__}")
+    if input is not None:
+        network = with_input(network, parse_shape(input) if not isinstance(input, tuple) else input)
+    return network
+
+
+def shaped(model, input=None, **trace_options) -> ShapedNetwork:
+    """Resolve MODEL and run the shape engine (or the tracer, for PyTorch targets)."""
+    if isinstance(model, ShapedNetwork) and input is None:
+        return model
+    if is_trace_target(model):
+        from .trace import trace_target  # torch is imported only here
+        return trace_target(model, input=input, **trace_options)
+    return infer(load(model, input=input))

@@ -1,0 +1,223 @@
+"""The shape engine: output shape, parameters and multiply-adds per layer.
+
+The integer arithmetic is PyTorch's (``torch.nn.Conv2d``, ``MaxPool2d``, ...),
+including ceil mode, padding, dilation and groups, and so are the errors: a
+layer torch would reject is reported here, naming the layer and the numbers.
+Multiply-adds count the multiplications of convolutions and fully connected
+layers (the convention of papers and of torch's FlopCounterMode, halved);
+element-wise layers count none.
+"""
+from __future__ import annotations
+
+from math import prod
+
+from .errors import ShapeError
+from .ir import LayerInfo, Network, ShapedNetwork, Warning_, format_shape
+
+_RULES = {}
+
+
+def rule(*types):
+    def deco(fn):
+        for t in types:
+            _RULES[t] = fn
+        return fn
+    return deco
+
+
+class _Ctx:
+    """What a rule sees: the layer, its input shapes, a warning sink."""
+
+    __slots__ = ("layer", "ins", "warnings")
+
+    def __init__(self, layer, ins, warnings):
+        self.layer = layer
+        self.ins = ins
+        self.warnings = warnings
+
+    def fail(self, message: str):
+        raise ShapeError.at(f"{self.layer.name}: {message}", self.layer.loc)
+
+    def warn(self, message: str):
+        self.warnings.append(Warning_(self.layer.name, message, self.layer.loc))
+
+    def chw(self):
+        shape = self.ins[0]
+        if len(shape) != 3:
+            self.fail(f"{self.layer.type} needs a CxHxW input, got {format_shape(shape)}"
+                      + (" (a vector: put it before the flatten/fc layers)" if len(shape) == 1 else ""))
+        return shape
+
+
+def window_out(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling_output_shape (conv is the floor-mode case)."""
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    if ceil_mode:
+        out = -(-span // stride) + 1  # ceil division
+        if (out - 1) * stride >= size + pad:  # last window must start inside input or left pad
+            out -= 1
+    else:
+        out = span // stride + 1
+    return out
+
+
+def _tiling(ctx, axis_sizes, kernel, stride, pad, dilation):
+    """Warn where a floor-mode window leaves rows or columns of its input unused."""
+    for axis, size, k, s, p, d in zip(("height", "width"), axis_sizes, kernel, stride, pad, dilation):
+        span = size + 2 * p - d * (k - 1) - 1
+        rest = span % s
+        if span >= 0 and rest:
+            up = size + (s - rest)
+            down = size - rest
+            kdesc = f"{kernel[0]}x{kernel[1]}" if kernel[0] != kernel[1] else f"{k}x{k}"
+            what = "window" if ctx.layer.type != "conv" else "kernel"
+            fix = f"an input {axis} of {up} would tile exactly" + (f" (or {down})" if down > 0 and
+                                                                      window_out(down, k, s, p, d, False) > 0 else "")
+            ctx.warn(f"{kdesc} {what} with stride {s} does not tile an input {axis} of {size}: "
+                     f"the last {rest} {'row' if axis == 'height' else 'column'}{'s' if rest > 1 else ''} "
+                     f"{'are' if rest > 1 else 'is'} never used; {fix}")
+            if axis_sizes[0] == axis_sizes[1] and kernel[0] == kernel[1] and stride[0] == stride[1] \
+                    and pad[0] == pad[1] and dilation[0] == dilation[1]:
+                break  # square: one warning says it for both axes
+
+
+@rule("input")
+def _input(ctx):
+    return ctx.layer.attrs["shape"], 0, 0
+
+
+@rule("conv")
+def _conv(ctx):
+    a = ctx.layer.attrs
+    c, h, w = ctx.chw()
+    k, s, p, d, g, out = a["kernel"], a["stride"], a["pad"], a["dilation"], a["groups"], a["out"]
+    if c % g:
+        ctx.fail(f"input channels {c} are not divisible by groups {g}")
+    if out % g:
+        ctx.fail(f"output channels {out} are not divisible by groups {g}")
+    for size, kk, pp, dd, axis in ((h, k[0], p[0], d[0], "height"), (w, k[1], p[1], d[1], "width")):
+        eff = dd * (kk - 1) + 1
+        if size + 2 * pp < eff:
+            ctx.fail(f"kernel {format_shape(k)}" + (f" dilated to {eff}" if dd > 1 else "")
+                     + f" is larger than the padded input {axis} {size}+2*{pp}={size + 2 * pp}")
+    oh = window_out(h, k[0], s[0], p[0], d[0], False)
+    ow = window_out(w, k[1], s[1], p[1], d[1], False)
+    _tiling(ctx, (h, w), k, s, p, d)
+    per_out = (c // g) * k[0] * k[1]
+    params = out * per_out + (out if a["bias"] else 0)
+    return (out, oh, ow), params, out * oh * ow * per_out
+
+
+@rule("maxpool", "avgpool")
+def _pool(ctx):
+    a = ctx.layer.attrs
+    c, h, w = ctx.chw()
+    k, s, p = a["kernel"], a["stride"], a["pad"]
+    d = a.get("dilation", (1, 1))
+    ceil = a["ceil_mode"]
+    for kk, pp in zip(k, p):
+        if pp > kk // 2:
+            ctx.fail(f"pad {format_shape(p)} must be at most half the window {format_shape(k)}")
+    oh = window_out(h, k[0], s[0], p[0], d[0], ceil)
+    ow = window_out(w, k[1], s[1], p[1], d[1], ceil)
+    if oh < 1 or ow < 1:
+        ctx.fail(f"window {format_shape(k)} (stride {format_shape(s)}, pad {format_shape(p)}) "
+                 f"does not fit the input {h}x{w}: the output would be {oh}x{ow}")
+    if not ceil:
+        _tiling(ctx, (h, w), k, s, p, d)
+    return (c, oh, ow), 0, 0
+
+
+@rule("adaptive_avgpool", "adaptive_maxpool")
+def _adaptive(ctx):
+    c, _, _ = ctx.chw()
+    oh, ow = ctx.layer.attrs["output"]
+    return (c, oh, ow), 0, 0
+
+
+@rule("global_avgpool")
+def _gap(ctx):
+    c, _, _ = ctx.chw()
+    return (c, 1, 1), 0, 0
+
+
+@rule("flatten")
+def _flatten(ctx):
+    return (prod(ctx.ins[0]),), 0, 0
+
+
+@rule("fc")
+def _fc(ctx):
+    a = ctx.layer.attrs
+    shape = ctx.ins[0]
+    features = shape[-1]
+    if len(shape) == 3:
+        ctx.warn(f"fc applies to the last dimension of {format_shape(shape)} as torch.nn.Linear does; "
+                 f"put '- flatten' before it to use all {prod(shape)} features")
+    out = a["out"]
+    params = features * out + (out if a["bias"] else 0)
+    lead = prod(shape[:-1])
+    return shape[:-1] + (out,), params, lead * features * out
+
+
+@rule("batchnorm")
+def _bn(ctx):
+    shape = ctx.ins[0]
+    return shape, (2 * shape[0] if ctx.layer.attrs["affine"] else 0), 0
+
+
+@rule("lrn")
+def _lrn(ctx):
+    shape = ctx.ins[0]
+    if len(shape) < 2:
+        ctx.fail(f"lrn needs channels and a spatial extent, got {format_shape(shape)}")
+    return shape, 0, 0
+
+
+@rule("dropout", "softmax", *(
+    "relu relu6 leaky_relu elu gelu silu sigmoid tanh hardswish hardsigmoid mish".split()))
+def _same(ctx):
+    return ctx.ins[0], 0, 0
+
+
+@rule("add")
+def _add(ctx):
+    first = ctx.ins[0]
+    for src, shape in zip(ctx.layer.inputs[1:], ctx.ins[1:]):
+        if shape != first:
+            ctx.fail(f"cannot add {ctx.layer.inputs[0]} ({format_shape(first)}) and "
+                     f"{src} ({format_shape(shape)}): shapes differ")
+    return first, 0, 0
+
+
+@rule("concat")
+def _concat(ctx):
+    first = ctx.ins[0]
+    for src, shape in zip(ctx.layer.inputs[1:], ctx.ins[1:]):
+        if len(shape) != len(first) or shape[1:] != first[1:]:
+            ctx.fail(f"cannot concatenate {ctx.layer.inputs[0]} ({format_shape(first)}) and "
+                     f"{src} ({format_shape(shape)}): sizes other than the channels differ")
+    return (sum(s[0] for s in ctx.ins),) + tuple(first[1:]), 0, 0
+
+
+@rule("custom")
+def _custom(ctx):
+    a = ctx.layer.attrs
+    return a["output"], a.get("params", 0), a.get("macs", 0)
+
+
+def infer(network: Network) -> ShapedNetwork:
+    """Run the shape engine over a network (layers are in topological order)."""
+    info: dict[str, LayerInfo] = {}
+    warnings: list[Warning_] = []
+    for layer in network.layers:
+        ins = tuple(info[src].output for src in layer.inputs)
+        ctx = _Ctx(layer, ins, warnings)
+        output, params, macs = _RULES[layer.type](ctx)
+        info[layer.name] = LayerInfo(tuple(output), params, macs, ins)
+    if network.streams > 1:
+        for layer in network.layers:
+            if layer.type in ("conv", "fc") and layer.attrs["out"] % network.streams:
+                warnings.append(Warning_(layer.name, f"{layer.attrs['out']} outputs do not split "
+                                         f"evenly into {network.streams} streams", layer.loc))
+    return ShapedNetwork(network, info, tuple(warnings))

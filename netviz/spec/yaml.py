@@ -1,0 +1,384 @@
+"""The YAML layer-list spec (JSON is read as the same structure).
+
+Specs are data: they are read with PyYAML's safe composer and nothing in them
+is evaluated. Every error names FILE:LINE:COL of the offending layer or field.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+
+import yaml
+
+from ..errors import SpecError
+from ..ir import Layer, Loc, Network
+from ..layers import BY_NAME, COMMON_FIELDS, canonical, known_names
+
+MAX_BYTES = 16 * 1024 * 1024
+TOP_KEYS = ("name", "title", "description", "streams", "input", "layers")
+
+try:  # libyaml is several times faster and keeps marks all the same
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+_constructor = yaml.constructor.SafeConstructor()
+
+
+def _suggest(word: str, choices) -> str:
+    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{near[0]}'?)" if near else ""
+
+
+class _Reader:
+    def __init__(self, file: str | None):
+        self.file = file
+
+    def loc(self, node) -> Loc:
+        mark = node.start_mark
+        return Loc(self.file, mark.line + 1, mark.column + 1)
+
+    def error(self, message: str, node) -> SpecError:
+        return SpecError.at(message, self.loc(node) if node is not None else Loc(self.file, 1, 1))
+
+    def value(self, node):
+        if isinstance(node, yaml.ScalarNode):
+            return _constructor.construct_object(node, deep=True)
+        return _constructor.construct_object(node, deep=True)
+
+    # --- field kinds -----------------------------------------------------
+    def convert(self, kind: str, node, what: str):
+        v = self.value(node)
+        if kind in ("pos", "nonneg", "int"):
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise self.error(f"{what} must be an integer, got {v!r}", node)
+            if kind == "pos" and v <= 0:
+                raise self.error(f"{what} must be positive, got {v}", node)
+            if kind == "nonneg" and v < 0:
+                raise self.error(f"{what} must not be negative, got {v}", node)
+            return v
+        if kind in ("pair_pos", "pair_nonneg"):
+            items = v if isinstance(v, list) else [v, v]
+            if len(items) != 2 or any(isinstance(i, bool) or not isinstance(i, int) for i in items):
+                raise self.error(f"{what} must be an integer or a pair [h, w] of integers, got {v!r}", node)
+            low = 1 if kind == "pair_pos" else 0
+            for i in items:
+                if i < low:
+                    word = "positive" if low else "not be negative"
+                    raise self.error(f"{what} must {'be ' if low else ''}{word}, got {v!r}", node)
+            return (items[0], items[1])
+        if kind == "bool":
+            if not isinstance(v, bool):
+                raise self.error(f"{what} must be true or false, got {v!r}", node)
+            return v
+        if kind in ("float", "prob"):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise self.error(f"{what} must be a number, got {v!r}", node)
+            if kind == "prob" and not 0 <= v <= 1:
+                raise self.error(f"{what} must be between 0 and 1, got {v}", node)
+            return float(v)
+        if kind == "shape":
+            try:
+                return parse_shape(v)
+            except ValueError as exc:
+                raise self.error(f"{what}: {exc}", node) from None
+        if kind == "str":
+            if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+                raise self.error(f"{what} must be a string, got {v!r}", node)
+            return str(v)
+        if kind == "names":
+            items = v if isinstance(v, list) else [v]
+            if not items or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in items):
+                raise self.error(f"{what} must be a layer name or a list of layer names, got {v!r}", node)
+            return tuple(str(i) for i in items)
+        raise AssertionError(kind)
+
+    # --- the document ----------------------------------------------------
+    def document(self, root, default_name: str) -> Network:
+        if root is None:
+            raise SpecError.at("empty spec: expected a mapping with 'input' and 'layers'",
+                               Loc(self.file, 1, 1))
+        top = {}
+        if isinstance(root, yaml.SequenceNode):
+            layers_node = root
+        elif isinstance(root, yaml.MappingNode):
+            for knode, vnode in root.value:
+                key = self.value(knode)
+                if key not in TOP_KEYS:
+                    raise self.error(f"unknown top-level key {key!r}{_suggest(str(key), TOP_KEYS)}; "
+                                     f"expected one of {', '.join(TOP_KEYS)}", knode)
+                top[key] = (knode, vnode)
+            if "layers" not in top:
+                raise self.error("missing 'layers': the list of the network's layers", root)
+            layers_node = top["layers"][1]
+            if not isinstance(layers_node, yaml.SequenceNode):
+                raise self.error("'layers' must be a list", layers_node)
+        else:
+            raise self.error("a spec must be a mapping with 'input' and 'layers' "
+                             "(or a plain list of layers)", root)
+
+        def scalar(key, kind, default):
+            if key not in top:
+                return default
+            return self.convert(kind, top[key][1], f"'{key}'")
+
+        name = scalar("name", "str", default_name)
+        title = scalar("title", "str", None)
+        description = scalar("description", "str", None)
+        streams = scalar("streams", "pos", 1)
+        raw = [self.layer(item) for item in layers_node.value]
+        if "input" in top:
+            knode, vnode = top["input"]
+            shape = self.convert("shape", vnode, "'input'")
+            if any(r["type"] == "input" for r in raw):
+                raise self.error("the input is given twice: as 'input:' and as an input layer", knode)
+            raw.insert(0, {"type": "input", "attrs": {"shape": shape}, "name": "input",
+                           "label": None, "inputs": None, "loc": self.loc(knode)})
+        if not raw:
+            raise self.error("'layers' is empty: a network needs at least one layer", layers_node)
+        layers = _link(raw, self.file)
+        return Network(name=name, layers=layers, streams=streams, title=title,
+                       description=description, source=self.file)
+
+    def layer(self, node) -> dict:
+        loc = self.loc(node)
+        fields_node = None
+        if isinstance(node, yaml.ScalarNode):
+            type_node, short_node = node, None
+        elif isinstance(node, yaml.MappingNode) and node.value:
+            keys = [self.value(k) for k, _ in node.value]
+            if "type" in keys:  # long form: {type: conv, out: 96, ...}
+                type_node = node.value[keys.index("type")][1]
+                short_node = None
+                fields_node = yaml.MappingNode(node.tag, [kv for kv in node.value
+                                                          if self.value(kv[0]) != "type"],
+                                               node.start_mark, node.end_mark)
+            elif len(node.value) == 1:
+                type_node, body = node.value[0]
+                if isinstance(body, yaml.MappingNode):
+                    short_node, fields_node = None, body
+                elif isinstance(body, yaml.ScalarNode) and body.tag.endswith(":null"):
+                    short_node = None
+                else:
+                    short_node = body
+            else:
+                raise self.error("a layer is '- TYPE', '- TYPE: VALUE' or '- TYPE: {FIELD: VALUE, ...}'; "
+                                 f"this one has several keys ({', '.join(map(str, keys))}): "
+                                 "indent its fields under the type", node)
+        else:
+            raise self.error("a layer is '- TYPE', '- TYPE: VALUE' or '- TYPE: {FIELD: VALUE, ...}'", node)
+
+        type_name = self.value(type_node)
+        if not isinstance(type_name, str):
+            raise self.error(f"layer type must be a name, got {type_name!r}", type_node)
+        ctype = canonical(type_name)
+        if ctype is None:
+            raise self.error(f"unknown layer type {type_name!r}"
+                             f"{_suggest(type_name.lower(), known_names())}", type_node)
+        ltype = BY_NAME[ctype]
+        attrs: dict = {}
+        meta = {"name": None, "label": None, "inputs": None}
+        if short_node is not None:
+            if ltype.short is None:
+                raise self.error(f"{ctype} takes no value; write '- {type_name}'", short_node)
+            f = ltype.field(ltype.short)
+            attrs[f.name] = self.convert(f.kind, short_node, f"{ctype} '{f.name}'")
+        if fields_node is not None:
+            for knode, vnode in fields_node.value:
+                key = self.value(knode)
+                common = next((c for c in COMMON_FIELDS if c.name == key), None)
+                if common is not None:
+                    meta[key] = self.convert(common.kind, vnode, f"'{key}'")
+                    continue
+                f = ltype.field(str(key))
+                if f is None:
+                    allowed = [x.name for x in ltype.fields] + [c.name for c in COMMON_FIELDS]
+                    raise self.error(f"{ctype} has no field {key!r}{_suggest(str(key), allowed)}; "
+                                     f"its fields are {', '.join(allowed)}", knode)
+                attrs[f.name] = self.convert(f.kind, vnode, f"{ctype} '{f.name}'")
+        for f in ltype.fields:
+            if f.name not in attrs:
+                if f.required:
+                    raise self.error(f"{ctype} needs '{f.name}' ({f.doc})", node)
+                if f.default is not None:
+                    d = f.default
+                    attrs[f.name] = (d, d) if f.kind.startswith("pair") and isinstance(d, int) else d
+        if ctype in ("maxpool", "avgpool") and attrs.get("stride") is None:
+            attrs["stride"] = attrs["kernel"]
+        return {"type": ctype, "attrs": attrs, "loc": loc, **meta}
+
+
+def _link(raw: list[dict], file: str | None) -> tuple[Layer, ...]:
+    """Name the layers, resolve their inputs and order them topologically."""
+    taken: dict[str, Loc] = {}
+    for r in raw:
+        if r["name"] is not None:
+            if r["name"] in taken:
+                first = taken[r["name"]]
+                raise SpecError.at(f"duplicate layer name {r['name']!r} (first used at line {first.line})",
+                                   r["loc"])
+            taken[r["name"]] = r["loc"]
+    counters: dict[str, int] = {}
+    for r in raw:
+        if r["name"] is None:
+            if r["type"] == "input" and "input" not in taken:
+                r["name"] = "input"
+            else:
+                n = counters.get(r["type"], 0)
+                while True:
+                    n += 1
+                    cand = f"{r['type']}{n}"
+                    if cand not in taken:
+                        break
+                counters[r["type"]] = n
+                r["name"] = cand
+            taken[r["name"]] = r["loc"]
+    inputs = [r for r in raw if r["type"] == "input"]
+    if not inputs:
+        raise SpecError.at("the network has no input: add 'input: CxHxW' (e.g. 'input: 3x227x227') "
+                           "before 'layers'", raw[0]["loc"])
+    if len(inputs) > 1:
+        raise SpecError.at(f"only one input layer is supported (the first is {inputs[0]['name']!r})",
+                           inputs[1]["loc"])
+    prev = None
+    for r in raw:
+        ltype = BY_NAME[r["type"]]
+        if r["inputs"] is None:
+            if ltype.min_inputs >= 2:
+                raise SpecError.at(f"{r['name']}: {r['type']} needs 'inputs', the layers it combines", r["loc"])
+            r["inputs"] = () if ltype.max_inputs == 0 or (prev is None) else (prev,)
+        else:
+            for src in r["inputs"]:
+                if src not in taken:
+                    raise SpecError.at(f"{r['name']}: no layer named {src!r}{_suggest(src, taken)}", r["loc"])
+                if src == r["name"]:
+                    raise SpecError.at(f"{r['name']}: a layer cannot read its own output", r["loc"])
+            if ltype.max_inputs == 0:
+                raise SpecError.at(f"{r['name']}: an input layer reads from nothing", r["loc"])
+            if len(r["inputs"]) < ltype.min_inputs:
+                raise SpecError.at(f"{r['name']}: {r['type']} combines at least {ltype.min_inputs} "
+                                   f"inputs, got {len(r['inputs'])}", r["loc"])
+            if ltype.max_inputs is not None and len(r["inputs"]) > ltype.max_inputs:
+                raise SpecError.at(f"{r['name']}: {r['type']} reads one input, got "
+                                   f"{len(r['inputs'])} ({', '.join(r['inputs'])})", r["loc"])
+        if r["type"] != "input" and not r["inputs"] and ltype.min_inputs > 0:
+            raise SpecError.at(f"{r['name']}: the first layer must be the input", r["loc"])
+        prev = r["name"]
+    order = _toposort(raw)
+    return tuple(Layer(name=r["name"], type=r["type"], attrs=r["attrs"], inputs=r["inputs"],
+                       label=r["label"], loc=r["loc"]) for r in order)
+
+
+def _toposort(raw: list[dict]) -> list[dict]:
+    """Kahn's algorithm, keeping the spec's order wherever it is valid."""
+    import heapq
+    index = {r["name"]: i for i, r in enumerate(raw)}
+    indeg = [len(set(r["inputs"])) for r in raw]
+    users: list[list[int]] = [[] for _ in raw]
+    for i, r in enumerate(raw):
+        for src in set(r["inputs"]):
+            users[index[src]].append(i)
+    ready = [i for i, d in enumerate(indeg) if d == 0]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        i = heapq.heappop(ready)
+        out.append(raw[i])
+        for j in users[i]:
+            indeg[j] -= 1
+            if indeg[j] == 0:
+                heapq.heappush(ready, j)
+    if len(out) != len(raw):
+        stuck = next(r for i, r in enumerate(raw) if indeg[i] > 0)
+        raise SpecError.at(f"{stuck['name']}: the layers form a cycle through "
+                           f"{', '.join(stuck['inputs'])}", stuck["loc"])
+    return out
+
+
+_SHAPE_SPLIT = re.compile(r"\s*[x×*,]\s*")
+
+
+def parse_shape(value) -> tuple[int, ...]:
+    """Read a shape written as 3x227x227, '3*227*227', [3, 227, 227] or 4096."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a shape like 3x227x227, got {value!r}")
+    if isinstance(value, int):
+        items = [value]
+    elif isinstance(value, str):
+        text = value.strip().strip("()[]")
+        try:
+            items = [int(p) for p in _SHAPE_SPLIT.split(text)]
+        except ValueError:
+            raise ValueError(f"expected a shape like 3x227x227, got {value!r}") from None
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+        if not items or any(isinstance(i, bool) or not isinstance(i, int) for i in items):
+            raise ValueError(f"expected a shape like [3, 227, 227], got {value!r}")
+    else:
+        raise ValueError(f"expected a shape like 3x227x227, got {value!r}")
+    if any(i <= 0 for i in items):
+        raise ValueError(f"every size must be positive, got {'x'.join(map(str, items))}")
+    return tuple(items)
+
+
+def parse_spec(text: str, file: str | None = None, default_name: str = "network") -> Network:
+    """Parse spec text. ``file`` is only used in error messages."""
+    reader = _Reader(file)
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        msg = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            msg = f"{exc.problem} ({exc.context})"
+        raise SpecError(f"YAML syntax error: {msg}", file,
+                        mark.line + 1 if mark else 1, mark.column + 1 if mark else 1) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"YAML error: {exc}", file, 1, 1) from None
+    return reader.document(root, default_name)
+
+
+def load_spec(path: str | os.PathLike) -> Network:
+    """Read a spec file (.yaml, .yml or .json)."""
+    path = os.fspath(path)
+    try:
+        size = os.path.getsize(path)
+        if os.path.isdir(path):
+            raise SpecError(f"{path}: is a directory, not a spec file")
+        if size > MAX_BYTES:
+            raise SpecError(f"file is {size / 1e6:.1f} MB; a spec may be at most "
+                            f"{MAX_BYTES // (1024 * 1024)} MB", path, 1, 1)
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a directory, not a spec file") from None
+    except PermissionError:
+        raise SpecError(f"{path}: permission denied") from None
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise SpecError(f"binary data (a NUL byte at offset {nul}): a spec is a YAML or JSON text file",
+                        path, line, nul - data.rfind(b"\n", 0, nul))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise SpecError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}): a spec is a YAML or JSON "
+                        "text file", path, line, col) from None
+    if not text.strip():
+        raise SpecError("empty spec: expected a mapping with 'input' and 'layers'", path, 1, 1)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return parse_spec(text, path, default_name=stem)
+
+
+def with_input(network: Network, shape: tuple[int, ...]) -> Network:
+    """The same network with its input layer resized (``--input``)."""
+    layers = tuple(
+        Layer(layer.name, layer.type, {**layer.attrs, "shape": tuple(shape)}, layer.inputs,
+              layer.label, layer.loc, layer.scope) if layer.type == "input" else layer
+        for layer in network.layers)
+    return network.replace(layers=layers)

@@ -1,0 +1,54 @@
+"""The terminal table of ``netviz shapes``: plain text, no colour library."""
+from __future__ import annotations
+
+from .ir import ShapedNetwork, format_shape
+
+
+def human(n: int) -> str:
+    return f"{n:,}"
+
+
+def short_count(n: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f}{unit}"
+    return str(int(n))
+
+
+def format_table(shaped: ShapedNetwork) -> str:
+    net = shaped.network
+    metric_keys = sorted({k for m in shaped.metrics.values() for k in m})
+    branching = not net.is_chain
+    head = ["layer", "type", "output", "params", "MACs"] + metric_keys + (["from"] if branching else [])
+    rows = []
+    for layer in net.layers:
+        info = shaped.info[layer.name]
+        kind = layer.type if layer.type != "custom" else layer.attrs.get("kind", "custom")
+        row = [layer.name, kind, format_shape(info.output), human(info.params), human(info.macs)]
+        m = shaped.metrics.get(layer.name, {})
+        row += [f"{m[k]:.3f}" if k in m else "" for k in metric_keys]
+        if branching:
+            row.append(", ".join(layer.inputs))
+        rows.append(row)
+    total = ["total", "", "", human(shaped.total_params), human(shaped.total_macs)]
+    total += [f"{sum(m.get(k, 0.0) for m in shaped.metrics.values()):.3f}" for k in metric_keys]
+    total += [""] if branching else []
+    widths = [max(len(r[i]) for r in [head, total, *rows]) for i in range(len(head))]
+    right = {3, 4} | {5 + i for i in range(len(metric_keys))}
+
+    def fmt(row):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    title = net.title or net.name
+    lines = [f"{title}: input {format_shape(shaped.input_shape)}, {len(net.layers)} layers", "",
+             fmt(head), rule, *map(fmt, rows), rule, fmt(total),
+             "", f"{human(shaped.total_params)} parameters ({short_count(shaped.total_params)}), "
+                 f"{human(shaped.total_macs)} multiply-adds ({short_count(shaped.total_macs)})"]
+    for note in shaped.notes:
+        lines.append(note)
+    if shaped.warnings:
+        lines.append("")
+        lines += [f"warning: {w}" for w in shaped.warnings]
+    return "\n".join(lines)
