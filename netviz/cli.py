@@ -46,6 +46,21 @@ def input_option(f):
                              "(default: the spec's).")(f)
 
 
+def trace_options(f):
+    """Options for MODELs that are PyTorch targets (ignored for specs)."""
+    f = click.option("--device", type=click.Choice(["auto", "cuda", "cpu", "meta"]), default="auto",
+                     show_default=True, help="Where a PyTorch model runs while it is traced.")(f)
+    f = click.option("--depth", type=int, default=None,
+                     help="How deep into nested modules a traced model is shown.")(f)
+    f = click.option("--profile", is_flag=True,
+                     help="Time each layer and record peak memory (CUDA).")(f)
+    return f
+
+
+def trace_kwargs(device, depth, profile) -> dict:
+    return {"device": device, "depth": depth, "profile": profile}
+
+
 def model_argument(f):
     return click.argument("model", metavar="MODEL")(f)
 
@@ -73,11 +88,12 @@ def list_cmd():
 @click.command("shapes")
 @model_argument
 @input_option
+@trace_options
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON contract instead of a table.")
-def shapes_cmd(model, input_shape, as_json):
+def shapes_cmd(model, input_shape, device, depth, profile, as_json):
     """Output shape, parameters and multiply-adds of every layer."""
     from .models import shaped
-    result = shaped(model, input=input_shape)
+    result = shaped(model, input=input_shape, **trace_kwargs(device, depth, profile))
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:

@@ -59,4 +59,4 @@ def shaped(model, input=None, **trace_options) -> ShapedNetwork:
     if is_trace_target(model):
         from .trace import trace_target  # torch is imported only here
         return trace_target(model, input=input, **trace_options)
-    return infer(load(model, input=input))
+    return infer(load(model, input=input))  # device/depth/profile only matter when tracing
