@@ -16,6 +16,7 @@ from .errors import NetvizError, SpecError
 COMMANDS = {
     "list": ("netviz.cli", "list_cmd"),
     "shapes": ("netviz.cli", "shapes_cmd"),
+    "render": ("netviz.commands.render", "render"),
 }
 
 

@@ -1,0 +1,55 @@
+"""``netviz render``: draw a network to SVG, PNG or PDF."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..cli import input_option, model_argument, trace_kwargs, trace_options
+
+
+@click.command("render")
+@model_argument
+@click.option("--style", "-s", default="bars", show_default=True,
+              help="bars (cells and a bar chart), short (conv+pool merged) or org (the paper's figure).")
+@click.option("-o", "--output", "output", default=None, metavar="FILE",
+              help="Output file; the format follows its extension (.svg, .png, .pdf). "
+                   "'-' writes SVG to stdout. Default: MODEL-STYLE.svg.")
+@input_option
+@click.option("--title", default=None, help="A title drawn above the figure.")
+@click.option("--labels/--no-labels", default=True, show_default=True, help="Draw kernel and size labels.")
+@click.option("--legend", is_flag=True, help="Add a legend of the cell kinds used.")
+@click.option("--theme", default="default", show_default=True, help="default or colorblind.")
+@click.option("--width", type=float, default=None, help="Output width in pixels (keeps the aspect).")
+@click.option("--scale", type=float, default=None, help="Output size factor (2 for a sharper PNG).")
+@click.option("--streams", type=int, default=None, help="org style: split the network into N streams.")
+@click.option("--bar-metric", default="size", show_default=True,
+              type=click.Choice(["size", "params", "macs", "time", "memory"]),
+              help="What the bars of the bars style show.")
+@trace_options
+def render(model, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
+           bar_metric, device, depth, profile):
+    """Draw MODEL as a figure (e.g. netviz render alexnet --style short -o alexnet.svg)."""
+    from ..backends import format_for
+    from ..figure import render as do_render
+    import os
+
+    if output is None:
+        base = os.path.splitext(os.path.basename(model))[0].replace(":", "-")
+        output = f"{base}-{style}.svg"
+    if output != "-":
+        format_for(output)  # refuse a bad extension before any work
+        folder = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(folder):
+            from ..errors import UsageError
+            raise UsageError(f"cannot write {output}: folder {os.path.dirname(output)} does not exist")
+    fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
+                    theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
+                    **trace_kwargs(device, depth, profile))
+    if output == "-":
+        sys.stdout.write(fig.svg())
+        sys.stdout.flush()
+        return
+    fig.save(output)
+    click.echo(f"wrote {output} ({fig.scene.width * fig.scene.scale:.0f}x"
+               f"{fig.scene.height * fig.scene.scale:.0f}, {style})", err=True)

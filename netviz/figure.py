@@ -1,0 +1,109 @@
+"""The Python API: ``netviz.render(model, style) -> Figure``."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+from .errors import UsageError
+from .scene import Scene
+
+
+class Figure:
+    """A drawn network: ``.svg()``, ``.png()``, ``.pdf()``, ``.save(path)``;
+    shows itself inline in Jupyter."""
+
+    def __init__(self, scene: Scene, shaped=None, style: str = ""):
+        self.scene = scene
+        self.shaped = shaped
+        self.style = style
+
+    def data(self, fmt: str) -> bytes:
+        from .backends import write_bytes
+        return write_bytes(self.scene, fmt)
+
+    def svg(self) -> str:
+        return self.data("svg").decode("utf-8")
+
+    def png(self) -> bytes:
+        return self.data("png")
+
+    def pdf(self) -> bytes:
+        return self.data("pdf")
+
+    def save(self, path) -> str:
+        """Write to PATH, format by extension; atomic (no half-written file)."""
+        from .backends import format_for
+        path = os.fspath(path)
+        fmt = format_for(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise UsageError(f"cannot write {path}: folder {os.path.dirname(path) or '.'} does not exist")
+        if os.path.isdir(path):
+            raise UsageError(f"cannot write {path}: it is a folder")
+        data = self.data(fmt)
+        write_atomic(path, data)
+        return path
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def __repr__(self) -> str:
+        return f"<Figure {self.style} {self.scene.width:g}x{self.scene.height:g}>"
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".netviz-", suffix=".tmp", dir=folder)
+    except PermissionError:
+        raise UsageError(f"cannot write {path}: permission denied") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def render(model, style: str = "bars", *, input=None, title=None, labels: bool = True,
+           legend: bool = False, theme: str = "default", width: float | None = None,
+           scale: float | None = None, streams: int | None = None, bar_metric: str = "size",
+           **trace_options) -> Figure:
+    """Draw MODEL (zoo name, spec path, Network, ShapedNetwork or PyTorch target)."""
+    from . import styles
+    from .models import shaped as to_shaped
+    from .styles.common import THEMES, RenderOptions
+
+    module = styles.get(style)
+    if theme not in THEMES:
+        import difflib
+        near = difflib.get_close_matches(theme, list(THEMES), n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        raise UsageError(f"unknown theme {theme!r}{hint}; themes: {', '.join(THEMES)}")
+    if width is not None and scale is not None:
+        raise UsageError("give --width or --scale, not both")
+    if width is not None and width <= 0 or scale is not None and scale <= 0:
+        raise UsageError("--width and --scale must be positive")
+    if streams is not None and streams < 1:
+        raise UsageError("--streams must be at least 1")
+    shaped = to_shaped(model, input=input, **trace_options)
+    options = RenderOptions(title=title, labels=labels, legend=legend, theme=THEMES[theme],
+                            bar_metric=bar_metric, streams=streams)
+    scene = module.build(shaped, options)
+    if width is not None:
+        scene = _rescale(scene, width / scene.width)
+    elif scale is not None:
+        scene = _rescale(scene, scale)
+    return Figure(scene, shaped, style)
+
+
+def _rescale(scene: Scene, scale: float) -> Scene:
+    from dataclasses import replace
+    return replace(scene, scale=scale)

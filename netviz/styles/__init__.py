@@ -1,0 +1,24 @@
+"""Styles turn a :class:`netviz.ir.ShapedNetwork` into a :class:`netviz.scene.Scene`.
+
+Each style is one module with ``build(shaped, options) -> Scene``; it never
+imports a backend. Adding a style is adding a module and a line here.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+
+from ..errors import UsageError
+
+STYLES = {
+    "bars": "netviz.styles.bars",
+    "short": "netviz.styles.short",
+}
+
+
+def get(name: str):
+    if name not in STYLES:
+        near = difflib.get_close_matches(name, list(STYLES), n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        raise UsageError(f"unknown style {name!r}{hint}; styles: {', '.join(STYLES)}")
+    return importlib.import_module(STYLES[name])

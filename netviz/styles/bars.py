@@ -1,0 +1,57 @@
+"""``bars``: one cell per drawn layer, its kernel label under it, and under
+that a bar chart of feature-map sizes (../reference/alexnet.png)."""
+from __future__ import annotations
+
+from ..errors import UsageError
+from ..ir import ShapedNetwork
+from . import common
+from .row import Column, bar_for, layout, tooltip
+
+METRICS = ("size", "params", "macs", "time", "memory")
+BARRED = {"input", "conv", "maxpool", "avgpool", "fc", "add", "concat", "custom"}
+
+
+def conv_label(layer) -> list[str]:
+    a = layer.attrs
+    first = f"{common.kernel_text(layer)},{a['out']}"
+    if a["stride"] != (1, 1):
+        first += f",stride={common.pair_text(a['stride'])}"
+    second = []
+    if a["pad"] != (0, 0):
+        second.append(f"pad={common.pair_text(a['pad'])}")
+    if a["dilation"] != (1, 1):
+        second.append(f"dilation={common.pair_text(a['dilation'])}")
+    return [first] + ([",".join(second)] if second else [])
+
+
+def label_for(layer) -> list[str]:
+    if layer.label:
+        return layer.label.split("\n")
+    cat = common.category(layer)
+    if cat == "conv":
+        return conv_label(layer)
+    if cat == "fc":
+        return [str(layer.attrs["out"])]
+    return []
+
+
+def columns(shaped: ShapedNetwork, metric: str = "size") -> list[Column]:
+    if metric not in METRICS:
+        raise UsageError(f"unknown bar metric {metric!r}; use {', '.join(METRICS)}")
+    if metric in ("time", "memory") and not shaped.metrics:
+        raise UsageError(f"--bar-metric {metric} needs measured layers: trace a PyTorch model with --profile")
+    cols = []
+    for layer in shaped.network.layers:
+        cat = common.category(layer)
+        if cat in common.HIDDEN:
+            continue
+        kind = common.cell_kind(layer, shaped)
+        show_bar = cat in BARRED if metric == "size" else True
+        cols.append(Column(kind=kind, layers=(layer,), label=label_for(layer),
+                           bar=bar_for(layer, shaped, metric) if show_bar else None,
+                           tooltip=tooltip((layer,), shaped)))
+    return cols
+
+
+def build(shaped: ShapedNetwork, options: common.RenderOptions):
+    return layout(shaped, columns(shaped, options.bar_metric), options, with_bars=True, style="bars")

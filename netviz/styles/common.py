@@ -1,0 +1,212 @@
+"""What the cell styles share: themes, render options, the cell icons of the
+legend, labels and ids."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..ir import Layer, ShapedNetwork
+from ..scene import Circle, Group, Polygon, Text, text_width
+
+LAYER_CATEGORY = None  # filled lazily from netviz.layers
+
+
+def category(layer: Layer) -> str:
+    global LAYER_CATEGORY
+    if LAYER_CATEGORY is None:
+        from ..layers import BY_NAME
+        LAYER_CATEGORY = {name: t.category for name, t in BY_NAME.items()}
+    return LAYER_CATEGORY.get(layer.type, "custom")
+
+
+# Categories that are never cells: they are drawn as part of the layer before.
+HIDDEN = frozenset({"act", "dropout", "flatten"})
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    colors: dict
+    description: str = ""
+
+    def __getitem__(self, key: str) -> str:
+        return self.colors[key]
+
+
+THEMES = {
+    "default": Theme("default", {
+        "input": "#FFFF00", "conv": "#DD53B7", "conv_ring": "#EB96D3", "conv_pool_ring": "#B7248E",
+        "maxpool": "#FF0000", "maxpool_ring": "#FF5555", "avgpool": "#FF7C80", "avgpool_ring": "#FFB3B5",
+        "lrn": "#7F7F7F", "batchnorm": "#7F7F7F", "batchnorm_ring": "#B3B3B3", "fc": "#92D050",
+        "output": "#FA992E", "output_mark": "#C76A0E", "add": "#843C0C", "concat": "#7030A0",
+        "custom": "#262626", "cell_text": "#FFFFFF", "label": "#5B9BD5", "bar": "#5B9BD5",
+        "title": "#262626", "background": "#FFFFFF",
+    }, "the colours of the hand-drawn reference figures"),
+    "colorblind": Theme("colorblind", {
+        "input": "#F0E442", "conv": "#CC79A7", "conv_ring": "#E7BDD5", "conv_pool_ring": "#7A2E5C",
+        "maxpool": "#D55E00", "maxpool_ring": "#EBA06A", "avgpool": "#E69F00", "avgpool_ring": "#F3CF80",
+        "lrn": "#8C8C8C", "batchnorm": "#8C8C8C", "batchnorm_ring": "#C6C6C6", "fc": "#009E73",
+        "output": "#56B4E9", "output_mark": "#1F6F9E", "add": "#6B3E1E", "concat": "#0072B2",
+        "custom": "#262626", "cell_text": "#FFFFFF", "label": "#0072B2", "bar": "#0072B2",
+        "title": "#262626", "background": "#FFFFFF",
+    }, "Okabe-Ito colours, distinguishable with every common colour-vision deficiency"),
+}
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    title: str | None = None
+    labels: bool = True
+    legend: bool = False
+    theme: Theme = field(default_factory=lambda: THEMES["default"])
+    bar_metric: str = "size"
+    streams: int | None = None  # org style: override the network's streams
+
+
+LEGEND_NAMES = {
+    "input": "Input", "conv": "Convolution", "conv_pool": "Convolution + pooling",
+    "conv_group": "Group convolution", "conv_dw": "Depthwise convolution",
+    "conv_1xn": "Convolution (1*n)", "conv_nx1": "Convolution (n*1)",
+    "maxpool": "Max pooling", "avgpool": "Average pooling", "lrn": "Local response normalisation",
+    "batchnorm": "Batch normalisation", "fc": "Fully connected", "output": "Softmax output",
+    "add": "Element-wise sum", "concat": "Concatenation", "custom": "Other module",
+}
+
+
+def cell_kind(layer: Layer, shaped: ShapedNetwork) -> str:
+    """The legend kind of a layer's cell (see LEGEND_NAMES)."""
+    cat = category(layer)
+    if cat == "conv":
+        kh, kw = layer.attrs["kernel"]
+        groups = layer.attrs["groups"]
+        cin = shaped.info[layer.name].inputs[0][0]
+        if groups > 1 and groups == cin:
+            return "conv_dw"
+        if groups > 1:
+            return "conv_group"
+        if kh == 1 and kw > 1:
+            return "conv_1xn"
+        if kw == 1 and kh > 1:
+            return "conv_nx1"
+        return "conv"
+    if cat == "softmax":
+        return "output"
+    if cat in LEGEND_NAMES:
+        return cat
+    return "custom"
+
+
+def draw_cell(kind: str, cx: float, cy: float, r: float, theme: Theme) -> list:
+    """The icon of one cell kind, as in the reference legend."""
+    t = theme
+    if kind in ("conv", "conv_group", "conv_pool"):
+        ring = t["conv_pool_ring"] if kind == "conv_pool" else t["conv_ring"]
+        items = [Circle(cx, cy, r, fill=ring), Circle(cx, cy, r * 0.8, fill=t["conv"])]
+        return items
+    if kind == "conv_1xn":
+        return [Circle(cx, cy, r, fill=t["conv_ring"], rx=r, ry=r * 0.55),
+                Circle(cx, cy, r, fill=t["conv"], rx=r * 0.82, ry=r * 0.4)]
+    if kind == "conv_nx1":
+        return [Circle(cx, cy, r, fill=t["conv_ring"], rx=r * 0.55, ry=r),
+                Circle(cx, cy, r, fill=t["conv"], rx=r * 0.4, ry=r * 0.82)]
+    if kind == "conv_dw":
+        return [Circle(cx, cy, r, fill=t["conv_ring"], rx=r * 0.6, ry=r, rotate=40),
+                Circle(cx, cy, r, fill=t["conv"], rx=r * 0.45, ry=r * 0.82, rotate=40)]
+    if kind in ("maxpool", "avgpool"):
+        return [Circle(cx, cy, r, fill=t[f"{kind}_ring"]), Circle(cx, cy, r * 0.82, fill=t[kind])]
+    if kind == "batchnorm":
+        return [Circle(cx, cy, r, fill=t["batchnorm_ring"]), Circle(cx, cy, r * 0.8, fill=t["batchnorm"])]
+    if kind == "output":
+        tri = ((cx, cy - r * 0.62), (cx - r * 0.56, cy + r * 0.4), (cx + r * 0.56, cy + r * 0.4))
+        return [Circle(cx, cy, r, fill=t["output"]),
+                Polygon(tri, fill=None, stroke=t["output_mark"], stroke_width=max(1.5, r * 0.07),
+                        opacity=0.7)]
+    if kind in ("add", "concat"):
+        return [Circle(cx, cy, r * 0.38, fill=t[kind])]
+    if kind == "custom":
+        return [Circle(cx, cy, r * 0.85, fill=t["custom"])]
+    return [Circle(cx, cy, r, fill=t[kind])]  # input, lrn, fc
+
+
+def group_mark(kind: str, cx: float, cy: float, r: float, theme: Theme, show: bool) -> list:
+    """The 'G' of a group convolution cell (legend-cells)."""
+    if kind != "conv_group" or not show:
+        return []
+    return [Text(cx, cy + r * 0.22, "G", size=r * 0.6, color=theme["cell_text"], cls="mark")]
+
+
+_ID_BAD = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+class Ids:
+    """Deterministic, unique, XML-safe ids and class names from layer names."""
+
+    def __init__(self):
+        self.used: set[str] = set()
+
+    @staticmethod
+    def token(name: str) -> str:
+        tok = _ID_BAD.sub("_", name).strip("_") or "layer"
+        return tok if tok[0].isalpha() else f"l{tok}"
+
+    def make(self, prefix: str, name: str) -> str:
+        base = f"{prefix}-{self.token(name)}"
+        cand, n = base, 1
+        while cand in self.used:
+            n += 1
+            cand = f"{base}-{n}"
+        self.used.add(cand)
+        return cand
+
+
+def kernel_text(layer: Layer) -> str:
+    kh, kw = layer.attrs["kernel"]
+    return f"{kh}*{kw}"
+
+
+def pair_text(value) -> str:
+    a, b = value
+    return str(a) if a == b else f"{a}*{b}"
+
+
+def title_items(text: str | None, x: float, y: float, theme: Theme) -> tuple[list, float]:
+    """A title line at (x, y top); returns the items and the height used."""
+    if not text:
+        return [], 0.0
+    return [Text(x, y + 18, text, size=18, color=theme["title"], anchor="start", weight="bold",
+                 cls="title")], 30.0
+
+
+def legend_items(kinds: list[str], x: float, y: float, max_width: float, theme: Theme) -> tuple[list, float, float]:
+    """A legend of the cell kinds used, wrapped into rows; returns items, width, height."""
+    r, gap, size = 9.0, 18.0, 12.0
+    items, cx, cy, row_h, widest = [], x, y + r, 2 * r + 8, 0.0
+    for kind in kinds:
+        name = LEGEND_NAMES[kind]
+        w = 2 * r + 6 + text_width(name, size)
+        if cx > x and cx + w > x + max_width:
+            cx, cy = x, cy + row_h
+        icon = draw_cell(kind, cx + r, cy, r, theme)
+        items.append(Group(tuple(icon) + (Text(cx + 2 * r + 6, cy + size * 0.36, name, size=size,
+                                                     color="#404040", anchor="start", cls="legend-text"),),
+                           cls=f"legend-item {kind}"))
+        cx += w + gap
+        widest = max(widest, cx - gap - x)
+    height = (cy + r) - y if kinds else 0.0
+    return [Group(tuple(items), cls="legend", id="legend")] if items else [], widest, height
+
+
+def network_desc(shaped: ShapedNetwork) -> str:
+    from ..ir import format_shape
+    net = shaped.network
+    return (f"{net.title or net.name}: input {format_shape(shaped.input_shape)}, {len(net.layers)} layers, "
+            f"{shaped.total_params:,} parameters, {shaped.total_macs:,} multiply-adds")
+
+
+def layer_tooltip(layer: Layer, shaped: ShapedNetwork) -> str:
+    from ..ir import format_shape
+    info = shaped.info[layer.name]
+    return f"{layer.name} ({layer.type}): {format_shape(info.output)}, {info.params:,} params"
+
+
+

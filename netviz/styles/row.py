@@ -1,0 +1,143 @@
+"""A row of cells with labels under them and, optionally, a bar chart: the
+layout that the ``bars`` and ``short`` styles share."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..ir import Layer, ShapedNetwork, format_shape
+from ..scene import Group, Rect, Scene, Text, fit_size, text_width
+from . import common
+
+R = 36.0  # cell radius
+GAP = 14.0  # least space between two cells
+MARGIN = 16.0
+LABEL_SIZE = 13.0
+LABEL_LINE = 16.0
+BAR_MAX = 160.0
+BAR_WIDTH = 22.0
+INNER_SIZE = 14.0
+
+
+@dataclass
+class Column:
+    kind: str
+    layers: tuple[Layer, ...]
+    label: list[str] = field(default_factory=list)  # blue lines under the cell
+    inner: list[str] = field(default_factory=list)  # white lines inside the cell
+    bar: tuple[float, str] | None = None  # (value, label)
+    tooltip: str = ""
+
+    @property
+    def cls_kind(self) -> str:
+        return self.kind.replace("_", "-")
+
+
+def label_width(lines) -> float:
+    return max((text_width(s, LABEL_SIZE) for s in lines), default=0.0)
+
+
+def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderOptions,
+           with_bars: bool, style: str) -> Scene:
+    theme = options.theme
+    ids = common.Ids()
+    widths = []
+    for col in columns:
+        w = 2 * R + GAP
+        if options.labels:
+            w = max(w, label_width(col.label) + 14)
+            if with_bars and col.bar is not None:
+                w = max(w, text_width(col.bar[1], LABEL_SIZE) + 14)
+        widths.append(w)
+
+    title_text = options.title
+    items: list = []
+    title, title_h = common.title_items(title_text, MARGIN, MARGIN, theme)
+    items += title
+    top = MARGIN + title_h
+    cy = top + R + 2
+    row_w = sum(widths)
+    x = MARGIN
+    label_lines = max((len(c.label) for c in columns), default=0) if options.labels else 0
+    label_top = cy + R + 8
+    bars_top = label_top + label_lines * LABEL_LINE + (12 if label_lines else 4)
+    bar_base = bars_top + BAR_MAX
+    values = [c.bar[0] for c in columns if c.bar is not None]
+    vmax = max(values, default=0) or 1
+
+    cells, labels, bars = [], [], []
+    for col, w in zip(columns, widths):
+        cx = x + w / 2
+        first = col.layers[0]
+        classes = " ".join(["cell", col.cls_kind] + [f"layer-{ids.token(l.name)}" for l in col.layers])
+        prims = common.draw_cell(col.kind, cx, cy, R, theme)
+        prims += common.group_mark(col.kind, cx, cy, R, theme, show=(style == "bars"))
+        if col.inner and options.labels:
+            n = len(col.inner)
+            size = min(fit_size(s, INNER_SIZE, 2 * R * 0.72) for s in col.inner)
+            step = size * 1.2
+            y0 = cy - (n - 1) * step / 2 + size * 0.36
+            prims += [Text(cx, y0 + i * step, s, size=size, color=theme["cell_text"], cls="cell-text")
+                      for i, s in enumerate(col.inner)]
+        cells.append(Group(tuple(prims), cls=classes, id=ids.make("cell", first.name), title=col.tooltip))
+        if options.labels and col.label:
+            texts = tuple(Text(cx, label_top + LABEL_SIZE + i * LABEL_LINE, s, size=LABEL_SIZE,
+                               color=theme["label"], cls="label") for i, s in enumerate(col.label))
+            labels.append(Group(texts, cls=f"label-group layer-{ids.token(first.name)}"))
+        if with_bars and col.bar is not None:
+            value, text = col.bar
+            h = max(1.0, BAR_MAX * value / vmax) if value > 0 else 1.0
+            prims = [Rect(cx - BAR_WIDTH / 2, bar_base - h, BAR_WIDTH, h, fill=theme["bar"], cls="bar-rect")]
+            if options.labels:
+                prims.append(Text(cx, bar_base + 6 + LABEL_SIZE, text, size=LABEL_SIZE, color=theme["label"],
+                                  cls="bar-label"))
+            bars.append(Group(tuple(prims), cls=f"bar layer-{ids.token(first.name)}",
+                              id=ids.make("bar", first.name), title=f"{first.name}: {text}"))
+        x += w
+    items.append(Group(tuple(cells), cls="cells", id="cells"))
+    if labels:
+        items.append(Group(tuple(labels), cls="labels", id="labels"))
+    bottom = label_top + label_lines * LABEL_LINE if label_lines else cy + R
+    if with_bars:
+        items.append(Group(tuple(bars), cls="bars", id="bars"))
+        bottom = bar_base + (6 + LABEL_SIZE + 5 if options.labels else 0)
+    width = MARGIN * 2 + row_w
+    if title_text:
+        width = max(width, MARGIN * 2 + text_width(title_text, 18, "bold"))
+    if options.legend:
+        kinds = list(dict.fromkeys(c.kind for c in columns))
+        legend, lw, lh = common.legend_items(kinds, MARGIN, bottom + 20, max(width - 2 * MARGIN, 300), theme)
+        items += legend
+        width = max(width, MARGIN * 2 + lw)
+        bottom += 20 + lh
+    height = bottom + MARGIN
+    name = shaped.network.title or shaped.network.name
+    return Scene(width=round(width, 2), height=round(height, 2), children=tuple(items),
+                 title=f"{name} ({style})", desc=common.network_desc(shaped),
+                 background=theme["background"])
+
+
+def bar_for(layer: Layer, shaped: ShapedNetwork, metric: str) -> tuple[float, str] | None:
+    """The bar under a layer's cell: its feature-map side, or a measured metric."""
+    from ..table import short_count
+    info = shaped.info[layer.name]
+    if metric == "size":
+        out = info.output
+        side = out[1] if len(out) == 3 else 1
+        return float(side), "*".join(str(d) for d in out)
+    if metric == "params":
+        return float(info.params), short_count(info.params)
+    if metric == "macs":
+        return float(info.macs), short_count(info.macs)
+    key = {"time": "time_ms", "memory": "memory_mb"}[metric]
+    value = shaped.metrics.get(layer.name, {}).get(key)
+    if value is None:
+        return 0.0, "-"
+    return float(value), f"{value:.2f} {'ms' if metric == 'time' else 'MB'}"
+
+
+def tooltip(layers, shaped: ShapedNetwork) -> str:
+    return "; ".join(common.layer_tooltip(l, shaped) for l in layers)
+
+
+def shape_text(shape) -> str:
+    return format_shape(shape, "*")
