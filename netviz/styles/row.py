@@ -2,6 +2,7 @@
 layout that the ``bars`` and ``short`` styles share."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from ..ir import Layer, ShapedNetwork, format_shape
@@ -111,7 +112,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
         bottom += 20 + lh
     height = bottom + MARGIN
     name = shaped.network.title or shaped.network.name
-    return Scene(width=round(width, 2), height=round(height, 2), children=tuple(items),
+    return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),
                  title=f"{name} ({style})", desc=common.network_desc(shaped),
                  background=theme["background"])
 

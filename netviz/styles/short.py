@@ -52,6 +52,8 @@ def columns(shaped: ShapedNetwork) -> list[Column]:
         if cat in LEFT_OUT:
             continue
         kind = common.cell_kind(layer, shaped)
+        if kind == "conv_group":
+            kind = "conv"  # the cell's text leaves no room for the 'G' mark
         layers = (layer,)
         if cat == "conv" and kind not in ("conv_1xn", "conv_nx1", "conv_dw"):
             found = _pool_after(shaped, layer)

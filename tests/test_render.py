@@ -1,0 +1,345 @@
+"""The bars and short styles: structure, labels, bars, goldens, raster output,
+escaping, determinism and bad input."""
+import io
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import netviz
+from netviz import zoo
+from netviz.scene import boxes_overlap
+from netviz.styles.common import THEMES
+
+SVG = "{http://www.w3.org/2000/svg}"
+STYLES = ["bars", "short"]
+
+
+def parse(svg: str):
+    return ET.fromstring(svg.encode("utf-8"))
+
+
+def groups(root, cls):
+    return [g for g in root.iter(f"{SVG}g") if cls in (g.get("class") or "").split()]
+
+
+def cells(root):
+    return groups(root, "cell")
+
+
+def cell_kinds(root):
+    return [(g.get("class").split()[1]) for g in cells(root)]
+
+
+def texts(el, cls=None):
+    return ["".join(t.itertext()) for t in el.iter(f"{SVG}text")
+            if cls is None or cls in (t.get("class") or "").split()]
+
+
+# --- structure --------------------------------------------------------------
+
+def test_alexnet_bars_cells_follow_the_layers():
+    root = parse(netviz.render("alexnet", style="bars").svg())
+    assert cell_kinds(root) == ["input", "conv", "lrn", "maxpool", "conv-group", "lrn", "maxpool",
+                                "conv", "conv-group", "conv-group", "maxpool", "fc", "fc", "fc", "output"]
+    # every cell names its layers; relu, dropout and flatten are no cells
+    names = [c.get("class").split()[2] for c in cells(root)]
+    assert names == ["layer-input", "layer-conv1", "layer-norm1", "layer-pool1", "layer-conv2", "layer-norm2",
+                     "layer-pool2", "layer-conv3", "layer-conv4", "layer-conv5", "layer-pool5", "layer-fc6",
+                     "layer-fc7", "layer-fc8", "layer-prob"]
+
+
+def test_alexnet_short_merges_conv_and_pool():
+    root = parse(netviz.render("alexnet", style="short").svg())
+    assert cell_kinds(root) == ["input", "conv-pool", "conv-pool", "conv", "conv", "conv-pool",
+                                "fc", "fc", "fc", "output"]
+    merged = [c.get("class") for c in cells(root) if "conv-pool" in c.get("class")]
+    assert merged[0].endswith("layer-conv1 layer-pool1")
+    inner = [texts(c, "cell-text") for c in cells(root)]
+    assert inner == [[], ["11*11", "96"], ["5*5", "256"], ["3*3", "384"], ["3*3", "384"], ["3*3", "256"],
+                     ["4096"], ["4096"], ["1000"], []]
+    assert not groups(root, "bars"), "short has no bar chart"
+
+
+def test_lenet_short_matches_reference_sequence():
+    root = parse(netviz.render("lenet5", style="short").svg())
+    assert cell_kinds(root) == ["input", "conv-pool", "conv-pool", "conv", "fc", "fc", "output"]
+    assert [texts(c, "cell-text") for c in cells(root)][1:4] == [["5*5", "6"], ["5*5", "16"], ["5*5", "120"]]
+
+
+@pytest.mark.parametrize("model", zoo.names())
+def test_cell_count_matches_spec_for_every_zoo_model(model):
+    net = netviz.load(model)
+    hidden = {"relu", "dropout", "flatten"}
+    expected_bars = [l.name for l in net.layers if l.type not in hidden]
+    root = parse(netviz.render(model, style="bars").svg())
+    assert [c.get("class").split()[2] for c in cells(root)] == [f"layer-{n}" for n in expected_bars]
+    # short: every pool right after a conv (through relu/lrn) is merged into it
+    root = parse(netviz.render(model, style="short").svg())
+    merged = sum(1 for c in cells(root) if "conv-pool" in c.get("class"))
+    n_short = len([l for l in net.layers if l.type not in hidden | {"lrn"}]) - merged
+    assert len(cells(root)) == n_short
+
+
+def test_alexnet_labels_under_cells():
+    root = parse(netviz.render("alexnet", style="bars").svg())
+    labels = [texts(g) for g in groups(root, "label-group")]
+    assert labels == [["11*11,96,stride=4"], ["5*5,256", "pad=2"], ["3*3,384", "pad=1"], ["3*3,384", "pad=1"],
+                      ["3*3,256", "pad=1"], ["4096"], ["4096"], ["1000"]]
+
+
+def bar_rects(root):
+    out = []
+    for g in groups(root, "bar"):
+        rect = next(g.iter(f"{SVG}rect"))
+        out.append((float(rect.get("x")), float(rect.get("height")), texts(g, "bar-label")[0]))
+    return out
+
+
+def test_alexnet_bars_order_and_heights():
+    shaped = netviz.shaped("alexnet")
+    root = parse(netviz.render(shaped, style="bars").svg())
+    bars = bar_rects(root)
+    assert [b[2] for b in bars] == ["3*227*227", "96*55*55", "96*27*27", "256*27*27", "256*13*13",
+                                    "384*13*13", "384*13*13", "256*13*13", "256*6*6", "4096", "4096", "1000"]
+    xs = [b[0] for b in bars]
+    assert xs == sorted(xs)
+    heights = {b[2]: b[1] for b in bars}
+    assert heights["96*55*55"] / heights["3*227*227"] == pytest.approx(55 / 227, rel=0.02)
+    assert heights["256*6*6"] / heights["3*227*227"] == pytest.approx(6 / 227, rel=0.05)
+    # each bar sits under its own cell
+    cell_x = {}
+    for c in cells(root):
+        circle = next(c.iter(f"{SVG}circle"))
+        cell_x[c.get("class").split()[2]] = float(circle.get("cx"))
+    for g in groups(root, "bar"):
+        layer = g.get("class").split()[1]
+        rect = next(g.iter(f"{SVG}rect"))
+        assert float(rect.get("x")) + float(rect.get("width")) / 2 == pytest.approx(cell_x[layer], abs=0.02)
+
+
+def test_input_option_changes_the_figure():
+    root = parse(netviz.render("alexnet", style="bars", input="3x224x224").svg())
+    assert bar_rects(root)[0][2] == "3*224*224"
+    assert bar_rects(root)[1][2] == "96*54*54"
+
+
+def test_bar_metric_params():
+    root = parse(netviz.render("lenet5", style="bars", bar_metric="params").svg())
+    bars = bar_rects(root)
+    tallest = max(bars, key=lambda b: b[1])
+    assert tallest[2] == "48.12k"  # c5 has the most parameters: 120*16*25+120
+
+
+# --- goldens and determinism --------------------------------------------------
+
+@pytest.mark.parametrize("model", ["alexnet", "alexnet-torchvision", "lenet5", "vgg16"])
+@pytest.mark.parametrize("style", STYLES)
+def test_golden_svg(model, style, golden):
+    svg = netviz.render(model, style=style).svg()
+    golden(f"render/{model}-{style}.svg", svg)
+
+
+def test_same_input_same_bytes(tmp_path, cli):
+    a, b = tmp_path / "a.svg", tmp_path / "b.svg"
+    for out in (a, b):
+        r = cli("render", "alexnet", "--style", "short", "-o", out)
+        assert r.returncode == 0, r.stderr
+    assert a.read_bytes() == b.read_bytes()
+
+
+# --- layout: nothing overlaps, nothing leaves the canvas -----------------------
+
+@pytest.mark.parametrize("model", zoo.names())
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("extras", [{}, {"legend": True, "title": "A long title for the figure"}])
+def test_no_text_overlaps_or_leaves_canvas(model, style, extras):
+    scene = netviz.render(model, style=style, **extras).scene
+    boxes = [(t.text, t.box) for t in scene.texts()]
+    assert boxes
+    for text, (x0, y0, x1, y1) in boxes:
+        assert 0 <= x0 and x1 <= scene.width and 0 <= y0 and y1 <= scene.height, text
+    for i, (ta, a) in enumerate(boxes):
+        for tb, b in boxes[i + 1:]:
+            assert not boxes_overlap(a, b), f"{ta!r} overlaps {tb!r}"
+
+
+def test_long_labels_widen_their_column():
+    spec = """
+input: 3x64x64
+layers:
+  - conv: {out: 8, kernel: 3, label: "a very long label that needs a lot of room"}
+  - conv: {out: 8, kernel: 3}
+"""
+    net = netviz.spec.parse_spec(spec)
+    scene = netviz.render(net, style="bars").scene
+    boxes = [t.box for t in scene.texts()]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not boxes_overlap(a, b)
+
+
+# --- raster output ------------------------------------------------------------
+
+def _cell_centres(fig):
+    """(kind, x, y, expected colour) for each cell, from the scene."""
+    out = []
+    for item in fig.scene.children:
+        if getattr(item, "id", None) != "cells":
+            continue
+        for g in item.children:
+            kind = g.cls.split()[1]
+            circle = g.children[0]
+            inner = g.children[1] if len(g.children) > 1 and hasattr(g.children[1], "r") else circle
+            # a point inside the inner disc, clear of a 'G' mark and of the softmax triangle
+            out.append((kind, circle.cx - 0.5 * circle.r, circle.cy - 0.45 * circle.r, inner.fill))
+    return out
+
+
+def _hex(rgb):
+    return "#%02X%02X%02X" % tuple(rgb[:3])
+
+
+@pytest.mark.parametrize("theme", list(THEMES))
+def test_png_size_and_cell_colours(theme):
+    from PIL import Image
+    fig = netviz.render("alexnet", style="bars", theme=theme)
+    img = Image.open(io.BytesIO(fig.png())).convert("RGB")
+    assert img.size == (round(fig.scene.width), round(fig.scene.height))
+    centres = _cell_centres(fig)
+    assert len(centres) == 15
+    for kind, x, y, colour in centres:
+        got = _hex(img.getpixel((int(x), int(y))))
+        assert got.upper() == colour.upper(), f"{kind} cell at ({x:.0f},{y:.0f}) is {got}, want {colour}"
+
+
+def test_png_scale_doubles_size():
+    from PIL import Image
+    fig = netviz.render("lenet5", style="short", scale=2)
+    img = Image.open(io.BytesIO(fig.png()))
+    assert img.size == (round(fig.scene.width * 2), round(fig.scene.height * 2))
+
+
+def test_pdf_page_size_and_cell_colours():
+    import pypdfium2 as pdfium
+    fig = netviz.render("lenet5", style="bars")
+    data = fig.pdf()
+    assert data.startswith(b"%PDF")
+    pdf = pdfium.PdfDocument(data)
+    page = pdf[0]
+    w, h = page.get_size()  # points
+    assert (w, h) == pytest.approx((fig.scene.width * 0.75, fig.scene.height * 0.75), abs=1)
+    img = page.render(scale=96 / 72).to_pil().convert("RGB")
+    for kind, x, y, colour in _cell_centres(fig):
+        got = img.getpixel((int(x), int(y)))
+        want = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        assert all(abs(a - b) <= 3 for a, b in zip(got, want)), (kind, got, colour)
+
+
+# --- escaping -------------------------------------------------------------------
+
+def test_hostile_and_unicode_labels_are_escaped():
+    spec = """
+input: 3x32x32
+layers:
+  - conv: {name: "<script>alert(1)</script>", out: 4, kernel: 3, label: "a & b < c > d \\" ' e"}
+  - fc: {name: 卷积层, out: 10, label: 卷积层}
+"""
+    net = netviz.spec.parse_spec(spec)
+    for style in STYLES:
+        svg = netviz.render(net, style=style).svg()
+        root = parse(svg)  # well-formed XML
+        assert "<script" not in svg
+        assert not list(root.iter(f"{SVG}script"))
+        all_text = texts(root) + ["".join(t.itertext()) for t in root.iter(f"{SVG}title")]
+        assert any("卷积层" in t for t in all_text)
+        if style == "bars":
+            assert "a & b < c > d \" ' e" in texts(root)
+        assert any("<script>alert(1)</script>" in t for t in all_text)
+
+
+# --- the API and the command line ---------------------------------------------
+
+def test_figure_api(tmp_path):
+    fig = netviz.render("lenet5", style="short")
+    assert fig._repr_svg_() == fig.svg()
+    assert fig.svg().startswith("<?xml")
+    for ext in ("svg", "png", "pdf"):
+        path = fig.save(tmp_path / f"x.{ext}")
+        assert os.path.getsize(path) > 100
+    root = parse(fig.svg())
+    assert root.find(f"{SVG}title").text == "LeNet-5 (LeCun et al., 1998) (short)"
+    assert "61,706 parameters" in root.find(f"{SVG}desc").text
+
+
+def test_cli_render_formats(tmp_path, cli):
+    for ext in ("svg", "png", "pdf"):
+        out = tmp_path / f"a.{ext}"
+        r = cli("render", "lenet5", "-o", out)
+        assert r.returncode == 0, r.stderr
+        head = out.read_bytes()[:8]
+        assert head.startswith({"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF"}[ext])
+
+
+def test_cli_render_stdout(cli):
+    r = cli("render", "lenet5", "--style", "short", "-o", "-")
+    assert r.returncode == 0
+    parse(r.stdout)
+
+
+def test_cli_width_sets_output_width(cli, tmp_path):
+    r = cli("render", "lenet5", "-o", "-", "--width", "400")
+    root = parse(r.stdout)
+    assert root.get("width") == "400"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["render", "alexnet", "--style", "shrot", "-o", "x.svg"], "unknown style 'shrot' (did you mean 'short'?)"),
+    (["render", "alexnett", "-o", "x.svg"], "unknown model 'alexnett' (did you mean 'alexnet'?)"),
+    (["render", "alexnet", "-o", "x.bmp"], "'.bmp' is not a supported format"),
+    (["render", "alexnet", "-o", "no/such/dir/x.svg"], "folder no/such/dir does not exist"),
+    (["render", "alexnet", "--theme", "dark", "-o", "x.svg"], "unknown theme 'dark'"),
+])
+def test_cli_bad_input_one_line(cli, tmp_path, args, message):
+    r = cli(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], r.stderr
+    assert not (tmp_path / "x.svg").exists() and not (tmp_path / "x.bmp").exists()
+
+
+def test_unwritable_output_leaves_nothing(tmp_path, cli):
+    if os.geteuid() == 0:
+        ro = "/sys"  # root may write to any ordinary folder, but not here
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+    before = set(os.listdir(ro))
+    r = cli("render", "alexnet", "-o", os.path.join(ro, "x.svg"))
+    assert r.returncode == 2 and "permission denied" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert set(os.listdir(ro)) == before
+
+
+def test_error_while_drawing_leaves_no_file(tmp_path, cli):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: 3x8x8\nlayers:\n  - conv: {out: 4, kernel: 11}\n")
+    out = tmp_path / "x.svg"
+    out.write_text("old")
+    r = cli("render", bad, "-o", out)
+    assert r.returncode == 2 and "kernel 11x11 is larger than the padded input" in r.stderr
+    assert out.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == sorted(["bad.yaml", "x.svg"]) or \
+        sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "x.svg"]
+
+
+def test_svg_path_imports_neither_torch_nor_matplotlib(tmp_path):
+    code = ("import sys, netviz; netviz.render('alexnet', style='short').save(sys.argv[1]);"
+            "print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.svg")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
