@@ -1,6 +1,8 @@
 """The Python API: ``netviz.render(model, style) -> Figure``."""
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import tempfile
 
@@ -19,7 +21,8 @@ class Figure:
 
     def data(self, fmt: str) -> bytes:
         from .backends import write_bytes
-        return write_bytes(self.scene, fmt)
+        with gc_paused():
+            return write_bytes(self.scene, fmt)
 
     def svg(self) -> str:
         return self.data("svg").decode("utf-8")
@@ -49,6 +52,19 @@ class Figure:
 
     def __repr__(self) -> str:
         return f"<Figure {self.style} {self.scene.width:g}x{self.scene.height:g}>"
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Building a large scene or document creates many objects and no cycles;
+    the cyclic collector would rescan them all again and again (quadratic)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -96,7 +112,8 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     shaped = to_shaped(model, input=input, **trace_options)
     options = RenderOptions(title=title, labels=labels, legend=legend, theme=THEMES[theme],
                             bar_metric=bar_metric, streams=streams)
-    scene = module.build(shaped, options)
+    with gc_paused():
+        scene = module.build(shaped, options)
     if width is not None:
         scene = _rescale(scene, width / scene.width)
     elif scale is not None:
