@@ -17,6 +17,8 @@ COMMANDS = {
     "list": ("netviz.cli", "list_cmd"),
     "shapes": ("netviz.cli", "shapes_cmd"),
     "render": ("netviz.commands.render", "render"),
+    "gallery": ("netviz.commands.docs", "gallery_cmd"),
+    "report": ("netviz.commands.docs", "report_cmd"),
 }
 
 
