@@ -6,8 +6,10 @@ is evaluated. Every error names FILE:LINE:COL of the offending layer or field.
 from __future__ import annotations
 
 import difflib
+import gc
 import os
 import re
+import reprlib
 
 import yaml
 
@@ -19,11 +21,60 @@ MAX_BYTES = 16 * 1024 * 1024
 TOP_KEYS = ("name", "title", "description", "streams", "input", "layers")
 
 try:  # libyaml is several times faster and keeps marks all the same
-    _Loader = yaml.CSafeLoader
+    _Base = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+_RESOLVED: dict[str, str] = {}  # plain scalar -> tag; specs repeat the same few words
+
+
+class _Loader(_Base):
+    """PyYAML's safe loader, composing only (nothing is constructed by it).
+
+    Plain scalars are resolved once per distinct text, and numbers written
+    the JSON way (1e-5, 2E3) are numbers, as in YAML 1.2 and JSON, rather
+    than the strings YAML 1.1 makes of them.
+    """
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = _RESOLVED.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_RESOLVED) < 4096:
+                    _RESOLVED[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 _constructor = yaml.constructor.SafeConstructor()
+_TAG = "tag:yaml.org,2002:"
+
+
+def _int(node):
+    v = node.value
+    if v.isdigit() and (v[0] != "0" or len(v) == 1):
+        return int(v)
+    return _constructor.construct_yaml_int(node)  # 0x1f, 1_000, 0o17, -3, ...
+
+
+_SCALARS = {
+    _TAG + "str": lambda node: node.value,
+    _TAG + "int": _int,
+    _TAG + "float": _constructor.construct_yaml_float,
+    _TAG + "bool": _constructor.construct_yaml_bool,
+    _TAG + "null": lambda node: None,
+    _TAG + "timestamp": lambda node: node.value,  # a name such as 2012-12-03 stays text
+}
+_KINDS = {yaml.SequenceNode: _TAG + "seq", yaml.MappingNode: _TAG + "map"}
+
+_show = reprlib.Repr()
+_show.maxlevel, _show.maxlist, _show.maxdict, _show.maxstring, _show.maxother = 2, 6, 4, 60, 60
+show = _show.repr
 
 
 def _suggest(word: str, choices) -> str:
@@ -34,6 +85,8 @@ def _suggest(word: str, choices) -> str:
 class _Reader:
     def __init__(self, file: str | None):
         self.file = file
+        self.memo: dict[int, object] = {}  # aliases (*name) are read once
+        self.busy: set[int] = set()
 
     def loc(self, node) -> Loc:
         mark = node.start_mark
@@ -42,17 +95,48 @@ class _Reader:
     def error(self, message: str, node) -> SpecError:
         return SpecError.at(message, self.loc(node) if node is not None else Loc(self.file, 1, 1))
 
+    def check_tag(self, node):
+        """Refuse tags other than YAML's plain data ones (!!python/..., !custom)."""
+        expected = _KINDS.get(type(node))
+        if expected is not None and node.tag != expected or \
+                expected is None and node.tag not in _SCALARS:
+            tag = node.tag.replace(_TAG, "!!")
+            hint = " (merge keys are not supported: write the fields out)" if tag == "!!merge" else ""
+            raise self.error(f"YAML tag {tag} is not allowed{hint}: a spec is plain data "
+                             "(numbers, text, lists and mappings), nothing in it is run", node)
+
     def value(self, node):
+        """The plain Python value of a node (safe: only YAML's data types)."""
+        self.check_tag(node)
         if isinstance(node, yaml.ScalarNode):
-            return _constructor.construct_object(node, deep=True)
-        return _constructor.construct_object(node, deep=True)
+            return _SCALARS[node.tag](node)
+        key = id(node)
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.busy:
+            raise self.error("a YAML alias refers to itself: a spec is a tree, not a loop", node)
+        self.busy.add(key)
+        if isinstance(node, yaml.SequenceNode):
+            out = [self.value(item) for item in node.value]
+        else:
+            out = {}
+            for knode, vnode in node.value:
+                k = self.value(knode)
+                if isinstance(k, (list, dict)):
+                    raise self.error(f"a mapping key must be a name, got {show(k)}", knode)
+                if k in out:
+                    raise self.error(f"duplicate key {show(k)}", knode)
+                out[k] = self.value(vnode)
+        self.busy.discard(key)
+        self.memo[key] = out
+        return out
 
     # --- field kinds -----------------------------------------------------
     def convert(self, kind: str, node, what: str):
         v = self.value(node)
         if kind in ("pos", "nonneg", "int"):
             if isinstance(v, bool) or not isinstance(v, int):
-                raise self.error(f"{what} must be an integer, got {v!r}", node)
+                raise self.error(f"{what} must be an integer, got {show(v)}", node)
             if kind == "pos" and v <= 0:
                 raise self.error(f"{what} must be positive, got {v}", node)
             if kind == "nonneg" and v < 0:
@@ -61,20 +145,20 @@ class _Reader:
         if kind in ("pair_pos", "pair_nonneg"):
             items = v if isinstance(v, list) else [v, v]
             if len(items) != 2 or any(isinstance(i, bool) or not isinstance(i, int) for i in items):
-                raise self.error(f"{what} must be an integer or a pair [h, w] of integers, got {v!r}", node)
+                raise self.error(f"{what} must be an integer or a pair [h, w] of integers, got {show(v)}", node)
             low = 1 if kind == "pair_pos" else 0
             for i in items:
                 if i < low:
                     word = "positive" if low else "not be negative"
-                    raise self.error(f"{what} must {'be ' if low else ''}{word}, got {v!r}", node)
+                    raise self.error(f"{what} must {'be ' if low else ''}{word}, got {show(v)}", node)
             return (items[0], items[1])
         if kind == "bool":
             if not isinstance(v, bool):
-                raise self.error(f"{what} must be true or false, got {v!r}", node)
+                raise self.error(f"{what} must be true or false, got {show(v)}", node)
             return v
         if kind in ("float", "prob"):
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise self.error(f"{what} must be a number, got {v!r}", node)
+                raise self.error(f"{what} must be a number, got {show(v)}", node)
             if kind == "prob" and not 0 <= v <= 1:
                 raise self.error(f"{what} must be between 0 and 1, got {v}", node)
             return float(v)
@@ -85,12 +169,12 @@ class _Reader:
                 raise self.error(f"{what}: {exc}", node) from None
         if kind == "str":
             if not isinstance(v, (str, int, float)) or isinstance(v, bool):
-                raise self.error(f"{what} must be a string, got {v!r}", node)
+                raise self.error(f"{what} must be a string, got {show(v)}", node)
             return str(v)
         if kind == "names":
             items = v if isinstance(v, list) else [v]
             if not items or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in items):
-                raise self.error(f"{what} must be a layer name or a list of layer names, got {v!r}", node)
+                raise self.error(f"{what} must be a layer name or a list of layer names, got {show(v)}", node)
             return tuple(str(i) for i in items)
         raise AssertionError(kind)
 
@@ -99,6 +183,7 @@ class _Reader:
         if root is None:
             raise SpecError.at("empty spec: expected a mapping with 'input' and 'layers'",
                                Loc(self.file, 1, 1))
+        self.check_tag(root)
         top = {}
         if isinstance(root, yaml.SequenceNode):
             layers_node = root
@@ -106,14 +191,18 @@ class _Reader:
             for knode, vnode in root.value:
                 key = self.value(knode)
                 if key not in TOP_KEYS:
-                    raise self.error(f"unknown top-level key {key!r}{_suggest(str(key), TOP_KEYS)}; "
+                    raise self.error(f"unknown top-level key {show(key)}{_suggest(str(key), TOP_KEYS)}; "
                                      f"expected one of {', '.join(TOP_KEYS)}", knode)
+                if key in top:
+                    raise self.error(f"'{key}' is given twice (first at line "
+                                     f"{self.loc(top[key][0]).line})", knode)
                 top[key] = (knode, vnode)
             if "layers" not in top:
                 raise self.error("missing 'layers': the list of the network's layers", root)
             layers_node = top["layers"][1]
             if not isinstance(layers_node, yaml.SequenceNode):
                 raise self.error("'layers' must be a list", layers_node)
+            self.check_tag(layers_node)
         else:
             raise self.error("a spec must be a mapping with 'input' and 'layers' "
                              "(or a plain list of layers)", root)
@@ -143,6 +232,7 @@ class _Reader:
 
     def layer(self, node) -> dict:
         loc = self.loc(node)
+        self.check_tag(node)
         fields_node = None
         if isinstance(node, yaml.ScalarNode):
             type_node, short_node = node, None
@@ -156,6 +246,7 @@ class _Reader:
                                                node.start_mark, node.end_mark)
             elif len(node.value) == 1:
                 type_node, body = node.value[0]
+                self.check_tag(body)
                 if isinstance(body, yaml.MappingNode):
                     short_node, fields_node = None, body
                 elif isinstance(body, yaml.ScalarNode) and body.tag.endswith(":null"):
@@ -171,10 +262,10 @@ class _Reader:
 
         type_name = self.value(type_node)
         if not isinstance(type_name, str):
-            raise self.error(f"layer type must be a name, got {type_name!r}", type_node)
+            raise self.error(f"layer type must be a name, got {show(type_name)}", type_node)
         ctype = canonical(type_name)
         if ctype is None:
-            raise self.error(f"unknown layer type {type_name!r}"
+            raise self.error(f"unknown layer type {show(type_name)}"
                              f"{_suggest(type_name.lower(), known_names())}", type_node)
         ltype = BY_NAME[ctype]
         attrs: dict = {}
@@ -185,16 +276,22 @@ class _Reader:
             f = ltype.field(ltype.short)
             attrs[f.name] = self.convert(f.kind, short_node, f"{ctype} '{f.name}'")
         if fields_node is not None:
+            seen = set()
             for knode, vnode in fields_node.value:
                 key = self.value(knode)
+                if not isinstance(key, str):
+                    raise self.error(f"a field name must be text, got {show(key)}", knode)
+                if key in seen:
+                    raise self.error(f"{ctype} field '{key}' is given twice", knode)
+                seen.add(key)
                 common = next((c for c in COMMON_FIELDS if c.name == key), None)
                 if common is not None:
                     meta[key] = self.convert(common.kind, vnode, f"'{key}'")
                     continue
-                f = ltype.field(str(key))
+                f = ltype.field(key)
                 if f is None:
                     allowed = [x.name for x in ltype.fields] + [c.name for c in COMMON_FIELDS]
-                    raise self.error(f"{ctype} has no field {key!r}{_suggest(str(key), allowed)}; "
+                    raise self.error(f"{ctype} has no field {show(key)}{_suggest(key, allowed)}; "
                                      f"its fields are {', '.join(allowed)}", knode)
                 attrs[f.name] = self.convert(f.kind, vnode, f"{ctype} '{f.name}'")
         for f in ltype.fields:
@@ -302,7 +399,7 @@ _SHAPE_SPLIT = re.compile(r"\s*[x×*,]\s*")
 def parse_shape(value) -> tuple[int, ...]:
     """Read a shape written as 3x227x227, '3*227*227', [3, 227, 227] or 4096."""
     if isinstance(value, bool):
-        raise ValueError(f"expected a shape like 3x227x227, got {value!r}")
+        raise ValueError(f"expected a shape like 3x227x227, got {show(value)}")
     if isinstance(value, int):
         items = [value]
     elif isinstance(value, str):
@@ -310,13 +407,13 @@ def parse_shape(value) -> tuple[int, ...]:
         try:
             items = [int(p) for p in _SHAPE_SPLIT.split(text)]
         except ValueError:
-            raise ValueError(f"expected a shape like 3x227x227, got {value!r}") from None
+            raise ValueError(f"expected a shape like 3x227x227, got {show(value)}") from None
     elif isinstance(value, (list, tuple)):
         items = list(value)
         if not items or any(isinstance(i, bool) or not isinstance(i, int) for i in items):
-            raise ValueError(f"expected a shape like [3, 227, 227], got {value!r}")
+            raise ValueError(f"expected a shape like [3, 227, 227], got {show(value)}")
     else:
-        raise ValueError(f"expected a shape like 3x227x227, got {value!r}")
+        raise ValueError(f"expected a shape like 3x227x227, got {show(value)}")
     if any(i <= 0 for i in items):
         raise ValueError(f"every size must be positive, got {'x'.join(map(str, items))}")
     return tuple(items)
@@ -324,7 +421,18 @@ def parse_shape(value) -> tuple[int, ...]:
 
 def parse_spec(text: str, file: str | None = None, default_name: str = "network") -> Network:
     """Parse spec text. ``file`` is only used in error messages."""
-    reader = _Reader(file)
+    paused = gc.isenabled()
+    gc.disable()  # reading allocates many objects and frees none: collections only cost time
+    try:
+        return _parse(text, file, default_name)
+    except RecursionError:
+        raise SpecError("the spec is nested too deeply", file, 1, 1) from None
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _parse(text: str, file: str | None, default_name: str) -> Network:
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -334,9 +442,16 @@ def parse_spec(text: str, file: str | None = None, default_name: str = "network"
             msg = f"{exc.problem} ({exc.context})"
         raise SpecError(f"YAML syntax error: {msg}", file,
                         mark.line + 1 if mark else 1, mark.column + 1 if mark else 1) from None
+    except yaml.reader.ReaderError as exc:
+        pos = min(max(exc.position, 0), len(text))
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise SpecError(f"control character U+{code:04X} is not allowed in a YAML spec: "
+                        "a spec is a text file", file, line, col) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"YAML error: {exc}", file, 1, 1) from None
-    return reader.document(root, default_name)
+    return _Reader(file).document(root, default_name)
 
 
 def load_spec(path: str | os.PathLike) -> Network:
