@@ -343,3 +343,13 @@ def test_svg_path_imports_neither_torch_nor_matplotlib(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.svg")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_branches_draw_shortcuts_over_the_row():
+    root = parse(netviz.render(os.path.join(os.path.dirname(__file__), "..", "examples", "residual.yaml")).svg())
+    skips = [p.get("class") for p in root.iter(f"{SVG}path") if "skip" in (p.get("class") or "")]
+    # stem -> b1_add (through the stem's batchnorm cell), b1_add -> b2_down, b2_bn2 -> b2_add
+    assert skips == ["skip layer-batchnorm1 to-b1_add", "skip layer-b1_add to-b2_down",
+                     "skip layer-b2_bn2 to-b2_add"]
+    kinds = cell_kinds(root)
+    assert kinds.count("add") == 2

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..ir import Layer, ShapedNetwork, format_shape
-from ..scene import Group, Rect, Scene, Text, fit_size, text_width
+from ..scene import Group, Path, Rect, Scene, Text, fit_size, text_width
 from . import common
 
 R = 36.0  # cell radius
@@ -55,6 +55,10 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     title, title_h = common.title_items(title_text, MARGIN, MARGIN, theme)
     items += title
     top = MARGIN + title_h
+    skips = skip_edges(shaped, columns)
+    lanes = assign_lanes(skips)
+    n_lanes = max(lanes, default=-1) + 1
+    top += n_lanes * LANE + (6 if n_lanes else 0)
     cy = top + R + 2
     row_w = sum(widths)
     x = MARGIN
@@ -94,6 +98,20 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
             bars.append(Group(tuple(prims), cls=f"bar layer-{ids.token(first.name)}",
                               id=ids.make("bar", first.name), title=f"{first.name}: {text}"))
         x += w
+    if skips:
+        centres, acc = [], MARGIN
+        for w in widths:
+            centres.append(acc + w / 2)
+            acc += w
+        paths = []
+        for (i, j), lane in zip(skips, lanes):
+            y = cy - R - 6 - (lane + 1) * LANE + LANE / 2
+            x0, x1 = centres[i] + 6, centres[j] - 6
+            paths.append(Path(((x0, cy - R * 0.75), (x0, y), (x1, y), (x1, cy - R * 0.75 - 2)),
+                              stroke=theme["label"], stroke_width=1.2, arrow=True,
+                              cls=f"skip layer-{ids.token(columns[i].layers[-1].name)} "
+                                  f"to-{ids.token(columns[j].layers[0].name)}"))
+        items.append(Group(tuple(paths), cls="skips", id="skips"))
     items.append(Group(tuple(cells), cls="cells", id="cells"))
     if labels:
         items.append(Group(tuple(labels), cls="labels", id="labels"))
@@ -115,6 +133,44 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),
                  title=f"{name} ({style})", desc=common.network_desc(shaped),
                  background=theme["background"])
+
+
+LANE = 10.0
+
+
+def skip_edges(shaped: ShapedNetwork, columns: list[Column]) -> list[tuple[int, int]]:
+    """Edges of the DAG that do not run from one cell to the next (shortcuts,
+    branches), as (from column, to column) pairs."""
+    net = shaped.network
+    owner: dict[str, int] = {}
+    for j, col in enumerate(columns):
+        for layer in col.layers:
+            owner[layer.name] = j
+    for layer in net.layers:  # layers without a cell belong to the cell they follow
+        if layer.name not in owner and layer.inputs:
+            owner[layer.name] = owner.get(layer.inputs[0], -1)
+    edges = []
+    for j, col in enumerate(columns):
+        for src in col.layers[0].inputs:
+            i = owner.get(src, -1)
+            if 0 <= i < j - 1 and (i, j) not in edges:
+                edges.append((i, j))
+    return sorted(edges)
+
+
+def assign_lanes(edges: list[tuple[int, int]]) -> list[int]:
+    """A lane per edge so that edges sharing a lane never overlap."""
+    lanes, ends = [], []  # ends[lane] = last column used by that lane
+    for i, j in edges:
+        for lane, end in enumerate(ends):
+            if end <= i:
+                ends[lane] = j
+                lanes.append(lane)
+                break
+        else:
+            ends.append(j)
+            lanes.append(len(ends) - 1)
+    return lanes
 
 
 def bar_for(layer: Layer, shaped: ShapedNetwork, metric: str) -> tuple[float, str] | None:
