@@ -61,18 +61,28 @@ def window_out(size: int, kernel: int, stride: int, pad: int, dilation: int, cei
     return out
 
 
+def unused_rows(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+    """Rows of the real (unpadded) input after the end of the last floor-mode
+    window: input that no window reads. Padding left over is not counted."""
+    eff = dilation * (kernel - 1) + 1
+    if size + 2 * pad < eff:
+        return 0
+    out = (size + 2 * pad - eff) // stride + 1
+    last_end = (out - 1) * stride - pad + eff  # one past the last row the last window reads
+    return max(0, size - last_end)
+
+
 def _tiling(ctx, axis_sizes, kernel, stride, pad, dilation):
     """Warn where a floor-mode window leaves rows or columns of its input unused."""
     for axis, size, k, s, p, d in zip(("height", "width"), axis_sizes, kernel, stride, pad, dilation):
-        span = size + 2 * p - d * (k - 1) - 1
-        rest = span % s
-        if span >= 0 and rest:
-            up = size + (s - rest)
-            down = size - rest
+        rest = unused_rows(size, k, s, p, d)
+        if rest:
+            up = next(n for n in range(size + 1, size + s + 1) if unused_rows(n, k, s, p, d) == 0)
+            down = next((n for n in range(size - 1, max(size - s, 0), -1)
+                         if unused_rows(n, k, s, p, d) == 0 and n + 2 * p >= d * (k - 1) + 1), None)
             kdesc = f"{kernel[0]}x{kernel[1]}" if kernel[0] != kernel[1] else f"{k}x{k}"
             what = "window" if ctx.layer.type != "conv" else "kernel"
-            fix = f"an input {axis} of {up} would tile exactly" + (f" (or {down})" if down > 0 and
-                                                                      window_out(down, k, s, p, d, False) > 0 else "")
+            fix = f"an input {axis} of {up} would tile exactly" + (f" (or {down})" if down else "")
             ctx.warn(f"{kdesc} {what} with stride {s} does not tile an input {axis} of {size}: "
                      f"the last {rest} {'row' if axis == 'height' else 'column'}{'s' if rest > 1 else ''} "
                      f"{'are' if rest > 1 else 'is'} never used; {fix}")
