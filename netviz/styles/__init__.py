@@ -13,6 +13,7 @@ from ..errors import UsageError
 STYLES = {
     "bars": "netviz.styles.bars",
     "short": "netviz.styles.short",
+    "org": "netviz.styles.org",
 }
 
 

@@ -1,0 +1,382 @@
+"""``org``: the figure of the 2012 AlexNet paper (its Figure 2,
+../reference/alexnet-org.png), drawn from any chain network.
+
+Every feature map a layer with weights makes (the input and each
+convolution's output) is a box in oblique projection: rows vertical, columns
+along the receding axis, channels across; sides on a square-root scale so
+that 227 and 6 are both readable. The network is split into ``streams`` rows
+(the paper's two GPUs); each layer's channels are shared out among them. A
+convolution whose groups are a multiple of the streams reads only from its own
+stream; any other layer reads from every stream, and its connections cross.
+Inside each box the next convolution's kernel is a small box with dotted
+lines to where it lands; pooling and strides are noted between the maps.
+Dense layers are tall bars, one per stream, and the output one bar.
+ReLU, LRN, batch norm, dropout and flatten are not drawn.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..errors import UsageError
+from ..ir import Layer, ShapedNetwork, format_shape
+from ..scene import Group, Path, Scene, Text, text_width
+from . import common
+from .org_draw import COS, SIN, Cuboid, Placer, arrow, bar, baseline, extent, projection, shift
+
+SIDE = 10.0  # pixels per sqrt(side length)
+DEPTH = 5.5  # pixels per sqrt(channels), shrunk to keep wide networks in WIDTH_BUDGET
+DEPTH_MIN = 1.6
+RECEDE = 0.5  # foreshortening of the receding axis
+WIDTH_BUDGET = 1500.0
+GAP_BOX = 40.0  # least gap between two maps
+GAP_DENSE = 62.0  # gap before a dense layer (room for the arrows and "dense")
+BAR_W = 16.0
+ROW_GAP = 18.0
+MARGIN = 12.0
+LABEL = 11.0  # box and bar labels
+KERNEL = 9.0  # kernel window labels
+NOTE = 11.5  # "Max pooling", "Stride of 4", "dense"
+LINE = 1.25  # line height, in font sizes
+MAX_STREAMS = 8
+POOL_NOTE = {"maxpool": "Max pooling", "avgpool": "Avg pooling"}
+NOT_DRAWN = frozenset({"act", "dropout", "flatten", "lrn", "batchnorm", "softmax"})
+
+
+def side(s: int) -> float:
+    return SIDE * math.sqrt(max(s, 1))
+
+
+def split(total: int, streams: int) -> tuple[int, ...]:
+    """``total`` shared out among ``streams`` as evenly as it goes, first ones first."""
+    q, r = divmod(total, streams)
+    return tuple(q + (1 if i < r else 0) for i in range(streams))
+
+
+@dataclass
+class Col:
+    """One column of the figure: a map drawn as boxes or a vector drawn as bars."""
+
+    kind: str  # input | conv | custom | dense | output
+    layer: Layer
+    shape: tuple
+    parts: tuple[int, ...]  # channels (boxes) or features (bars), one per drawn unit
+    notes: list[str] = field(default_factory=list)  # in the gap before this column
+    cross: bool = False  # its connections from the column before cross streams
+    units: list = field(default_factory=list)  # Cuboid or bar rect (x, y, w, h), one per part
+    right: float = 0.0
+
+    @property
+    def single(self) -> bool:
+        """One unit for all streams: the input and the output."""
+        return self.kind in ("input", "output")
+
+    @property
+    def boxed(self) -> bool:
+        return len(self.shape) == 3 and self.kind in ("input", "conv", "custom")
+
+    def stream_cls(self, i: int) -> str:
+        return "stream-all" if self.single else f"stream-{i}"
+
+
+def plan(shaped: ShapedNetwork, streams: int) -> tuple[list[Col], list[str]]:
+    """The columns to draw, and the notes after the last one."""
+    net = shaped.network
+    if not net.is_chain:
+        branch = next(l for l in net.layers if len(l.inputs) > 1 or len(net.consumers[l.name]) > 1)
+        raise UsageError(f"the org style draws a chain of layers, and {net.name} branches at "
+                         f"{branch.name}; use --style bars")
+    cols: list[Col] = []
+    notes: list[str] = []
+    for layer in net.layers:
+        cat = common.category(layer)
+        out = tuple(shaped.info[layer.name].output)
+        if cat in NOT_DRAWN:
+            continue
+        if cat in POOL_NOTE:
+            if not notes or notes[-1] != POOL_NOTE[cat]:
+                notes.append(POOL_NOTE[cat])
+            continue
+        if cat == "input":
+            cols.append(Col("input", layer, out, (out[0],)))
+            continue
+        if cat == "conv":
+            stride = layer.attrs["stride"]
+            if stride != (1, 1):
+                notes.append(f"Stride of {common.pair_text(stride)}")
+            kind, cross = "conv", layer.attrs["groups"] % streams != 0
+        elif cat == "fc":
+            kind, cross = "dense", streams > 1
+        else:  # custom, and anything a later layer table adds
+            kind, cross = "custom", streams > 1
+        if len(out) not in (1, 3):
+            raise UsageError(f"the org style draws maps (CxHxW) and vectors; {layer.name} makes "
+                             f"{format_shape(out)}; use --style bars")
+        if out[0] < streams:
+            raise UsageError(f"--streams {streams} is more than {layer.name}'s {out[0]} "
+                             f"{'channels' if len(out) == 3 else 'features'}; use at most {out[0]}")
+        cols.append(Col(kind, layer, out, split(out[0], streams), notes, cross))
+        notes = []
+    if cols and cols[-1].kind == "dense" and len(cols) > 1:
+        last = cols[-1]
+        last.kind, last.parts = "output", (last.shape[0],)
+    return cols, notes
+
+
+def _tip(col: Col, i: int) -> str:
+    name, out = col.layer.name, format_shape(col.shape)
+    if col.single:
+        return f"{name} ({col.layer.type}): {out}"
+    part = format_shape((col.parts[i],) + tuple(col.shape[1:]))
+    return f"{name} ({col.layer.type}), stream {i}: {part} of {out}"
+
+
+def _depth_scale(cols: list[Col], closing: list[str]) -> float:
+    """The channel scale that keeps the figure inside WIDTH_BUDGET."""
+    fixed, per = 0.0, 0.0
+    for k, col in enumerate(cols):
+        fixed += gap_before(col, cols[k - 1] if k else None)
+        if col.boxed:
+            fixed += RECEDE * side(col.shape[2]) * COS
+            per += max(math.sqrt(p) for p in col.parts)
+        else:
+            fixed += BAR_W
+    fixed += note_width(closing)
+    if per == 0 or fixed + DEPTH * per <= WIDTH_BUDGET:
+        return DEPTH
+    return max(DEPTH_MIN, (WIDTH_BUDGET - fixed) / per)
+
+
+def note_width(notes: list[str]) -> float:
+    return max((text_width(w, NOTE) for n in notes for w in n.split()), default=0.0)
+
+
+def gap_before(col: Col, prev: Col | None) -> float:
+    if prev is None:
+        return 0.0
+    gap = GAP_DENSE if not col.boxed else GAP_BOX
+    return max(gap, note_width(col.notes) + 12.0)
+
+
+def wrap(notes: list[str], width: float) -> list[str]:
+    lines = []
+    for note in notes:
+        cur = ""
+        for word in note.split():
+            trial = f"{cur} {word}".strip()
+            if cur and text_width(trial, NOTE) > width:
+                lines.append(cur)
+                cur = word
+            else:
+                cur = trial
+        lines.append(cur)
+    return lines
+
+
+def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
+    streams = options.streams or shaped.network.streams or 1
+    if streams > MAX_STREAMS:
+        raise UsageError(f"the org style draws at most {MAX_STREAMS} streams, not {streams}")
+    cols, closing = plan(shaped, streams)
+    depth = _depth_scale(cols, closing)
+
+    # --- vertical: one row per stream, the single units centred between them
+    pitch = 0.0
+    last_box_h = 0.0
+    for col in cols:
+        if col.boxed:
+            h = side(col.shape[1])
+            last_box_h = h
+            if not col.single:
+                up = h / 2 + RECEDE * side(col.shape[2]) * SIN
+                pitch = max(pitch, up + h / 2 + LABEL * LINE + 4)
+    bar_h = max(60.0, 2.0 * last_box_h)
+    pitch = max(pitch, bar_h + LABEL * LINE + 4) + ROW_GAP
+    axes = [s * pitch for s in range(streams)]
+    mid = (axes[0] + axes[-1]) / 2
+
+    # --- horizontal: columns left to right
+    x = 0.0
+    for k, col in enumerate(cols):
+        x += gap_before(col, cols[k - 1] if k else None)
+        rows = [mid] if col.single else axes
+        if col.boxed:
+            h, l = side(col.shape[1]), RECEDE * side(col.shape[2])
+            x0 = x + l * COS
+            col.units = [Cuboid(x0, cy - h / 2, max(1.5, depth * math.sqrt(p)), h, l)
+                         for p, cy in zip(col.parts, rows)]
+            col.right = max(u.right for u in col.units)
+        else:
+            h = bar_h * (0.6 if col.kind == "output" else 1.0)
+            col.units = [(x, cy - h / 2, BAR_W, h) for cy in rows]
+            col.right = x + BAR_W
+        x = col.right
+
+    ids = common.Ids()
+    boxes, bars, conns, kernel_wins = [], [], [], []
+    for col in cols:
+        tok = ids.token(col.layer.name)
+        for i, unit in enumerate(col.units):
+            cls = f"{col.kind} layer-{tok} {col.stream_cls(i)}"
+            gid = ids.make("box" if col.boxed else "bar", col.layer.name + ("" if col.single else f"-{i}"))
+            if col.boxed:
+                boxes.append(Group(tuple(unit.faces()), cls=f"box {cls}", id=gid, title=_tip(col, i)))
+            else:
+                bars.append(Group((bar(*unit),), cls=f"bar {cls}", id=gid, title=_tip(col, i)))
+
+    # --- connections
+    for k in range(1, len(cols)):
+        src, dst = cols[k - 1], cols[k]
+        tok = ids.token(dst.layer.name)
+        kind = "cross" if dst.cross else "own"
+        if dst.cross or src.single or dst.single:
+            pairs = [(i, j) for i in range(len(src.units)) for j in range(len(dst.units))]
+        else:
+            pairs = [(i, i) for i in range(len(src.units))]
+        windows = src.boxed and dst.boxed and dst.kind == "conv"
+        for i, j in pairs:
+            cls = (f"conn {kind} layer-{tok} from-{'all' if src.single else i} "
+                   f"to-{'all' if dst.single else j}")
+            if windows:
+                kh, kw = dst.layer.attrs["kernel"]
+                n = sum(1 for a, _ in pairs if a == i)
+                index = sum(1 for a, b in pairs if a == i and b < j)
+                win = src.units[i].window(side(kh), RECEDE * side(kw), index, n)
+                items = win.faces(cls="window", width=0.8) + projection(win, dst.units[j].landing())
+                conns.append(Group(tuple(items), cls=cls))
+                kernel_wins.append((win, kh, kw, dst, i))
+            else:
+                conns.append(Group((arrow(_out_point(src, i, j, len(dst.units)),
+                                          _in_point(dst, j, i, len(src.units))),), cls=cls))
+
+    labels = _labels(cols, closing, kernel_wins, conns, ids) if options.labels else []
+
+    items = [Group(tuple(boxes), cls="boxes", id="boxes"),
+             Group(tuple(bars), cls="bars", id="bars"),
+             Group(tuple(conns), cls="connections", id="connections")]
+    if labels:
+        items.append(Group(tuple(labels), cls="labels", id="labels"))
+    x0, y0, x1, y1 = extent(items)
+    theme = options.theme
+    title, title_h = common.title_items(options.title, MARGIN, MARGIN, theme)
+    dx, dy = MARGIN - x0, MARGIN + title_h - y0
+    items = title + [shift(item, dx, dy) for item in items]
+    width = x1 - x0 + 2 * MARGIN
+    if options.title:
+        width = max(width, 2 * MARGIN + text_width(options.title, 18, "bold"))
+    name = shaped.network.title or shaped.network.name
+    # whole pixels, so that a PNG is exactly width x height at scale 1
+    return Scene(width=math.ceil(width), height=math.ceil(y1 - y0 + 2 * MARGIN + title_h),
+                 children=tuple(items), title=f"{name} (org)",
+                 desc=common.network_desc(shaped) + f"; drawn in {streams} stream{'s' * (streams > 1)}",
+                 background=theme["background"])
+
+
+def _frac(index: int, count: int) -> float:
+    return (index + 1) / (count + 1)
+
+
+def _out_point(col: Col, i: int, j: int, n: int) -> tuple[float, float]:
+    """Where the arrow from unit i of ``col`` to the j-th of n targets leaves."""
+    unit = col.units[i]
+    if col.boxed:
+        return unit.right, unit.y + unit.h * _frac(j, n)
+    x, y, w, h = unit
+    return x + w, y + h * _frac(j, n)
+
+
+def _in_point(col: Col, j: int, i: int, n: int) -> tuple[float, float]:
+    unit = col.units[j]
+    if col.boxed:
+        return unit.landing()
+    x, y, w, h = unit
+    return x, y + h * _frac(i, n)
+
+
+def _at_x(points, x: float) -> float:
+    """The height of the segment points[0]-points[1] at x."""
+    (x0, y0), (x1, y1) = points[0], points[-1]
+    return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+
+
+def _labels(cols: list[Col], closing: list[str], kernel_wins, conns, ids: common.Ids) -> list[Text]:
+    obstacles = []
+    for col in cols:
+        for u in col.units:
+            obstacles.append(u.front if col.boxed else (u[0], u[1], u[0] + u[2], u[1] + u[3]))
+    segments = [item.points for g in conns for item in g.children if isinstance(item, Path) and item.arrow]
+    placer = Placer(obstacles, segments)
+    asc = lambda size: baseline(0, size)  # noqa: E731
+    out: list[Text] = []
+
+    # sides and channels of the maps, widths of the bars
+    for col in cols:
+        tok = ids.token(col.layer.name)
+        for i, u in enumerate(col.units):
+            tail = f"layer-{tok} {col.stream_cls(i)}"
+            if col.boxed:
+                c, h, w = col.parts[i], col.shape[1], col.shape[2]
+                bx, by = u.at(0, u.h, u.l / 2)  # the bottom receding edge: columns
+                sx, sy = u.at(0, 0.5 * u.h, u.l)  # the back vertical edge: rows
+                if w == h:
+                    cands = [Text(bx - 3, by + asc(LABEL) - 1, str(h), LABEL, anchor="end",
+                                  cls=f"label side {tail}"),
+                             Text(sx - 3, sy + asc(LABEL) / 2, str(h), LABEL, anchor="end",
+                                  cls=f"label side {tail}")]
+                    out.append(placer.place(cands))
+                else:
+                    out.append(placer.place([Text(sx - 3, sy + asc(LABEL) / 2, str(h), LABEL, anchor="end",
+                                                  cls=f"label side {tail}")]))
+                    out.append(placer.place([Text(bx - 3, by + asc(LABEL) - 1, str(w), LABEL, anchor="end",
+                                                  cls=f"label side-w {tail}")]))
+                out.append(placer.place([Text(u.x + u.d / 2, u.bottom + 3 + asc(LABEL), str(c), LABEL,
+                                              cls=f"label channels {tail}")]))
+            else:
+                x, y, bw, bh = u
+                out.append(placer.place([Text(x + bw / 2, y + bh + 3 + asc(LABEL), str(col.parts[i]), LABEL,
+                                              cls=f"label width {tail}")]))
+
+    # kernel sizes on the windows, where there is room
+    for win, kh, kw, dst, i in kernel_wins:
+        tail = f"layer-{ids.token(dst.layer.name)}"
+        hx, hy = win.at(win.d, win.h / 2, 0)
+        t = placer.place([Text(hx + 2, hy + asc(KERNEL) / 2, str(kh), KERNEL, anchor="start",
+                               cls=f"label kernel {tail}")], obstacles=False, required=False)
+        if t:
+            out.append(t)
+        wx, wy = win.at(win.d, 0, win.l / 2)
+        t = placer.place([Text(wx + 2, wy + asc(KERNEL) / 2 - 1, str(kw), KERNEL, anchor="start",
+                               cls=f"label kernel {tail}")], obstacles=False, required=False)
+        if t:
+            out.append(t)
+    # "dense" over the arrows into each dense layer
+    for k, col in enumerate(cols):
+        if k == 0 or col.kind not in ("dense", "output"):
+            continue
+        prev = cols[k - 1]
+        cx = (prev.right + min(u[0] for u in col.units)) / 2
+        tok = ids.token(col.layer.name)
+        ys = [_at_x(p, cx) for g in conns if f" layer-{tok} " in f" {g.cls} "
+              for p in (g.children[0].points,)]
+        cands = [Text(cx, max(ys) + 3 + asc(NOTE), "dense", NOTE, cls=f"note dense layer-{tok}"),
+                 Text(cx, min(ys) - 4, "dense", NOTE, cls=f"note dense layer-{tok}")]
+        out.append(placer.place(cands))
+
+    # pooling and stride notes, under the map before the gap they describe
+    for k, col in enumerate(cols + [None]):
+        notes = closing if col is None else col.notes
+        if not notes or k == 0:
+            continue
+        prev = cols[k - 1]
+        room = (gap_before(col, prev) if col is not None else note_width(closing) + 12) - 10
+        line = NOTE * LINE
+        bottom = max(u.bottom if prev.boxed else u[1] + u[3] for u in prev.units)
+        top = bottom + 3 if col is not None and not col.boxed else bottom - len(wrap(notes, room)) * line + 2
+        for note in notes:
+            kind = "stride" if note.startswith("Stride") else "pool"
+            block = placer.place_block([(s, 0.0) for s in wrap([note], room)], prev.right + 5, top,
+                                       NOTE, line, cls=f"note {kind}")
+            out += block
+            top = block[-1].box[3] + 2
+
+    return out

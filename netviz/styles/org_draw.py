@@ -1,0 +1,228 @@
+"""Geometry for the ``org`` style: oblique boxes, kernel windows, a greedy
+label placer, and moving a finished drawing onto its canvas."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from ..scene import Group, Path, Polygon, Rect, Text, boxes_overlap, font_extent
+
+ANGLE = math.radians(62.0)  # the receding axis goes up and to the left, as in the paper
+COS, SIN = math.cos(ANGLE), math.sin(ANGLE)
+EDGE = "#000000"
+EDGE_WIDTH = 0.9
+FILL = "#ffffff"
+
+
+@dataclass(frozen=True)
+class Cuboid:
+    """A box seen in oblique projection: the front face's top-left corner at
+    (x, y), ``d`` wide (channels), ``h`` high (rows) and ``l`` deep along the
+    receding axis (columns)."""
+
+    x: float
+    y: float
+    d: float
+    h: float
+    l: float
+
+    def at(self, u: float, v: float, w: float) -> tuple[float, float]:
+        """The screen point of box-local (across, down, back)."""
+        return (self.x + u - w * COS, self.y + v - w * SIN)
+
+    @property
+    def right(self) -> float:
+        return self.x + self.d
+
+    @property
+    def left(self) -> float:
+        return self.x - self.l * COS
+
+    @property
+    def top(self) -> float:
+        return self.y - self.l * SIN
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    @property
+    def front(self) -> tuple[float, float, float, float]:
+        return (self.x, self.y, self.x + self.d, self.y + self.h)
+
+    def faces(self, cls: str | None = None, width: float = EDGE_WIDTH) -> list:
+        p = self.at
+        d, h, l = self.d, self.h, self.l
+        left = (p(0, 0, 0), p(0, 0, l), p(0, h, l), p(0, h, 0))
+        top = (p(0, 0, 0), p(d, 0, 0), p(d, 0, l), p(0, 0, l))
+        front = (p(0, 0, 0), p(d, 0, 0), p(d, h, 0), p(0, h, 0))
+        return [Polygon(tuple(_r(q) for q in face), fill=FILL, stroke=EDGE, stroke_width=width, cls=cls)
+                for face in (left, top, front)]
+
+    def window(self, hk: float, lk: float, index: int, count: int) -> "Cuboid":
+        """The ``index``-th of ``count`` kernel windows inside this box: the first
+        high and far back, the last low and in front, all near the right side."""
+        hk, lk = min(hk, self.h), min(lk, self.l)
+        dk = max(2.0, min(self.d * 0.45, self.d - 2.0)) if self.d > 4 else self.d * 0.6
+        u0 = self.d - dk - min(self.d * 0.2, 12.0)
+        t = index / (count - 1) if count > 1 else 0.5
+        v0 = (self.h - hk) * t
+        w0 = (self.l - lk) * (1.0 - t)
+        x, y = self.at(u0, v0, w0)
+        return Cuboid(x, y, dk, hk, lk)
+
+    def landing(self) -> tuple[float, float]:
+        """Where projection lines from the layer before end: mid left face."""
+        return self.at(0.0, self.h / 2, self.l / 2)
+
+
+def _r(p):
+    return (round(p[0], 3), round(p[1], 3))
+
+
+def projection(win: Cuboid, target: tuple[float, float], cls: str | None = None) -> list:
+    """Dotted lines from a kernel window's right corners to the point it
+    lands on in the next map."""
+    corners = (win.at(win.d, 0, 0), win.at(win.d, win.h, 0), win.at(win.d, 0, win.l))
+    return [Path((_r(c), _r(target)), stroke=EDGE, stroke_width=0.8, dash=(1.5, 2.0), cls=cls)
+            for c in corners]
+
+
+def arrow(a: tuple[float, float], b: tuple[float, float], cls: str | None = None) -> Path:
+    return Path((_r(a), _r(b)), stroke=EDGE, stroke_width=1.0, arrow=True, cls=cls)
+
+
+def bar(x: float, y: float, w: float, h: float, cls: str | None = None) -> Rect:
+    return Rect(round(x, 3), round(y, 3), round(w, 3), round(h, 3), fill=FILL, stroke=EDGE,
+                stroke_width=EDGE_WIDTH, cls=cls)
+
+
+# --- labels -------------------------------------------------------------
+
+def baseline(top: float, size: float) -> float:
+    """The baseline that puts a line's ink top at ``top``."""
+    return top + font_extent(size)[0]
+
+
+class Placer:
+    """Greedy label placement: each label tries its candidate spots in order and
+    takes the first that overlaps no label placed before it (nor, unless told
+    otherwise, any obstacle such as a box's front face or a bar)."""
+
+    def __init__(self, obstacles=(), segments=(), gap: float = 1.0):
+        self.obstacles = list(obstacles)
+        self.segments = list(segments)  # lines a label must not sit on (arrows)
+        self.placed: list[tuple[float, float, float, float]] = []
+        self.gap = gap
+
+    def free(self, box, obstacles: bool = True) -> bool:
+        if any(boxes_overlap(box, b, self.gap) for b in self.placed):
+            return False
+        if not obstacles:
+            return True
+        if any(boxes_overlap(box, o) for o in self.obstacles):
+            return False
+        grown = (box[0] - 2, box[1] - 2, box[2] + 2, box[3] + 2)
+        return not any(crosses(a, b, grown) for a, b in self.segments)
+
+    def place(self, candidates: list[Text], obstacles: bool = True, required: bool = True,
+              step: float = 3.0) -> Text | None:
+        """The first free candidate; a required label that finds none moves down
+        from its first candidate until it is free (it always ends up placed)."""
+        for t in candidates:
+            if self.free(t.box, obstacles):
+                self.placed.append(t.box)
+                return t
+        if not required or not candidates:
+            return None
+        t = candidates[0]
+        for i in range(1, 2000):
+            moved = replace(t, y=t.y + i * step)
+            if self.free(moved.box, obstacles):
+                self.placed.append(moved.box)
+                return moved
+        raise RuntimeError(f"no room for label {t.text!r}")  # pragma: no cover (unbounded space below)
+
+    def place_block(self, lines: list[tuple[str, float]], x: float, top: float, size: float,
+                    line: float, anchor: str = "start", cls: str | None = None,
+                    step: float = 3.0) -> list[Text]:
+        """Several lines kept together (a note such as "Max" / "pooling"),
+        moved down as one until all of them are free."""
+        for i in range(0, 2000):
+            y0 = top + i * step
+            texts = [Text(round(x + dx, 3), round(baseline(y0 + k * line, size), 3), s, size=size,
+                          anchor=anchor, cls=cls)
+                     for k, (s, dx) in enumerate(lines)]
+            if all(self.free(t.box) for t in texts):
+                self.placed += [t.box for t in texts]
+                return texts
+        raise RuntimeError("no room for a note")  # pragma: no cover
+
+
+def crosses(a, b, box) -> bool:
+    """Whether the segment a-b meets the box (x0, y0, x1, y1) (Liang-Barsky clipping)."""
+    (ax, ay), (bx, by) = a, b
+    dx, dy = bx - ax, by - ay
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, ax - box[0]), (dx, box[2] - ax), (-dy, ay - box[1]), (dy, box[3] - ay)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        r = q / p
+        if p < 0:
+            t0 = max(t0, r)
+        else:
+            t1 = min(t1, r)
+        if t0 > t1:
+            return False
+    return True
+
+
+# --- the canvas -------------------------------------------------------------
+
+ARROW_PAD = 6.0
+
+
+def extent(items) -> tuple[float, float, float, float]:
+    """The bounding box of scene items (text by its ink, arrows with their heads)."""
+    xs0, ys0, xs1, ys1 = [], [], [], []
+
+    def add(x0, y0, x1, y1):
+        xs0.append(x0), ys0.append(y0), xs1.append(x1), ys1.append(y1)
+
+    def rec(item):
+        if isinstance(item, Group):
+            for c in item.children:
+                rec(c)
+        elif isinstance(item, Text):
+            add(*item.box)
+        elif isinstance(item, Rect):
+            add(item.x, item.y, item.x + item.w, item.y + item.h)
+        elif isinstance(item, (Polygon, Path)):
+            pad = ARROW_PAD if isinstance(item, Path) and item.arrow else item.stroke_width
+            xs = [p[0] for p in item.points]
+            ys = [p[1] for p in item.points]
+            add(min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)
+        else:  # pragma: no cover
+            raise TypeError(f"not an org scene item: {item!r}")
+
+    for item in items:
+        rec(item)
+    return min(xs0), min(ys0), max(xs1), max(ys1)
+
+
+def shift(item, dx: float, dy: float):
+    """The item moved by (dx, dy)."""
+    def pts(points):
+        return tuple((round(x + dx, 2), round(y + dy, 2)) for x, y in points)
+
+    if isinstance(item, Group):
+        return replace(item, children=tuple(shift(c, dx, dy) for c in item.children))
+    if isinstance(item, Text):
+        return replace(item, x=round(item.x + dx, 2), y=round(item.y + dy, 2))
+    if isinstance(item, Rect):
+        return replace(item, x=round(item.x + dx, 2), y=round(item.y + dy, 2))
+    if isinstance(item, (Polygon, Path)):
+        return replace(item, points=pts(item.points))
+    raise TypeError(f"not an org scene item: {item!r}")  # pragma: no cover
