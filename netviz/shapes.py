@@ -9,6 +9,7 @@ element-wise layers count none.
 """
 from __future__ import annotations
 
+import gc
 from math import prod
 
 from .errors import ShapeError
@@ -74,23 +75,28 @@ def unused_rows(size: int, kernel: int, stride: int, pad: int, dilation: int) ->
 
 def _tiling(ctx, axis_sizes, kernel, stride, pad, dilation):
     """Warn where a floor-mode window leaves rows or columns of its input unused."""
-    for axis, size, k, s, p, d in zip(("height", "width"), axis_sizes, kernel, stride, pad, dilation):
-        if s > d * (k - 1) + 1:
-            continue  # windows with gaps between them skip input by design (1x1 stride-2 shortcuts)
-        rest = unused_rows(size, k, s, p, d)
-        if rest:
-            up = next(n for n in range(size + 1, size + s + 1) if unused_rows(n, k, s, p, d) == 0)
-            down = next((n for n in range(size - 1, max(size - s, 0), -1)
-                         if unused_rows(n, k, s, p, d) == 0 and n + 2 * p >= d * (k - 1) + 1), None)
-            kdesc = f"{kernel[0]}x{kernel[1]}" if kernel[0] != kernel[1] else f"{k}x{k}"
-            what = "window" if ctx.layer.type != "conv" else "kernel"
-            fix = f"an input {axis} of {up} would tile exactly" + (f" (or {down})" if down else "")
-            ctx.warn(f"{kdesc} {what} with stride {s} does not tile an input {axis} of {size}: "
-                     f"the last {rest} {'row' if axis == 'height' else 'column'}{'s' if rest > 1 else ''} "
-                     f"{'are' if rest > 1 else 'is'} never used; {fix}")
-            if axis_sizes[0] == axis_sizes[1] and kernel[0] == kernel[1] and stride[0] == stride[1] \
-                    and pad[0] == pad[1] and dilation[0] == dilation[1]:
-                break  # square: one warning says it for both axes
+    square = (axis_sizes[0] == axis_sizes[1] and kernel[0] == kernel[1] and stride[0] == stride[1]
+              and pad[0] == pad[1] and dilation[0] == dilation[1])
+    for i in ((0,) if square else (0, 1)):  # square: one warning says it for both axes
+        size, k, s, p, d = axis_sizes[i], kernel[i], stride[i], pad[i], dilation[i]
+        span = size + 2 * p - d * (k - 1) - 1
+        rest = span % s
+        if not rest or span < 0:
+            continue
+        if square:
+            axis, units = "", ("row and column", "rows and columns")
+            shown = lambda n: f"{n}x{n}"  # noqa: E731
+        else:
+            axis, units = ("height ", ("row", "rows")) if i == 0 else ("width ", ("column", "columns"))
+            shown = str
+        what = "kernel" if ctx.layer.type == "conv" else "window"
+        unused = f"the last {units[0]} {'are' if square else 'is'}" if rest == 1 else \
+            f"the last {rest} {units[1]} are"
+        fix = f"an input {axis}of {shown(size + s - rest)} would tile exactly"
+        if size - rest > 0:
+            fix += f" (or {shown(size - rest)})"
+        ctx.warn(f"{kernel[0]}x{kernel[1]} {what} with stride {s} does not tile its input {axis}of "
+                 f"{shown(size)}: {unused} never used; {fix}")
 
 
 @rule("input")
@@ -220,13 +226,29 @@ def _custom(ctx):
 
 def infer(network: Network) -> ShapedNetwork:
     """Run the shape engine over a network (layers are in topological order)."""
+    paused = gc.isenabled()
+    gc.disable()  # many small objects, no cycles: collections would only cost time
+    try:
+        return _infer(network)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _infer(network: Network) -> ShapedNetwork:
     info: dict[str, LayerInfo] = {}
+    outputs: dict[str, tuple] = {}
     warnings: list[Warning_] = []
+    rules = _RULES
+    ctx = _Ctx(None, (), warnings)  # one context, pointed at each layer in turn
     for layer in network.layers:
-        ins = tuple(info[src].output for src in layer.inputs)
-        ctx = _Ctx(layer, ins, warnings)
-        output, params, macs = _RULES[layer.type](ctx)
-        info[layer.name] = LayerInfo(tuple(output), params, macs, ins)
+        ctx.layer = layer
+        ctx.ins = ins = tuple([outputs[src] for src in layer.inputs])
+        output, params, macs = rules[layer.type](ctx)
+        if type(output) is not tuple:
+            output = tuple(output)
+        outputs[layer.name] = output
+        info[layer.name] = LayerInfo(output, params, macs, ins)
     if network.streams > 1:
         for layer in network.layers:
             if layer.type in ("conv", "fc") and layer.attrs["out"] % network.streams:
