@@ -322,3 +322,79 @@ def test_branches_match_torch(combine):
         assert engine["join"].params == 0
 
     check()
+
+
+# --- zoo models against torchvision -----------------------------------------------
+
+TORCH_TYPES = {"Conv2d": "conv", "ReLU": "relu", "MaxPool2d": "maxpool", "Dropout": "dropout",
+               "AdaptiveAvgPool2d": "adaptive_avgpool", "Linear": "fc",
+               "LocalResponseNorm": "lrn", "Flatten": "flatten", "Softmax": "softmax"}
+
+
+def torch_layers(model, input_shape):
+    """(type, input shape, output shape, params) of every leaf module, in call order,
+    from one forward pass on the meta device."""
+    records = []
+    hooks = [m.register_forward_hook(lambda m, i, o: records.append(
+                 (TORCH_TYPES[type(m).__name__], tuple(i[0].shape[1:]), tuple(o.shape[1:]),
+                  sum(p.numel() for p in m.parameters()))))
+             for m in model.modules() if not list(m.children())]
+    try:
+        with torch.no_grad():
+            model(torch.empty(1, *input_shape, device="meta"))
+    finally:
+        for h in hooks:
+            h.remove()
+    return records
+
+
+@pytest.mark.parametrize("zoo_name, builder", [("alexnet-torchvision", "alexnet"),
+                                               ("vgg16", "vgg16")])
+def test_zoo_matches_torchvision(zoo_name, builder):
+    torchvision = pytest.importorskip("torchvision")
+    from netviz.models import shaped
+    with torch.device("meta"):
+        model = getattr(torchvision.models, builder)(weights=None).eval()
+    result = shaped(zoo_name)
+    # torchvision calls torch.flatten in forward() and has no softmax module
+    ours = [(layer.type, result[layer.name].output, result[layer.name].params)
+            for layer in result.layers if layer.type not in ("input", "flatten", "softmax")]
+    theirs = []
+    for ltype, shape_in, shape_out, params in torch_layers(model, result.input_shape):
+        if ltype == "adaptive_avgpool" and zoo_name == "vgg16":
+            # VGG-16 as published has no adaptive pooling; torchvision's pools
+            # 7x7 to 7x7 at a 224 input, which changes nothing
+            assert shape_in == shape_out == (512, 7, 7)
+            continue
+        theirs.append((ltype, shape_out, params))
+    assert ours == theirs
+    assert result.total_params == sum(p.numel() for p in model.parameters())
+
+
+def test_alexnet_torchvision_parameter_count():
+    """The figure of the design notes, independent of torchvision."""
+    from netviz.models import shaped
+    assert shaped("alexnet-torchvision").total_params == 61_100_840
+
+
+def test_paper_alexnet_matches_torch():
+    """The 2012 network written in torch from the design notes' facts."""
+    from netviz.models import shaped
+    with torch.device("meta"):
+        model = nn.Sequential(
+            nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(), nn.LocalResponseNorm(5, 1e-4, 0.75, 2),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(),
+            nn.LocalResponseNorm(5, 1e-4, 0.75, 2), nn.MaxPool2d(3, 2),
+            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
+            nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+            nn.Flatten(), nn.Linear(9216, 4096), nn.ReLU(), nn.Dropout(),
+            nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 1000),
+            nn.Softmax(dim=1)).eval()
+    result = shaped("alexnet")
+    ours = [(layer.type, result[layer.name].output, result[layer.name].params)
+            for layer in result.layers if layer.type != "input"]
+    theirs = [(t, out, p) for t, _, out, p in torch_layers(model, (3, 227, 227))]
+    assert ours == theirs
+    assert result.total_params == sum(p.numel() for p in model.parameters()) == 60_965_224
