@@ -1,0 +1,165 @@
+"""Trace a real PyTorch model into the IR: a ShapedNetwork whose shapes are
+the ones measured on a forward pass (on cuda, cpu or meta).
+
+torch.fx is tried first; where it cannot trace the model (data-dependent
+control flow, ...) the model's own forward runs with hooks on its modules and
+a torch-function mode for the calls between them. The ShapedNetwork's notes
+say which was used. The model is given back untouched.
+
+torch is imported inside the functions, never when this package is imported.
+"""
+from __future__ import annotations
+
+__all__ = ["trace_target", "trace_module"]
+
+
+def _leaf_rule(depth, collapsed: set):
+    from torch import nn
+    containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+    def is_leaf(module, path: str) -> bool:
+        if not path:
+            return False
+        has_children = next(iter(module.children()), None) is not None
+        if not has_children:
+            return True
+        if depth is not None and path.count(".") + 1 >= depth:
+            collapsed.add(path)
+            return True
+        mod = type(module).__module__
+        return (mod.startswith("torch.nn") or mod.startswith("torch.ao.nn")) and \
+            not isinstance(module, containers)
+    return is_leaf
+
+
+def _shape_text(shape) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def _failure(exc, target: str, input_shape, device) -> Exception:
+    from ..errors import UsageError
+    from .target import _first_line
+    shapes = ", ".join(_shape_text(s[1:]) or "a scalar" for s in exc.shapes) or "no tensor"
+    hint = f"give --input with the size the model expects (it was given {_shape_text(input_shape)})"
+    cause = _first_line(exc.cause)
+    if device.type == "meta" and "meta" in cause.lower():
+        hint = "the forward reads tensor values, which meta tensors do not have: use --device cpu"
+    return UsageError(f"{target}: the forward failed at {exc.where} on an input of {shapes}: "
+                      f"{cause}; {hint}")
+
+
+def trace_module(module, input_shape, device="auto", depth=None, profile=False, *,
+                 name=None, title=None, description=None, source=None, target=None,
+                 method="auto"):
+    """Trace an ``nn.Module`` instance on an input of ``input_shape`` (no batch).
+
+    ``method`` is ``auto`` (torch.fx, falling back to hooks where fx fails),
+    ``fx`` (fx only: its failure is an error) or ``hooks`` (hooks only)."""
+    from ..errors import UsageError
+    from .target import import_torch
+    torch = import_torch()
+    from . import fxpath, hookpath
+    from .build import build
+    from .record import ForwardFailed, Recorder
+    from .state import borrowed, resolve_device
+
+    label = target or name or type(module).__name__
+    if not isinstance(module, torch.nn.Module):
+        raise UsageError(f"{label} is a {type(module).__name__}, not a torch.nn.Module")
+    dev = resolve_device(device)
+    if depth is not None and depth < 1:
+        raise UsageError(f"--depth {depth}: the depth must be 1 or more (1 shows only the "
+                         "model's direct children)")
+    if profile and dev.type == "meta":
+        raise UsageError("--profile times the forward, which meta does not run: use "
+                         "--device cuda (or cpu)")
+    if isinstance(input_shape, str):
+        from ..spec import parse_shape
+        try:
+            input_shape = parse_shape(input_shape)
+        except ValueError as exc:
+            raise UsageError(f"--input: {exc}") from None
+    shape = tuple(int(d) for d in input_shape)
+    if dev.type == "meta":
+        x = torch.empty((1, *shape), device=dev)
+    else:
+        gen = torch.Generator().manual_seed(0)
+        x = torch.randn((1, *shape), generator=gen).to(dev)
+
+    notes, metrics = [], {}
+    with borrowed(module, dev), torch.no_grad():
+        fx_error = None
+        if method == "hooks":
+            fx_error = "hooks asked for"
+        else:
+            try:
+                collapsed: set = set()
+                gm = fxpath.symbolic(module, _leaf_rule(depth, collapsed))
+                recorder = Recorder(module)
+                made = fxpath.run(gm, x, recorder, collapsed)
+                how = f"traced with torch.fx on {dev.type}"
+            except fxpath.SymbolicTraceFailed as exc:
+                if method == "fx":
+                    raise UsageError(f"{label}: torch.fx cannot trace the model: {exc}") from None
+                fx_error = f"torch.fx failed: {exc}"
+            except ForwardFailed as exc:
+                if method == "fx":
+                    raise _failure(exc, label, shape, dev) from None
+                fx_error = f"the torch.fx graph failed to run: {exc}"
+        if fx_error is not None:
+            collapsed = set()
+            recorder = Recorder(module)
+            try:
+                hookpath.run(module, x, recorder, _leaf_rule(depth, collapsed), collapsed)
+            except ForwardFailed as exc:
+                raise _failure(exc, label, shape, dev) from None
+            how = f"traced by running forward with hooks on {dev.type}" + \
+                (f" ({fx_error})" if method != "hooks" else "")
+        notes.append(how)
+        network, info, warnings, names = build(recorder.events, name or type(module).__name__,
+                                               title, description, source)
+        if profile:
+            from . import profile as prof
+            if fx_error is None:
+                metrics, note = prof.profile_fx(gm, x, made, names, dev)
+            else:
+                keymap = {(ev.scope, ev.call): ev.key for ev in recorder.events
+                          if ev.kind == "module"}
+                metrics, note = prof.profile_hooks(module, x, keymap, names, dev)
+            notes.append(note)
+    unused, owners = recorder.unused()
+    from ..ir import ShapedNetwork, Warning_
+    if unused:
+        where = ", ".join(owners[:6]) + (", ..." if len(owners) > 6 else "")
+        warnings.append(Warning_(owners[0], f"{unused:,} parameters are never used by the "
+                                 f"forward and are not counted (in {where})"))
+    return ShapedNetwork(network, info, tuple(warnings), metrics=metrics, notes=tuple(notes))
+
+
+def trace_target(target, input=None, device="auto", depth=None, profile=False):
+    """Trace what a MODEL string names (``torchvision:alexnet``, ``pkg.mod:Net``,
+    ``path/to/file.py:make``) or a module, module class or factory given directly.
+    ``input`` is CxHxW (a string or a tuple); torchvision models default to
+    3x224x224 (inception_v3: 3x299x299), other models to the size they declare."""
+    from ..errors import UsageError
+    from .state import resolve_device
+    from .target import Resolved, declared_input, import_torch, instantiate, resolve
+    import_torch()
+    if isinstance(target, str):
+        res = resolve(target)
+    else:
+        label = getattr(target, "__name__", type(target).__name__)
+        res = Resolved(label, label, target)
+    dev = resolve_device(device)
+    model, owned = instantiate(res, dev)
+    if input is None:
+        input = res.default_input or declared_input(model)
+        if input is None:
+            raise UsageError(f"{res.text}: give the input size with --input CxHxW (e.g. --input "
+                             "3x32x32): only torchvision models have a default, and this model "
+                             "declares none (an input_shape attribute on it would be used)")
+    title = res.text if isinstance(target, str) else None
+    return trace_module(model, input, dev.type if dev.index is None else str(dev), depth,
+                        profile, name=res.name, title=title,
+                        description=f"traced from {res.text}", source=res.source,
+                        target=res.text)

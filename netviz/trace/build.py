@@ -1,0 +1,97 @@
+"""From the recorded events to a Network and its ShapedNetwork.
+
+A call that maps onto a spec layer type keeps that type only if the shape
+engine, run on that layer, gives exactly the measured output and the counted
+parameters; otherwise it becomes ``custom`` with the measured figures. So the
+engine run over the Network always gives back the traced shapes.
+"""
+from __future__ import annotations
+
+import re
+
+from ..errors import ShapeError
+from ..ir import Layer, LayerInfo, Network, ShapedNetwork, Warning_
+from ..layers import BY_NAME
+from ..shapes import _RULES, _Ctx
+from .record import Event
+
+_NOT_FOR_TRACED = "applies to the last dimension"  # the model means it: no warning
+
+
+def _names(events: list[Event]) -> list[str]:
+    taken: set[str] = {"input"}
+    names = []
+    for ev in events:
+        if ev.kind == "input":
+            names.append("input")
+            continue
+        if ev.kind == "module":
+            base = ev.scope if ev.call == 1 else f"{ev.scope}_{ev.call}"
+        else:
+            op = re.sub(r"[^A-Za-z0-9_]+", "_", ev.op).strip("_") or "op"
+            base = f"{ev.scope}.{op}" if ev.scope else op
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def _exact(ev: Event, name: str, inputs: tuple, ins: tuple):
+    """The exact layer for an event and its engine warnings, or None."""
+    if ev.layer is None:
+        return None
+    type_name, attrs = ev.layer
+    ltype = BY_NAME[type_name]
+    if len(inputs) < max(ltype.min_inputs, 1) or (ltype.max_inputs is not None
+                                                  and len(inputs) > ltype.max_inputs):
+        return None
+    if type_name == "softmax" and len(ev.output) != 1:
+        return None  # a softmax inside attention is no classifier output
+    layer = Layer(name, type_name, attrs, inputs, scope=ev.scope)
+    warnings: list[Warning_] = []
+    try:
+        out, params, macs = _RULES[type_name](_Ctx(layer, ins, warnings))
+    except (ShapeError, KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if tuple(out) != ev.output or params != ev.params:
+        return None
+    return layer, macs, [w for w in warnings if _NOT_FOR_TRACED not in w.message]
+
+
+def build(events: list[Event], name: str, title: str | None = None,
+          description: str | None = None, source: str | None = None):
+    """(Network, info, warnings, event key -> layer name)."""
+    names = _names(events)
+    layers, info, warnings = [], {}, []
+    for ev, lname in zip(events, names):
+        if ev.kind == "input":
+            layer = Layer(lname, "input", {"shape": ev.output})
+            layers.append(layer)
+            info[lname] = LayerInfo(ev.output, 0, 0, ())
+            continue
+        inputs = tuple(names[k] for k in ev.inputs)
+        ins = tuple(info[i].output for i in inputs)
+        exact = _exact(ev, lname, inputs, ins)
+        if exact is not None:
+            layer, macs, warns = exact
+            warnings += warns
+        else:
+            macs = ev.macs
+            layer = Layer(lname, "custom", {"kind": ev.op, "output": ev.output,
+                                            "params": ev.params, "macs": macs},
+                          inputs, scope=ev.scope)
+        layers.append(layer)
+        info[lname] = LayerInfo(ev.output, ev.params, macs, ins)
+    network = Network(name=name, layers=tuple(layers), title=title, description=description,
+                      source=source)
+    return network, info, warnings, dict(enumerate(names))
+
+
+def shaped(events, name, *, title=None, description=None, source=None, notes=(),
+           extra_warnings=(), metrics=None) -> ShapedNetwork:
+    network, info, warnings, _ = build(events, name, title, description, source)
+    return ShapedNetwork(network, info, tuple(warnings) + tuple(extra_warnings),
+                         metrics=metrics or {}, notes=tuple(notes))

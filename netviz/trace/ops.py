@@ -1,0 +1,314 @@
+"""What a traced call is: its canonical op name, the spec layer it maps to,
+and the multiply-adds of the matrix work inside it.
+
+A call is a leaf module (``torch.nn.Conv2d``), a torch function
+(``torch.cat``, ``F.relu``) or a tensor method (``x.flatten``). Calls that map
+exactly onto a spec layer type become that type (the builder then checks the
+mapping with the shape engine); everything else becomes ``custom``.
+"""
+from __future__ import annotations
+
+from math import prod
+
+from ..layers import BY_NAME
+
+# -- op names -----------------------------------------------------------------
+
+_RENAME = {
+    "iadd": "add", "radd": "add", "isub": "sub", "rsub": "sub", "imul": "mul", "rmul": "mul",
+    "itruediv": "div", "truediv": "div", "rtruediv": "div", "concat": "cat", "concatenate": "cat",
+    "rmatmul": "matmul", "imatmul": "matmul", "max_pool2d_with_indices": "max_pool2d",
+}
+
+# ops that hand their input on unchanged (for a figure): they make no layer
+TRANSPARENT = frozenset("contiguous clone detach to type float double half bfloat16 cpu cuda "
+                        "requires_grad identity".split())
+
+ACTIVATIONS = {
+    "relu": "relu", "relu6": "relu6", "leaky_relu": "leaky_relu", "elu": "elu", "gelu": "gelu",
+    "silu": "silu", "sigmoid": "sigmoid", "tanh": "tanh", "hardswish": "hardswish",
+    "hardsigmoid": "hardsigmoid", "mish": "mish",
+}
+
+
+def op_name(target) -> str:
+    """Canonical name of a function, method or method name: 'add' for
+    operator.add, Tensor.__iadd__, Tensor.add_ and 'add'."""
+    name = target if isinstance(target, str) else getattr(target, "__name__", type(target).__name__)
+    name = name.strip("_")
+    return _RENAME.get(name, name)
+
+
+# -- arguments ----------------------------------------------------------------
+
+_SIGNATURES = {
+    "flatten": ("input", "start_dim", "end_dim"),
+    "cat": ("tensors", "dim"),
+    "max_pool2d": ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                   "return_indices"),
+    "avg_pool2d": ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                   "divisor_override"),
+    "adaptive_avg_pool2d": ("input", "output_size"),
+    "adaptive_max_pool2d": ("input", "output_size", "return_indices"),
+    "dropout": ("input", "p", "training", "inplace"),
+    "softmax": ("input", "dim"),
+    "leaky_relu": ("input", "negative_slope", "inplace"),
+    "add": ("input", "other", "alpha"),
+    "mean": ("input", "dim", "keepdim"),
+}
+
+
+def bind(name: str, args, kwargs) -> dict:
+    names = _SIGNATURES.get(name, ())
+    out = dict(zip(names, args))
+    out.update(kwargs)
+    return out
+
+
+def _pair(v):
+    if isinstance(v, int):
+        return (v, v)
+    v = tuple(v)
+    if len(v) == 1:
+        return (v[0], v[0])
+    if len(v) == 2 and all(isinstance(i, int) for i in v):
+        return v
+    raise ValueError(v)
+
+
+def defaults(type_name: str) -> dict:
+    """The attributes the spec reader fills in for a type with nothing given."""
+    attrs = {}
+    for f in BY_NAME[type_name].fields:
+        if not f.required and f.default is not None:
+            d = f.default
+            attrs[f.name] = (d, d) if f.kind.startswith("pair") and isinstance(d, int) else d
+    return attrs
+
+
+def _attrs(type_name: str, **given) -> tuple[str, dict]:
+    attrs = defaults(type_name)
+    attrs.update({k: v for k, v in given.items() if v is not None})
+    if type_name in ("maxpool", "avgpool") and attrs.get("stride") is None:
+        attrs["stride"] = attrs["kernel"]
+    return type_name, attrs
+
+
+# -- modules ------------------------------------------------------------------
+
+def _conv(m):
+    if isinstance(m.padding, str):
+        if m.padding != "valid":
+            return None
+        pad = (0, 0)
+    else:
+        pad = _pair(m.padding)
+    return _attrs("conv", out=m.out_channels, kernel=_pair(m.kernel_size), stride=_pair(m.stride),
+                  pad=pad, dilation=_pair(m.dilation), groups=m.groups, bias=m.bias is not None)
+
+
+def _maxpool(m):
+    if m.return_indices:
+        return None
+    return _attrs("maxpool", kernel=_pair(m.kernel_size), stride=_pair(m.stride or m.kernel_size),
+                  pad=_pair(m.padding), dilation=_pair(m.dilation), ceil_mode=bool(m.ceil_mode))
+
+
+def _avgpool(m):
+    if m.divisor_override:
+        return None
+    return _attrs("avgpool", kernel=_pair(m.kernel_size), stride=_pair(m.stride or m.kernel_size),
+                  pad=_pair(m.padding), ceil_mode=bool(m.ceil_mode),
+                  count_include_pad=bool(m.count_include_pad))
+
+
+def _adaptive(type_name):
+    def make(m):
+        if getattr(m, "return_indices", False):
+            return None
+        return _attrs(type_name, output=_pair(m.output_size))
+    return make
+
+
+def _bn(m):
+    momentum = float(m.momentum) if m.momentum is not None else None
+    return _attrs("batchnorm", eps=float(m.eps), momentum=momentum, affine=bool(m.affine))
+
+
+def _module_table():
+    from torch import nn
+    table = {
+        nn.Conv2d: _conv,
+        nn.Linear: lambda m: _attrs("fc", out=m.out_features, bias=m.bias is not None),
+        nn.MaxPool2d: _maxpool,
+        nn.AvgPool2d: _avgpool,
+        nn.AdaptiveAvgPool2d: _adaptive("adaptive_avgpool"),
+        nn.AdaptiveMaxPool2d: _adaptive("adaptive_maxpool"),
+        nn.BatchNorm2d: _bn, nn.BatchNorm1d: _bn,
+        nn.LocalResponseNorm: lambda m: _attrs("lrn", size=m.size, alpha=float(m.alpha),
+                                               beta=float(m.beta), k=float(m.k)),
+        nn.Flatten: lambda m: _attrs("flatten") if (m.start_dim, m.end_dim) == (1, -1) else None,
+        nn.Softmax: lambda m: _attrs("softmax"),
+        nn.LeakyReLU: lambda m: _attrs("leaky_relu", slope=float(m.negative_slope)),
+    }
+    for cls in (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout):
+        table[cls] = lambda m: _attrs("dropout", p=float(m.p))
+    for cls, name in ((nn.ReLU, "relu"), (nn.ReLU6, "relu6"), (nn.ELU, "elu"), (nn.GELU, "gelu"),
+                      (nn.SiLU, "silu"), (nn.Sigmoid, "sigmoid"), (nn.Tanh, "tanh"),
+                      (nn.Hardswish, "hardswish"), (nn.Hardsigmoid, "hardsigmoid"),
+                      (nn.Mish, "mish")):
+        table[cls] = (lambda n: lambda m: _attrs(n))(name)
+    return table
+
+
+_TABLE = None
+
+
+def module_layer(module) -> tuple[str, dict] | None:
+    """(type, attrs) of a leaf module that maps exactly onto a spec type, else None.
+    The match is on the exact class: a subclass may change what forward does."""
+    global _TABLE
+    if _TABLE is None:
+        _TABLE = _module_table()
+    make = _TABLE.get(type(module))
+    if make is None:
+        return None
+    try:
+        return make(module)
+    except (TypeError, ValueError):
+        return None
+
+
+def is_identity(module) -> bool:
+    from torch import nn
+    return type(module) is nn.Identity
+
+
+# -- functions and methods ----------------------------------------------------
+
+def function_layer(name: str, args, kwargs, n_data: int, n_const: int, out_dims: int):
+    """(type, attrs) for a torch function or tensor method, else None.
+
+    ``n_data`` counts the tensor arguments that come from the network's input,
+    ``n_const`` those that come from parameters or constants; ``out_dims`` is
+    the number of output dimensions without the batch.
+    """
+    a = bind(name, args, kwargs)
+    try:
+        if name in ACTIVATIONS and n_data == 1 and not n_const:
+            if name == "leaky_relu":
+                return _attrs("leaky_relu", slope=float(a.get("negative_slope", 0.01)))
+            return _attrs(ACTIVATIONS[name])
+        if name == "hardtanh" and n_data == 1 and tuple(args[1:3]) == (0.0, 6.0):
+            return _attrs("relu6")
+        if name in ("flatten", "view", "reshape") and n_data == 1 and out_dims == 1:
+            return _attrs("flatten")
+        if name == "add" and n_data >= 2 and not n_const and a.get("alpha", 1) == 1:
+            return _attrs("add")
+        if name == "cat" and n_data >= 2 and not n_const and a.get("dim", 0) == 1:
+            return _attrs("concat")
+        if name == "max_pool2d" and not a.get("return_indices"):
+            k = _pair(a["kernel_size"])
+            s = a.get("stride")
+            return _attrs("maxpool", kernel=k, stride=_pair(s) if s else k,
+                          pad=_pair(a.get("padding", 0)), dilation=_pair(a.get("dilation", 1)),
+                          ceil_mode=bool(a.get("ceil_mode", False)))
+        if name == "avg_pool2d" and not a.get("divisor_override"):
+            k = _pair(a["kernel_size"])
+            s = a.get("stride")
+            return _attrs("avgpool", kernel=k, stride=_pair(s) if s else k,
+                          pad=_pair(a.get("padding", 0)), ceil_mode=bool(a.get("ceil_mode", False)),
+                          count_include_pad=bool(a.get("count_include_pad", True)))
+        if name == "adaptive_avg_pool2d":
+            return _attrs("adaptive_avgpool", output=_pair(a["output_size"]))
+        if name == "adaptive_max_pool2d" and not a.get("return_indices"):
+            return _attrs("adaptive_maxpool", output=_pair(a["output_size"]))
+        if name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout"):
+            return _attrs("dropout", p=float(a.get("p", 0.5)))
+        if name == "softmax" and out_dims == 1:
+            return _attrs("softmax")
+        if name == "mean" and out_dims == 3 and a.get("keepdim") and \
+                sorted(d % 4 for d in _as_tuple(a.get("dim"))) == [2, 3]:
+            return _attrs("global_avgpool")
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _as_tuple(v):
+    if v is None:
+        return ()
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
+# -- multiply-adds ------------------------------------------------------------
+
+def _shape(t):
+    return tuple(getattr(t, "shape", ()))
+
+
+def macs_of(name: str, args, kwargs, out) -> int:
+    """Multiply-adds of the matrix work one call does (as torch's
+    FlopCounterMode counts them, halved); 0 for everything else."""
+    try:
+        return _macs(name, args, kwargs, out)
+    except (IndexError, TypeError, AttributeError, ValueError):
+        return 0
+
+
+def _numel(t) -> int:
+    return prod(_shape(t))
+
+
+def _macs(name, args, kwargs, out) -> int:
+    if name == "linear":
+        weight = args[1] if len(args) > 1 else kwargs["weight"]
+        return _numel(out) * _shape(weight)[-1]
+    if name in ("conv1d", "conv2d", "conv3d"):
+        weight = args[1] if len(args) > 1 else kwargs["weight"]
+        w = _shape(weight)
+        return _numel(out) * w[1] * prod(w[2:])
+    if name in ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d"):
+        w = _shape(args[1] if len(args) > 1 else kwargs["weight"])
+        return _numel(args[0]) * w[1] * prod(w[2:])
+    if name in ("matmul", "mm", "bmm"):
+        return _numel(out) * _shape(args[0])[-1]
+    if name in ("addmm", "baddbmm", "addbmm"):
+        return _numel(out) * _shape(args[1])[-1]
+    if name == "scaled_dot_product_attention":
+        q, k, v = (_shape(t) for t in args[:3])
+        return prod(q[:-2]) * q[-2] * k[-2] * (q[-1] + v[-1])
+    if name == "multi_head_attention_forward":
+        q, k, v = (_shape(t) for t in args[:3])  # (L, N, E) or (L, E)
+        e = args[3]
+        n = q[1] if len(q) == 3 else 1
+        lq, s = q[0], k[0]
+        return n * (lq * q[-1] * e + s * k[-1] * e + s * v[-1] * e + 2 * lq * s * e + lq * e * e)
+    if name == "native_multi_head_attention":
+        q, k, v = (_shape(t) for t in args[:3])  # (N, L, E)
+        e = args[3]
+        n = q[0] if len(q) == 3 else 1
+        lq, s = q[-2], k[-2]
+        return n * (lq * q[-1] * e + s * k[-1] * e + s * v[-1] * e + 2 * lq * s * e + lq * e * e)
+    if name == "einsum":
+        return 0
+    return 0
+
+
+def mac_counter():
+    """A torch-function mode that adds up :func:`macs_of` over every torch call
+    made while it is active (one level deep: a call's insides are not seen)."""
+    from torch.overrides import TorchFunctionMode
+
+    class MacCounter(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.macs = 0
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            self.macs += macs_of(op_name(func), args, kwargs, out)
+            return out
+
+    return MacCounter()

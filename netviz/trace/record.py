@@ -1,0 +1,178 @@
+"""The record of a traced forward: one event per call that makes a layer.
+
+Both tracers (torch.fx and the hooks fallback) feed calls to a
+:class:`Recorder` as they run them on real (or meta) tensors. The recorder
+knows which tensor came from which layer (by tensor identity, held weakly),
+which tensors are parameters or computed only from parameters (constants, not
+layers), and counts every parameter once, at its first use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .ops import TRANSPARENT, function_layer, module_layer, op_name
+
+
+class ForwardFailed(Exception):
+    """The model's forward raised: where, on what, and why."""
+
+    def __init__(self, where: str, shapes: list, cause: BaseException):
+        super().__init__(f"{where}: {cause}")
+        self.where = where
+        self.shapes = shapes
+        self.cause = cause
+
+
+@dataclass
+class Event:
+    key: int
+    kind: str  # input, module, function
+    op: str  # module class name or canonical op name
+    scope: str  # module path of a module call; enclosing module otherwise
+    inputs: list = field(default_factory=list)  # keys of the events it reads
+    output: tuple = ()  # measured output shape, without the batch
+    params: int = 0  # parameters first used here
+    macs: int = 0  # counted multiply-adds (used when the layer is custom)
+    layer: tuple | None = None  # (type, attrs) if the call maps onto a spec type
+    call: int = 1  # nth call of the same module
+
+
+def flat_tensors(obj, out=None) -> list:
+    import torch
+    if out is None:
+        out = []
+    if isinstance(obj, torch.Tensor):
+        out.append(obj)
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            flat_tensors(item, out)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            flat_tensors(item, out)
+    return out
+
+
+def strip_batch(t) -> tuple:
+    shape = tuple(int(d) for d in t.shape[1:])
+    return shape if shape else (1,)
+
+
+class Recorder:
+    def __init__(self, model):
+        from torch.utils.weak import WeakTensorKeyDictionary
+        self.events: list[Event] = []
+        self.producer = WeakTensorKeyDictionary()  # tensor -> event key
+        self.const = WeakTensorKeyDictionary()  # tensor -> frozenset of parameter ids
+        self.numel = {}
+        self.param_names = {}
+        for name, p in model.named_parameters(remove_duplicate=False):
+            self.numel[id(p)] = p.numel()
+            self.param_names.setdefault(id(p), name)
+        self.counted: set[int] = set()
+        self.calls: dict[int, int] = {}
+
+    # -- what a call reads ----------------------------------------------------
+    def _classify(self, tensors):
+        import torch
+        data, const_params, n_const = [], set(), 0
+        for t in tensors:
+            key = self.producer.get(t)
+            if key is not None:
+                data.append(key)
+            elif isinstance(t, torch.nn.Parameter):
+                const_params.add(id(t))
+                n_const += 1
+            else:
+                const_params |= self.const.get(t, frozenset())
+                n_const += 1
+        return data, const_params, n_const
+
+    def _take(self, ids) -> int:
+        fresh = [i for i in ids if i not in self.counted and i in self.numel]
+        self.counted.update(fresh)
+        return sum(self.numel[i] for i in fresh)
+
+    # -- events ---------------------------------------------------------------
+    def input(self, tensor):
+        ev = Event(0, "input", "input", "", output=strip_batch(tensor))
+        self.events.append(ev)
+        self.producer[tensor] = 0
+
+    def module(self, module, path: str, args, kwargs, result, macs: int = 0,
+               collapsed: bool = False):
+        from .ops import is_identity
+        ins = flat_tensors((args, kwargs))
+        data, const_params, n_const = self._classify(ins)
+        outs = flat_tensors(result)
+        own = {id(p) for p in module.parameters()}
+        if not data:
+            self._constant(outs, const_params | own)
+            return
+        if is_identity(module) and outs and len(data) == 1:
+            self.producer[outs[0]] = data[0]
+            return
+        n = self.calls.get(id(module), 0) + 1
+        self.calls[id(module)] = n
+        layer = None if collapsed else module_layer(module)
+        self._emit("module", type(module).__name__, path, data, outs,
+                   self._take(own | const_params), macs, layer, n)
+
+    def function(self, target, scope: str, args, kwargs, result, macs: int = 0):
+        name = op_name(target)
+        outs = flat_tensors(result)
+        if not outs:
+            return
+        ins = flat_tensors((args, kwargs))
+        data, const_params, n_const = self._classify(ins)
+        if not data:
+            self._constant(outs, const_params)
+            return
+        if name == "getitem" and any(outs[0] is t for t in ins):
+            return  # picking a tensor out of a tuple: it already has its layer
+        if len(data) == 1 and name in TRANSPARENT and strip_batch(outs[0]) == \
+                self.events[data[0]].output:
+            self.producer[outs[0]] = data[0]
+            return
+        layer = function_layer(name, args, kwargs, len(data), n_const, outs[0].dim() - 1)
+        self._emit("function", name, scope, data, outs, self._take(const_params), macs, layer, 1)
+
+    def _constant(self, outs, params):
+        for t in outs:
+            if t not in self.producer:
+                self.const[t] = frozenset(params)
+
+    def _emit(self, kind, op, scope, data, outs, params, macs, layer, call):
+        key = len(self.events)
+        ev = Event(key, kind, op, scope, list(data), strip_batch(outs[0]), params, macs, layer, call)
+        self.events.append(ev)
+        self.producer[outs[0]] = key
+        for i, t in enumerate(outs[1:], 1):
+            if t in self.producer:
+                continue  # handed back unchanged, or already seen
+            if strip_batch(t) == ev.output:
+                self.producer[t] = key
+            else:  # an output of another shape gets a layer of its own
+                sub = Event(len(self.events), "function", f"{op}[{i}]", scope, [key],
+                            strip_batch(t), 0, 0, None, 1)
+                self.events.append(sub)
+                self.producer[t] = sub.key
+
+    # -- after the run --------------------------------------------------------
+    def unused(self) -> tuple[int, list[str]]:
+        """Parameters no call used: their count and the outermost modules
+        whose parameters all went unused."""
+        missing = [i for i in self.numel if i not in self.counted]
+        total = sum(self.numel[i] for i in missing)
+        used = [self.param_names[i] for i in self.counted if i in self.param_names]
+        owners: list[str] = []
+        for i in missing:
+            parts = self.param_names[i].split(".")
+            owner = self.param_names[i]
+            for n in range(1, len(parts)):
+                prefix = ".".join(parts[:n])
+                if not any(u.startswith(prefix + ".") for u in used):
+                    owner = prefix
+                    break
+            if owner not in owners:
+                owners.append(owner)
+        return total, owners

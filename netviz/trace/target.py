@@ -1,0 +1,201 @@
+"""Resolving a target (``torchvision:alexnet``, ``pkg.mod:Net``,
+``path/to/file.py:make_net``) into a torch module and its default input.
+
+Loading a Python reference runs that code, exactly as importing it would.
+Weights are never loaded: torchvision models are built with ``weights=None``.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import warnings
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+TORCHVISION_INPUT = (3, 224, 224)
+TORCHVISION_SPECIAL = {"inception_v3": (3, 299, 299)}
+INPUT_ATTRS = ("input_shape", "input_size", "example_input_array")
+
+
+def import_torch():
+    try:
+        import torch
+    except ImportError as exc:
+        raise UsageError(f"tracing a PyTorch model needs torch, which is not installed ({exc}): "
+                         "pip install 'netviz[torch]'") from None
+    return torch
+
+
+@dataclass
+class Resolved:
+    text: str  # the target as given
+    name: str  # the network's name
+    obj: object  # a module instance, a module class or a factory
+    default_input: tuple | None = None
+    source: str | None = None  # the file it came from
+
+
+def _first_line(exc) -> str:
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
+def _torchvision(text: str, name: str) -> Resolved:
+    try:
+        import torchvision.models
+    except ImportError as exc:
+        raise UsageError(f"{text}: torchvision is not installed ({exc}): "
+                         "pip install 'netviz[torch]'") from None
+    names = torchvision.models.list_models(module=torchvision.models)
+    if name not in names:
+        near = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        raise UsageError(f"{text}: torchvision has no classification model {name!r}{hint}; "
+                         "see torchvision.models.list_models()")
+    factory = torchvision.models.get_model_builder(name)
+
+    def build():
+        return factory(weights=None)
+
+    build.__name__ = name
+    return Resolved(text, name, build, TORCHVISION_SPECIAL.get(name, TORCHVISION_INPUT))
+
+
+def _import_module(ref: str, text: str):
+    added = []
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+        added.append(cwd)
+    try:
+        return importlib.import_module(ref)
+    except ModuleNotFoundError as exc:
+        if exc.name and (ref == exc.name or ref.startswith(exc.name + ".")):
+            raise UsageError(f"{text}: cannot import {ref!r} (no module named {exc.name!r}): check "
+                             "the name, install the package, or give a file as "
+                             "path/to/file.py:ATTR") from None
+        raise UsageError(f"{text}: importing {ref!r} failed: {_first_line(exc)}; install what "
+                         "it needs") from None
+    except Exception as exc:
+        raise UsageError(f"{text}: importing {ref!r} failed: {_first_line(exc)}; fix the module "
+                         "or point at another") from None
+    finally:
+        for p in added:
+            sys.path.remove(p)
+
+
+def _import_file(path: str, text: str):
+    if not os.path.isfile(path):
+        raise UsageError(f"{text}: no such file {path!r}: check the path")
+    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+    modname = f"_netviz_target_{stem}"
+    spec = importlib.util.spec_from_file_location(modname, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"{text}: {path!r} cannot be imported as Python: give a .py file")
+    module = importlib.util.module_from_spec(spec)
+    folder = os.path.dirname(os.path.abspath(path))
+    sys.modules[modname] = module
+    sys.path.insert(0, folder)  # so that it can import its neighbours
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(modname, None)
+        raise UsageError(f"{text}: running {path!r} failed: {_first_line(exc)}; fix the file "
+                         "(loading it runs it, as importing it would)") from None
+    finally:
+        sys.path.remove(folder)
+    return module
+
+
+def resolve(text: str) -> Resolved:
+    """Import what ``text`` names (nothing is built yet)."""
+    ref, sep, attr = text.rpartition(":")
+    if not sep or not ref or not attr:
+        raise UsageError(f"{text!r} is not a PyTorch target: write torchvision:NAME, "
+                         "package.module:ATTR or path/to/file.py:ATTR")
+    if ref == "torchvision":
+        return _torchvision(text, attr)
+    if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", attr):
+        raise UsageError(f"{text}: {attr!r} is not a Python name: write MODULE:ATTR, "
+                         "e.g. mypkg.models:Net")
+    is_file = ref.endswith(".py") or "/" in ref or os.sep in ref
+    module = _import_file(ref, text) if is_file else _import_module(ref, text)
+    obj = module
+    for i, part in enumerate(attr.split(".")):
+        if not hasattr(obj, part):
+            have = [n for n in dir(obj) if not n.startswith("_")]
+            near = difflib.get_close_matches(part, have, n=3, cutoff=0.5)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            where = ref if i == 0 else ".".join(attr.split(".")[:i])
+            raise UsageError(f"{text}: {where} has no attribute {part!r}{hint}")
+        obj = getattr(obj, part)
+    name = attr.split(".")[-1]
+    return Resolved(text, name, obj, source=os.path.abspath(ref) if is_file else None)
+
+
+def _required(fn) -> list[str]:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in sig.parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
+                                                   p.KEYWORD_ONLY)]
+
+
+def instantiate(res: Resolved, device):
+    """(module, owned): the module the target names, built on ``device`` when
+    the target is a class or a factory (owned: netviz made it)."""
+    torch = import_torch()
+    obj = res.obj
+    if isinstance(obj, torch.nn.Module):
+        return obj, False
+    what = "class" if isinstance(obj, type) else "function"
+    if isinstance(obj, type) and not issubclass(obj, torch.nn.Module):
+        raise UsageError(f"{res.text} is a class but not a torch.nn.Module: point at a "
+                         "module class, a function that returns a module, or an instance")
+    if not callable(obj):
+        raise UsageError(f"{res.text} is a {type(obj).__name__}, not a torch.nn.Module: point at "
+                         "a module class, a function that returns a module, or an instance")
+    need = _required(obj)
+    if need:
+        raise UsageError(f"{res.text}: the {what} needs arguments ({', '.join(need)}): point at "
+                         "a function that builds the model with none, or at an instance")
+    try:
+        with warnings.catch_warnings(), torch.device(device):
+            warnings.simplefilter("ignore")
+            model = obj()
+    except Exception as exc:
+        raise UsageError(f"{res.text}: building the model failed: {_first_line(exc)}") from None
+    if not isinstance(model, torch.nn.Module):
+        raise UsageError(f"{res.text} returned a {type(model).__name__}, not a torch.nn.Module: "
+                         "point at a function that returns the model")
+    return model, True
+
+
+def declared_input(module) -> tuple | None:
+    """An input size the module states itself, without the batch."""
+    import torch
+
+    from ..spec import parse_shape
+    for attr in INPUT_ATTRS:
+        value = getattr(module, attr, None)
+        if value is None or callable(value):
+            continue
+        if isinstance(value, torch.Tensor):
+            shape = tuple(value.shape[1:])
+        else:
+            try:
+                shape = parse_shape(value if not isinstance(value, torch.Size) else tuple(value))
+            except ValueError:
+                continue
+        if shape and all(isinstance(d, int) and d > 0 for d in shape):
+            return tuple(shape)
+    return None
