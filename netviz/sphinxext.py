@@ -176,8 +176,7 @@ class NetvizDirective(SphinxDirective):
         opts["format"] = fmt
         key = figure_key(text, opts)
         fname = f"netviz-{key}.{fmt}"
-        builder = self.env.app.builder
-        folder = os.path.join(builder.outdir, getattr(builder, "imagedir", "") or "_images")
+        folder = self.env.netviz_images
         path = os.path.join(folder, fname)
         if not os.path.isfile(path):
             try:
@@ -187,19 +186,22 @@ class NetvizDirective(SphinxDirective):
                 raise self.fail(str(exc)) from None
             os.makedirs(folder, exist_ok=True)
             write_atomic(path, data)
-        title = opts.get("title")
+        caption = None
+        if opts.get("caption"):
+            parsed, messages = self.parse_inline(opts["caption"], lineno=self.lineno)
+            caption = nodes.caption(opts["caption"], "", *parsed)
         name = self.arguments[0] if self.arguments else "inline spec"
-        alt = opts.get("alt") or opts.get("caption") or title or f"{name}: netviz figure"
+        alt = (opts.get("alt") or (caption.astext() if caption is not None else None)
+               or opts.get("title") or f"{name}: netviz figure")
         image = netviz_image("", path=path, fname=fname, format=fmt, alt=alt,
                              width=opts.get("width"), key=key)
         figure = nodes.figure("", image, classes=["netviz-figure"])
         if opts.get("align"):
             figure["align"] = opts["align"]
         self.set_source_info(figure)
-        caption = opts.get("caption")
-        if caption:
-            parsed, _ = self.parse_inline(caption, lineno=self.lineno)
-            figure += nodes.caption(caption, "", *parsed)
+        if caption is not None:
+            figure += caption
+            return [figure, *messages]
         return [figure]
 
 
@@ -267,6 +269,12 @@ def _outdated(app, env, added, changed, removed):
     return [d for d in getattr(env, "netviz_failed", {}) if d not in added | changed | removed]
 
 
+def _start(app):
+    """Where this build's figures go: the builder's image folder."""
+    imagedir = getattr(app.builder, "imagedir", "") or "_images"
+    app.env.netviz_images = os.path.join(str(app.builder.outdir), imagedir)
+
+
 def _finish(app, exception):
     failed = getattr(app.env, "netviz_failed", {}) if app.env is not None else {}
     if exception is None and failed:
@@ -283,6 +291,7 @@ def setup(app):
                  text=(text_visit, None), latex=(latex_visit, None),
                  man=(plain_visit, None), texinfo=(plain_visit, None))
     app.add_directive("netviz", NetvizDirective)
+    app.connect("builder-inited", _start)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     app.connect("env-get-outdated", _outdated)

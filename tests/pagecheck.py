@@ -72,7 +72,7 @@ def inline_svgs(text: str) -> list[ET.Element]:
     out = []
     for m in SVG_RE.finditer(text):
         svg = m.group(0)
-        if "xmlns=" not in svg[:300]:
+        if "xmlns=" not in svg[:svg.index(">")]:
             svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
         root = ET.fromstring(svg)  # raises on anything not well-formed
         ids = {el.get("id") for el in root.iter() if el.get("id")}
