@@ -246,8 +246,13 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
                 conns.append(Group(tuple(items), cls=cls))
                 kernel_wins.append((win, kh, kw, dst, i))
             else:
-                conns.append(Group((arrow(_out_point(src, i, j, len(dst.units)),
-                                          _in_point(dst, j, i, len(src.units))),), cls=cls))
+                if src.single or dst.single:
+                    a = _out_point(src, i, _frac(j, len(dst.units)))
+                    b = _in_point(dst, j, _frac(i, len(src.units)))
+                else:  # level within a row, as in the paper; across rows by the shortest way
+                    a = _out_point(src, i, _lean(j - i, streams))
+                    b = _in_point(dst, j, _lean(i - j, streams))
+                conns.append(Group((arrow(a, b),), cls=cls))
 
     labels = _labels(cols, closing, kernel_wins, conns, ids) if options.labels else []
 
@@ -276,21 +281,26 @@ def _frac(index: int, count: int) -> float:
     return (index + 1) / (count + 1)
 
 
-def _out_point(col: Col, i: int, j: int, n: int) -> tuple[float, float]:
-    """Where the arrow from unit i of ``col`` to the j-th of n targets leaves."""
+def _lean(rows: int, streams: int) -> float:
+    """How far down its unit an arrow leaves or arrives that goes ``rows`` rows down."""
+    return 0.5 + 0.35 * rows / max(1, streams - 1)
+
+
+def _out_point(col: Col, i: int, frac: float) -> tuple[float, float]:
+    """Where an arrow leaves unit i of ``col``, ``frac`` of the way down."""
     unit = col.units[i]
     if col.boxed:
-        return unit.right, unit.y + unit.h * _frac(j, n)
+        return unit.right, unit.y + unit.h * frac
     x, y, w, h = unit
-    return x + w, y + h * _frac(j, n)
+    return x + w, y + h * frac
 
 
-def _in_point(col: Col, j: int, i: int, n: int) -> tuple[float, float]:
+def _in_point(col: Col, j: int, frac: float) -> tuple[float, float]:
     unit = col.units[j]
     if col.boxed:
         return unit.landing()
     x, y, w, h = unit
-    return x, y + h * _frac(i, n)
+    return x, y + h * frac
 
 
 def _at_x(points, x: float) -> float:
