@@ -48,7 +48,11 @@ def load(model, input=None) -> Network:
     else:
         raise UsageError(f"cannot read a model from {type(model).__name__}")
     if input is not None:
-        network = with_input(network, parse_shape(input) if not isinstance(input, tuple) else input)
+        try:
+            shape = parse_shape(input) if not isinstance(input, tuple) else input
+        except ValueError as exc:
+            raise UsageError(f"--input: {exc}") from None
+        network = with_input(network, shape)
     return network
 
 

@@ -73,7 +73,7 @@ _SCALARS = {
 _KINDS = {yaml.SequenceNode: _TAG + "seq", yaml.MappingNode: _TAG + "map"}
 
 _show = reprlib.Repr()
-_show.maxlevel, _show.maxlist, _show.maxdict, _show.maxstring, _show.maxother = 2, 6, 4, 60, 60
+_show.maxlevel, _show.maxlist, _show.maxdict, _show.maxstring, _show.maxother = 1, 6, 4, 60, 60
 show = _show.repr
 
 
@@ -387,9 +387,17 @@ def _toposort(raw: list[dict]) -> list[dict]:
             if indeg[j] == 0:
                 heapq.heappush(ready, j)
     if len(out) != len(raw):
-        stuck = next(r for i, r in enumerate(raw) if indeg[i] > 0)
-        raise SpecError.at(f"{stuck['name']}: the layers form a cycle through "
-                           f"{', '.join(stuck['inputs'])}", stuck["loc"])
+        # follow stuck inputs back from the first stuck layer until one repeats
+        path, at = [], next(i for i, d in enumerate(indeg) if d > 0)
+        while at not in path:
+            path.append(at)
+            at = next(index[src] for src in raw[at]["inputs"] if indeg[index[src]] > 0)
+        cycle = path[path.index(at):] + [at]
+        first = raw[cycle[0]]
+        steps = ", ".join(f"{raw[j]['name']} reads {raw[i]['name']}"
+                          for j, i in zip(cycle, cycle[1:]))
+        raise SpecError.at(f"{first['name']}: the layers form a cycle ({steps}); "
+                           "a network is a graph without loops", first["loc"])
     return out
 
 
@@ -440,6 +448,8 @@ def _parse(text: str, file: str | None, default_name: str) -> Network:
         msg = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             msg = f"{exc.problem} ({exc.context})"
+        if mark is not None and text[mark.index:mark.index + 1] == "\t":
+            msg += "; YAML indents with spaces, not tabs"
         raise SpecError(f"YAML syntax error: {msg}", file,
                         mark.line + 1 if mark else 1, mark.column + 1 if mark else 1) from None
     except yaml.reader.ReaderError as exc:
