@@ -301,6 +301,23 @@ def test_vector_input_draws_bars_only():
     assert len(tagged(root, "bar", "output", "layer-fc2")) == 1
 
 
+def test_output_with_fewer_classes_than_streams_is_one_bar():
+    net = Network("tiny", (Layer("input", "input", {"shape": (4, 8, 8)}),
+                           _conv("c", 8, 3, "input", pad=1, groups=4),
+                           Layer("x", "custom", {"output": (8, 4, 4)}, ("c",)),
+                           Layer("flat", "flatten", {}, ("x",)),
+                           Layer("fc", "fc", {"out": 2, "bias": True}, ("flat",))))
+    _, root = svg_root(net, streams=4)
+    assert texts_of(root, "label", "width", "layer-fc", "stream-all") == ["2"]
+    assert [texts_of(root, "label", "channels", "layer-x", f"stream-{s}")[0] for s in range(4)] == ["2"] * 4
+    # groups 4 in 4 streams keep to their own; a custom layer is taken to read everything
+    assert sorted(cls_value(el, "to-") for el in tagged(root, "conn", "own", "layer-c")) == ["0", "1", "2", "3"]
+    assert tagged(root, "conn", "cross", "layer-c") == []
+    assert len(tagged(root, "conn", "own", "layer-x")) == 0
+    assert len(tagged(root, "conn", "cross", "layer-x")) == 16
+    assert len(tagged(root, "box", "custom", "layer-x")) == 4
+
+
 def test_branching_network_is_refused_with_the_way_out():
     net = Network("res", (Layer("input", "input", {"shape": (4, 8, 8)}),
                           _conv("a", 4, 3, "input", pad=1),

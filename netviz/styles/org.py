@@ -112,14 +112,16 @@ def plan(shaped: ShapedNetwork, streams: int) -> tuple[list[Col], list[str]]:
         if len(out) not in (1, 3):
             raise UsageError(f"the org style draws maps (CxHxW) and vectors; {layer.name} makes "
                              f"{format_shape(out)}; use --style bars")
-        if out[0] < streams:
-            raise UsageError(f"--streams {streams} is more than {layer.name}'s {out[0]} "
-                             f"{'channels' if len(out) == 3 else 'features'}; use at most {out[0]}")
         cols.append(Col(kind, layer, out, split(out[0], streams), notes, cross))
         notes = []
     if cols and cols[-1].kind == "dense" and len(cols) > 1:
         last = cols[-1]
         last.kind, last.parts = "output", (last.shape[0],)
+    for col in cols:
+        if not col.single and col.shape[0] < streams:
+            n = col.shape[0]
+            raise UsageError(f"--streams {streams} is more than {col.layer.name}'s {n} "
+                             f"{'channels' if len(col.shape) == 3 else 'features'}; use at most {n}")
     return cols, notes
 
 
