@@ -134,7 +134,8 @@ def test_alexnet_page_numbers_are_the_engines(built_docs):
 
 CODE_RST = re.compile(r"^(\s*)\.\. (?:code-block|code|sourcecode)::\s*(\w+)\s*$")
 COMMAND_RST = re.compile(r"^\s*\.\. netviz-command::\s*(.+)$")
-FENCE_MD = re.compile(r"^(\s*)```+\s*(?:\{(?:code-block|code)\}\s*)?(\w+)\s*$")
+FENCE_MD = re.compile(r"^(\s*)```+\s*(?:\{(?:code-block|code)\}\s*)?([\w-]*)\s*$")
+SHELL = ("", "sh", "bash", "shell", "zsh")
 FILENAME = re.compile(r"^[\w.-]+\.\w+$")
 
 
@@ -169,7 +170,7 @@ def _md_blocks(lines):
         if not m:
             i += 1
             continue
-        lang, caption, body = m.group(2), None, []
+        lang, caption, body = m.group(2) or "", None, []
         i += 1
         while i < len(lines) and not lines[i].strip().startswith("```"):
             opt = re.match(r"^:(\w+):(.*)$", lines[i].strip())
@@ -183,8 +184,10 @@ def _md_blocks(lines):
 
 
 def examples(page: str) -> list[tuple]:
-    """The steps of a page's examples, in order: ("file", name, text),
-    ("netviz", args) for each `$ netviz ...` line, ("python", code)."""
+    """The steps of a page's examples, in order: ("file", name, text) for a
+    block captioned with a file name, ("netviz", args) for each `$ netviz ...`
+    line of a console block and each `netviz ...` line of a plain shell
+    block, ("python", code) for each python block."""
     with open(os.path.join(DOCS, page), encoding="utf-8") as fh:
         lines = fh.read().splitlines()
     blocks = _md_blocks(lines) if page.endswith(".md") else _rst_blocks(lines)
@@ -199,6 +202,11 @@ def examples(page: str) -> list[tuple]:
                     args = shlex.split(line[2:], comments=True)
                     if args and args[0] == "netviz":
                         steps.append(("netviz", args[1:]))
+        elif lang in SHELL:  # a plain shell block: its `netviz ...` lines
+            for line in body.replace("\\\n", " ").splitlines():
+                args = shlex.split(line, comments=True) if line.startswith("netviz ") else []
+                if args:
+                    steps.append(("netviz", args[1:]))
         elif lang in ("python", "py", "pycon") and caption is None:
             steps.append(("python", body))
     return steps

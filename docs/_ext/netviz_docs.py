@@ -149,7 +149,9 @@ class StylesDirective(SphinxDirective):
         out = []
         for style, module in STYLES.items():
             doc = (importlib.import_module(module).__doc__ or "").strip().split("\n\n")[0]
-            doc = re.sub(r"\s*\(\.\./reference/[^)]*\)", "", doc).replace("``", "")
+            # the docstrings point at the project's reference images; not shown here
+            doc = re.sub(r"\s*\(\.\./reference/[^)]*\)", "", doc)
+            doc = re.sub(r",\s*\.\./reference/[^)\s]*", "", doc).replace("``", "")
             lines = [f"``{style}``", "-" * (len(style) + 4), ""]
             for model in models:
                 lines += [f".. netviz:: {model}", f"   :style: {style}", "   :legend:",
