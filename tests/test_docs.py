@@ -336,11 +336,13 @@ def test_directive_draws_each_figure_once(project, renders):
     assert "<figcaption>" in index and "AlexNet" in index
     assert len(inline_svgs((out / "other.html").read_text())) == 1
 
-    # page text changed, figures not: the page is read again, nothing is redrawn
-    (src / "index.rst").write_text(INDEX.replace("Some text.", "Other text."))
+    # page text and a caption changed, figures not: the page is read again, nothing is redrawn
+    (src / "index.rst").write_text(INDEX.replace("Some text.", "Other text.")
+                                   .replace(":caption: AlexNet", ":caption: The *AlexNet*"))
     status, _ = sphinx_build(src, out)
     assert status == 0 and len(renders) == 4
     assert "Other text." in (out / "index.html").read_text()
+    assert "The <em>AlexNet</em>" in (out / "index.html").read_text()
     assert len(inline_svgs((out / "index.html").read_text())) == 2
 
     # a fresh environment reads everything again, still nothing is redrawn

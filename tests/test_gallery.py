@@ -244,3 +244,16 @@ def test_browser_check_catches_blank_figures_and_errors(tmp_path):
     blank = probe["figures"][0]
     ink, colours = region_ink(shot, (blank["x"], blank["y"], blank["w"], blank["h"]))
     assert ink <= 0.02 and blank["shapes"] == 0
+
+
+def test_help_and_light_imports(cli):
+    for cmd, needle in (("gallery", "-o, --output DIR"), ("report", "-o, --output FILE")):
+        res = cli(cmd, "--help")
+        assert res.returncode == 0 and needle in res.stdout and "--template-dir" in res.stdout
+    import subprocess
+    import sys
+    code = ("import sys, netviz.commands.docs, netviz.reports\n"
+            "heavy = [m for m in ('torch', 'matplotlib', 'jinja2', 'sphinx') if m in sys.modules]\n"
+            "assert not heavy, heavy")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
