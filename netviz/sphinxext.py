@@ -57,23 +57,25 @@ class netviz_image(nodes.General, nodes.Inline, nodes.Element):
     ``format``, ``alt``, ``width``."""
 
 
+_DIGEST: str | None = None
+
+
 def _code_digest() -> str:
     """A digest of the netviz sources, so new drawing code redraws figures."""
     global _DIGEST
     if _DIGEST is None:
-        h = hashlib.sha256()
         root = os.path.dirname(os.path.abspath(__file__))
-        for folder, dirs, files in sorted(os.walk(root)):
-            dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "templates", "zoo"))
-            for name in sorted(files):
-                if name.endswith((".py", ".json")) and name != "sphinxext.py":
-                    with open(os.path.join(folder, name), "rb") as fh:
-                        h.update(name.encode() + b"\0" + fh.read())
+        paths = []
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in ("__pycache__", "templates", "zoo")]
+            paths += [os.path.join(folder, f) for f in files
+                      if f.endswith((".py", ".json")) and f != "sphinxext.py"]
+        h = hashlib.sha256()
+        for path in sorted(paths):
+            with open(path, "rb") as fh:
+                h.update(os.path.relpath(path, root).encode() + b"\0" + fh.read())
         _DIGEST = h.hexdigest()
     return _DIGEST
-
-
-_DIGEST: str | None = None
 
 
 def figure_key(spec_text: str, options: dict) -> str:
