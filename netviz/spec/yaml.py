@@ -77,6 +77,15 @@ _show.maxlevel, _show.maxlist, _show.maxdict, _show.maxstring, _show.maxother = 
 show = _show.repr
 
 
+_FIELDS = {t.name: {f.name: f for f in t.fields} for t in BY_NAME.values()}
+_COMMON = {c.name: c for c in COMMON_FIELDS}
+_REQUIRED = {t.name: tuple(f for f in t.fields if f.required) for t in BY_NAME.values()}
+_DEFAULTS = {t.name: tuple((f.name, (f.default, f.default) if f.kind.startswith("pair")
+                            and isinstance(f.default, int) else f.default)
+                           for f in t.fields if not f.required and f.default is not None)
+             for t in BY_NAME.values()}
+
+
 def _suggest(word: str, choices) -> str:
     near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{near[0]}'?)" if near else ""
@@ -107,9 +116,11 @@ class _Reader:
 
     def value(self, node):
         """The plain Python value of a node (safe: only YAML's data types)."""
+        if type(node) is yaml.ScalarNode:
+            make = _SCALARS.get(node.tag)
+            if make is not None:
+                return make(node)
         self.check_tag(node)
-        if isinstance(node, yaml.ScalarNode):
-            return _SCALARS[node.tag](node)
         key = id(node)
         if key in self.memo:
             return self.memo[key]
@@ -268,6 +279,7 @@ class _Reader:
             raise self.error(f"unknown layer type {show(type_name)}"
                              f"{_suggest(type_name.lower(), known_names())}", type_node)
         ltype = BY_NAME[ctype]
+        fields = _FIELDS[ctype]
         attrs: dict = {}
         meta = {"name": None, "label": None, "inputs": None}
         if short_node is not None:
@@ -284,23 +296,22 @@ class _Reader:
                 if key in seen:
                     raise self.error(f"{ctype} field '{key}' is given twice", knode)
                 seen.add(key)
-                common = next((c for c in COMMON_FIELDS if c.name == key), None)
+                common = _COMMON.get(key)
                 if common is not None:
                     meta[key] = self.convert(common.kind, vnode, f"'{key}'")
                     continue
-                f = ltype.field(key)
+                f = fields.get(key)
                 if f is None:
                     allowed = [x.name for x in ltype.fields] + [c.name for c in COMMON_FIELDS]
                     raise self.error(f"{ctype} has no field {show(key)}{_suggest(key, allowed)}; "
                                      f"its fields are {', '.join(allowed)}", knode)
                 attrs[f.name] = self.convert(f.kind, vnode, f"{ctype} '{f.name}'")
-        for f in ltype.fields:
+        for f in _REQUIRED[ctype]:
             if f.name not in attrs:
-                if f.required:
-                    raise self.error(f"{ctype} needs '{f.name}' ({f.doc})", node)
-                if f.default is not None:
-                    d = f.default
-                    attrs[f.name] = (d, d) if f.kind.startswith("pair") and isinstance(d, int) else d
+                raise self.error(f"{ctype} needs '{f.name}' ({f.doc})", node)
+        for name, default in _DEFAULTS[ctype]:
+            if name not in attrs:
+                attrs[name] = default
         if ctype in ("maxpool", "avgpool") and attrs.get("stride") is None:
             attrs["stride"] = attrs["kernel"]
         return {"type": ctype, "attrs": attrs, "loc": loc, **meta}
@@ -339,6 +350,8 @@ def _link(raw: list[dict], file: str | None) -> tuple[Layer, ...]:
         raise SpecError.at(f"only one input layer is supported (the first is {inputs[0]['name']!r})",
                            inputs[1]["loc"])
     prev = None
+    defined: set[str] = set()
+    in_order = True  # every layer reads only layers written before it
     for r in raw:
         ltype = BY_NAME[r["type"]]
         if r["inputs"] is None:
@@ -362,7 +375,10 @@ def _link(raw: list[dict], file: str | None) -> tuple[Layer, ...]:
         if r["type"] != "input" and not r["inputs"] and ltype.min_inputs > 0:
             raise SpecError.at(f"{r['name']}: the first layer must be the input", r["loc"])
         prev = r["name"]
-    order = _toposort(raw)
+        if in_order:
+            in_order = all(src in defined for src in r["inputs"])
+            defined.add(prev)
+    order = raw if in_order else _toposort(raw)
     return tuple(Layer(name=r["name"], type=r["type"], attrs=r["attrs"], inputs=r["inputs"],
                        label=r["label"], loc=r["loc"]) for r in order)
 

@@ -1,0 +1,111 @@
+"""Speed of `netviz shapes` and of the shape engine.
+
+    python benchmarks/bench_shapes.py [--runs 15] [--sizes 10000 100000]
+
+(a) `netviz shapes alexnet --json` as a cold process, median of --runs runs;
+    compared with a bare `python -c pass` measured in the same run (the
+    interpreter's own start-up, the floor of any Python CLI).
+(b) The shape engine on generated chains of conv/relu layers, built as a
+    Network in memory, and parsed from YAML text (the reader, then the
+    engine); median of 5 runs each. Compared with a bare loop that reads
+    each layer and builds one small object per layer, measured in the same
+    run: what memory alone costs as the chain grows.
+
+Targets: (a) <= 0.2 s; (b) 10,000 layers <= 0.5 s, and 100,000 layers
+<= 12x the 10,000-layer time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def cold(cmd, runs):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), min(times)
+
+
+def chain_network(n):
+    from netviz.ir import Layer, Network
+    conv = {"out": 8, "kernel": (3, 3), "stride": (1, 1), "pad": (1, 1), "dilation": (1, 1),
+            "groups": 1, "bias": True}
+    layers = [Layer("input", "input", {"shape": (3, 32, 32)})]
+    for i in range(1, n):
+        layers.append(Layer(f"l{i}", "conv" if i % 2 else "relu", conv if i % 2 else {},
+                            (layers[-1].name,)))
+    return Network(f"chain{n}", layers)
+
+
+def chain_yaml(n):
+    return "input: 3x32x32\nlayers:\n" + "".join(
+        "  - conv: {out: 8, kernel: 3, pad: 1}\n" if i % 2 else "  - relu\n" for i in range(1, n))
+
+
+def timed(fn, runs=5):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=15, help="cold-process runs (default 15)")
+    parser.add_argument("--sizes", type=int, nargs=2, default=[10_000, 100_000],
+                        metavar=("SMALL", "LARGE"))
+    args = parser.parse_args(argv)
+
+    from netviz.shapes import infer
+    from netviz.spec import parse_spec
+
+    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}")
+    script = shutil.which("netviz") or os.path.join(os.path.dirname(sys.executable), "netviz")
+    cmd = [script] if os.path.exists(script) else [sys.executable, "-m", "netviz"]
+    floor, _ = cold([sys.executable, "-c", "pass"], args.runs)
+    med, best = cold(cmd + ["shapes", "alexnet", "--json"], args.runs)
+    print(f"(a) netviz shapes alexnet --json, cold: median {med:.3f} s (min {best:.3f} s, "
+          f"{args.runs} runs; target <= 0.2 s) | python -c pass: median {floor:.3f} s")
+
+    small, large = args.sizes
+    rows = {}
+    for n in (small, large):
+        net = chain_network(n)
+        text = chain_yaml(n)
+        layers = net.layers
+
+        def baseline():
+            return {layer.name: (layer.type, layer.inputs, dict(layer.attrs)) for layer in layers}
+
+        rows[n] = {"memory": timed(lambda: infer(net)),
+                   "yaml": timed(lambda: infer(parse_spec(text))),
+                   "baseline": timed(baseline)}
+        del net, text, layers
+    for key, what in (("memory", "in-memory Network, infer()"),
+                      ("yaml", "YAML text, parse_spec() + infer()"),
+                      ("baseline", "bare loop over the layers (comparison)")):
+        a, b = rows[small][key], rows[large][key]
+        print(f"(b) {what}: {small:,} layers {a:.3f} s, {large:,} layers {b:.3f} s, "
+              f"ratio {b / a:.1f}x")
+    ok = (med <= 0.2 and rows[small]["memory"] <= 0.5 and rows[small]["yaml"] <= 0.5
+          and all(rows[large][k] <= 12 * rows[small][k] for k in ("memory", "yaml")))
+    print("targets met" if ok else "targets NOT all met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
