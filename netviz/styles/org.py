@@ -246,7 +246,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
                 win = src.units[i].window(side(kh), RECEDE * side(kw), index, n)
                 items = win.faces(cls="window", width=0.8) + projection(win, dst.units[j].landing())
                 conns.append(Group(tuple(items), cls=cls))
-                kernel_wins.append((win, kh, kw, dst, i))
+                kernel_wins.append((win, kh, kw, dst, src.stream_cls(i)))
             else:
                 if src.single or dst.single:
                     a = _out_point(src, i, _frac(j, len(dst.units)))
@@ -349,8 +349,8 @@ def _labels(cols: list[Col], closing: list[str], kernel_wins, conns, ids: common
                                               cls=f"label width {tail}")]))
 
     # kernel sizes on the windows, where there is room
-    for win, kh, kw, dst, i in kernel_wins:
-        tail = f"layer-{ids.token(dst.layer.name)}"
+    for win, kh, kw, dst, stream in kernel_wins:
+        tail = f"layer-{ids.token(dst.layer.name)} {stream}"
         hx, hy = win.at(win.d, win.h / 2, 0)
         t = placer.place([Text(hx + 2, hy + asc(KERNEL) / 2, str(kh), KERNEL, anchor="start",
                                cls=f"label kernel {tail}")], obstacles=False, required=False)
