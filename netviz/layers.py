@@ -156,3 +156,66 @@ def canonical(type_name: str) -> str | None:
 
 def known_names() -> list[str]:
     return sorted(ALIASES)
+
+
+KIND_TEXT = {
+    "pos": "integer > 0", "nonneg": "integer >= 0", "int": "integer",
+    "pair_pos": "n or [h, w], > 0", "pair_nonneg": "n or [h, w], >= 0",
+    "bool": "true or false", "float": "number", "prob": "number from 0 to 1",
+    "shape": "CxHxW or a list", "str": "text", "names": "name or list of names",
+}
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _md_default(f: Field) -> str:
+    if f.default is REQUIRED:
+        return "required"
+    if f.default is None:
+        return "-"
+    if isinstance(f.default, bool):
+        return "`true`" if f.default else "`false`"
+    return f"`{f.default}`"
+
+
+def _md_fields(fields) -> list[str]:
+    lines = ["| field | value | default | meaning |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{f.name}` | {KIND_TEXT.get(f.kind, f.kind)} | {_md_default(f)} | {_md(f.doc)} |"
+              for f in fields]
+    return lines + [""]
+
+
+def reference_markdown() -> str:
+    """The layer-type reference of docs/spec.md, as Markdown (the docs carry a
+    copy, and a test keeps it equal to this)."""
+    lines = ["### Fields every layer takes", "", *_md_fields(COMMON_FIELDS)]
+    acts = [t for t in TYPES if t.category == "act"]
+    for t in TYPES:
+        if t.category == "act":
+            continue
+        lines += [f"### `{t.name}`", "", _md(t.doc), ""]
+        facts = []
+        if t.aliases:
+            facts.append("also written " + ", ".join(f"`{a}`" for a in t.aliases))
+        if t.short:
+            facts.append(f"`- {t.name}: VALUE` sets `{t.short}`")
+        if t.max_inputs != 1 or t.min_inputs != 1:
+            most = "any number of" if t.max_inputs is None else str(t.max_inputs)
+            facts.append(f"reads {t.min_inputs} to {most} inputs" if t.min_inputs != t.max_inputs
+                         else f"reads {t.min_inputs} inputs")
+        if facts:
+            text = "; ".join(facts)
+            lines += [text[0].upper() + text[1:] + ".", ""]
+        lines += _md_fields(t.fields) if t.fields else ["No fields of its own.", ""]
+    lines += ["### Activations", "",
+              "Drawn as part of the layer before them; none has parameters.", "",
+              "| type | also written | what it computes |", "| --- | --- | --- |"]
+    for t in acts:
+        extra = "".join(f"; field `{f.name}`: {_md(f.doc)}, default {_md_default(f)}"
+                        for f in t.fields)
+        doc = t.doc.split(";")[0].removeprefix("Activation: ")
+        lines.append(f"| `{t.name}` | {', '.join(f'`{a}`' for a in t.aliases) or '-'} | "
+                     f"{_md(doc)}{extra} |")
+    return "\n".join(lines) + "\n"

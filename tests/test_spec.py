@@ -311,3 +311,36 @@ def test_zoo_specs_are_readable_by_the_reader():
             net = load_spec(os.path.join(zoo, name))
             assert net.layers[0].type == "input"
             assert all(layer.loc is not None and layer.loc.line > 1 for layer in net.layers)
+
+
+# --- docs/spec.md stays true ---------------------------------------------------------
+
+DOCS_SPEC = os.path.join(os.path.dirname(__file__), "..", "docs", "spec.md")
+
+
+def _doc():
+    with open(DOCS_SPEC, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def test_docs_layer_reference_is_the_generated_one():
+    from netviz.layers import reference_markdown
+    doc = _doc()
+    begin, end = "<!-- layer types: begin -->\n", "<!-- layer types: end -->\n"
+    assert doc.count(begin) == doc.count(end) == 1
+    assert doc[doc.index(begin) + len(begin):doc.index(end)] == reference_markdown(), \
+        "docs/spec.md's layer types differ from netviz/layers.py: paste reference_markdown() in"
+
+
+def test_docs_alexnet_example_is_the_zoo_spec():
+    doc = _doc()
+    block = doc.split(":caption: alexnet.yaml\n\n", 1)[1].split("```", 1)[0]
+    zoo = os.path.join(os.path.dirname(__file__), "..", "netviz", "zoo", "alexnet.yaml")
+    with open(zoo, encoding="utf-8") as fh:
+        assert block == fh.read()
+
+
+def test_docs_224_warning_is_the_engines():
+    from netviz.models import shaped
+    conv1 = next(str(w) for w in shaped("alexnet", input="3x224x224").warnings if w.layer == "conv1")
+    assert f"warning: {conv1}\n" in _doc()
