@@ -14,7 +14,10 @@ from ..cli import input_option, trace_kwargs, trace_options
 @click.option("-o", "--output", default=None, metavar="SPEC.yaml",
               help="Write the traced network as a YAML spec (default: print the shapes table).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON of 'netviz shapes --json'.")
-def trace_cmd(target, input_shape, device, depth, profile, output, as_json):
+@click.option("--batch", type=int, default=1, show_default=True,
+              help="Batch of the traced forward: shapes are per sample, --profile times depend "
+                   "on it.")
+def trace_cmd(target, input_shape, device, depth, profile, output, as_json, batch):
     """Trace TARGET (torchvision:NAME, package.module:ATTR or path/to/file.py:ATTR).
 
     ATTR is an nn.Module class, a function that builds one with no arguments,
@@ -22,7 +25,13 @@ def trace_cmd(target, input_shape, device, depth, profile, output, as_json):
     would. Weights are never loaded.
     """
     from ..models import shaped
-    result = shaped(target, input=input_shape, **trace_kwargs(device, depth, profile))
+    if output:
+        from ..trace.spec_out import check_destination
+        check_destination(output)  # before the work, not after
+    options = trace_kwargs(device, depth, profile)
+    if batch != 1:
+        options["batch"] = batch
+    result = shaped(target, input=input_shape, **options)
     if output:
         from ..table import short_count
         from ..trace.spec_out import write_spec

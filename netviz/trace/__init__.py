@@ -32,6 +32,25 @@ def _leaf_rule(depth, collapsed: set):
     return is_leaf
 
 
+def _check_options(depth, profile, device):
+    from ..errors import UsageError
+    if depth is not None and depth < 1:
+        raise UsageError(f"--depth {depth}: the depth must be 1 or more (1 shows only the "
+                         "model's direct children)")
+    if profile and str(device) == "meta":
+        raise UsageError("--profile times the forward, which meta does not run: use "
+                         "--device cuda (or cpu)")
+
+
+def _parse_input(text: str) -> tuple:
+    from ..errors import UsageError
+    from ..spec import parse_shape
+    try:
+        return parse_shape(text)
+    except ValueError as exc:
+        raise UsageError(f"--input: {exc}") from None
+
+
 def _shape_text(shape) -> str:
     return "x".join(str(d) for d in shape)
 
@@ -50,11 +69,14 @@ def _failure(exc, target: str, input_shape, device) -> Exception:
 
 def trace_module(module, input_shape, device="auto", depth=None, profile=False, *,
                  name=None, title=None, description=None, source=None, target=None,
-                 method="auto"):
+                 method="auto", batch=1):
     """Trace an ``nn.Module`` instance on an input of ``input_shape`` (no batch).
 
     ``method`` is ``auto`` (torch.fx, falling back to hooks where fx fails),
-    ``fx`` (fx only: its failure is an error) or ``hooks`` (hooks only)."""
+    ``fx`` (fx only: its failure is an error) or ``hooks`` (hooks only).
+    ``batch`` is the batch of the traced forward: shapes are per sample and do
+    not depend on it; profiles do (at batch 1 a fast GPU mostly waits for
+    kernel launches)."""
     from ..errors import UsageError
     from .target import import_torch
     torch = import_torch()
@@ -66,25 +88,18 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
     label = target or name or type(module).__name__
     if not isinstance(module, torch.nn.Module):
         raise UsageError(f"{label} is a {type(module).__name__}, not a torch.nn.Module")
+    _check_options(depth, profile, device)
     dev = resolve_device(device)
-    if depth is not None and depth < 1:
-        raise UsageError(f"--depth {depth}: the depth must be 1 or more (1 shows only the "
-                         "model's direct children)")
-    if profile and dev.type == "meta":
-        raise UsageError("--profile times the forward, which meta does not run: use "
-                         "--device cuda (or cpu)")
     if isinstance(input_shape, str):
-        from ..spec import parse_shape
-        try:
-            input_shape = parse_shape(input_shape)
-        except ValueError as exc:
-            raise UsageError(f"--input: {exc}") from None
+        input_shape = _parse_input(input_shape)
     shape = tuple(int(d) for d in input_shape)
+    if int(batch) < 1:
+        raise UsageError(f"--batch {batch}: the batch must be 1 or more")
     if dev.type == "meta":
-        x = torch.empty((1, *shape), device=dev)
+        x = torch.empty((int(batch), *shape), device=dev)
     else:
         gen = torch.Generator().manual_seed(0)
-        x = torch.randn((1, *shape), generator=gen).to(dev)
+        x = torch.randn((int(batch), *shape), generator=gen).to(dev)
 
     notes, metrics = [], {}
     with borrowed(module, dev), torch.no_grad():
@@ -136,22 +151,30 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
     return ShapedNetwork(network, info, tuple(warnings), metrics=metrics, notes=tuple(notes))
 
 
-def trace_target(target, input=None, device="auto", depth=None, profile=False):
+def trace_target(target, input=None, device="auto", depth=None, profile=False, batch=1):
     """Trace what a MODEL string names (``torchvision:alexnet``, ``pkg.mod:Net``,
     ``path/to/file.py:make``) or a module, module class or factory given directly.
     ``input`` is CxHxW (a string or a tuple); torchvision models default to
     3x224x224 (inception_v3: 3x299x299), other models to the size they declare."""
     from ..errors import UsageError
     from .state import resolve_device
-    from .target import Resolved, declared_input, import_torch, instantiate, resolve
-    import_torch()
+    from .target import (Resolved, declared_input, import_torch, instantiate, precheck,
+                         resolve)
+    _check_options(depth, profile, device)
+    if isinstance(input, str):
+        input = _parse_input(input)
+    import importlib.util
+    if importlib.util.find_spec("torch") is None:
+        import_torch()  # says how to install it
     if isinstance(target, str):
-        res = resolve(target)
+        res = resolve(target)  # before torch: a bad name is reported at once
     else:
         label = getattr(target, "__name__", type(target).__name__)
         res = Resolved(label, label, target)
+    precheck(res)
+    import_torch()
     dev = resolve_device(device)
-    model, owned = instantiate(res, dev)
+    model, _ = instantiate(res, dev)
     if input is None:
         input = res.default_input or declared_input(model)
         if input is None:
@@ -162,4 +185,4 @@ def trace_target(target, input=None, device="auto", depth=None, profile=False):
     return trace_module(model, input, dev.type if dev.index is None else str(dev), depth,
                         profile, name=res.name, title=title,
                         description=f"traced from {res.text}", source=res.source,
-                        target=res.text)
+                        target=res.text, batch=batch)

@@ -2,7 +2,7 @@
 runs it node by node on a real (or meta) tensor and feeds the recorder."""
 from __future__ import annotations
 
-from .ops import module_layer, op_name
+from .ops import op_name
 from .record import ForwardFailed, flat_tensors
 
 
@@ -49,11 +49,14 @@ def run(gm, x, recorder, collapsed):
     from .ops import mac_counter
 
     made: dict[str, int] = {}
+    result: list = []
 
     class Interp(torch.fx.Interpreter):
         def run_node(self, n):
             if n.op in ("placeholder", "get_attr", "output"):
                 out = super().run_node(n)
+                if n.op == "output":
+                    result.append(out)
                 if n.op == "placeholder" and not made:
                     recorder.input(out)
                     made[n.name] = 0
@@ -63,21 +66,17 @@ def run(gm, x, recorder, collapsed):
                 before = len(recorder.events)
                 if n.op == "call_module":
                     mod = self.fetch_attr(n.target)
-                    exact = n.target not in collapsed and module_layer(mod) is not None
-                    counter = None if exact else mac_counter()
+                    counter = mac_counter()  # used if the layer ends up custom
                     try:
-                        if counter is None:
+                        with counter:
                             out = mod(*args, **kwargs)
-                        else:
-                            with counter:
-                                out = mod(*args, **kwargs)
                     except ForwardFailed:
                         raise
                     except Exception as exc:
                         raise ForwardFailed(f"{n.target} ({type(mod).__name__})",
                                             _shapes(args, kwargs), exc) from exc
-                    recorder.module(mod, n.target, args, kwargs, out,
-                                    counter.macs if counter else 0, n.target in collapsed)
+                    recorder.module(mod, n.target, args, kwargs, out, counter.macs,
+                                    n.target in collapsed)
                 else:
                     try:
                         out = getattr(self, n.op)(n.target, args, kwargs)
@@ -94,7 +93,8 @@ def run(gm, x, recorder, collapsed):
                 return out
 
     Interp(gm).run(x)
-    return made
+    new = recorder.prune(result)
+    return {name: new[key] for name, key in made.items() if key in new}
 
 
 def _shapes(args, kwargs) -> list:

@@ -85,7 +85,7 @@ def run(model, x, recorder, is_leaf, collapsed, marks=None):
         recorder.input(x)
         with Mode():
             try:
-                model(x)
+                result = model(x)
             except ForwardFailed:
                 raise
             except Exception as exc:
@@ -97,3 +97,4 @@ def run(model, x, recorder, is_leaf, collapsed, marks=None):
     finally:
         for h in handles:
             h.remove()
+    recorder.prune(result)

@@ -23,10 +23,14 @@ class _Clock:
         self.torch = torch
         self.cuda = device.type == "cuda"
         self.marks: list[tuple[int, object]] = []
+        self.pool: list = []  # CUDA events made once, reused run after run
 
     def mark(self, key: int):
         if self.cuda:
-            ev = self.torch.cuda.Event(enable_timing=True)
+            i = len(self.marks)
+            if i == len(self.pool):
+                self.pool.append(self.torch.cuda.Event(enable_timing=True))
+            ev = self.pool[i]
             ev.record()
             self.marks.append((key, ev))
         else:
@@ -98,15 +102,15 @@ def _metrics(times, peaks, names) -> dict:
     return out
 
 
-def _note(device, runs, total_ms, peaks) -> str:
+def _note(device, runs, total_ms, peaks, batch) -> str:
     if device.type == "cuda":
         import torch
         card = torch.cuda.get_device_name(device)
         peak = max(peaks.values(), default=0.0)
-        return (f"profiled on cuda ({card}) with CUDA events, median of {runs} runs: "
-                f"forward {total_ms:.3f} ms, peak memory {peak:.1f} MB")
-    return (f"profiled on cpu with time.perf_counter, median of {runs} runs: forward "
-            f"{total_ms:.3f} ms (no memory figures off CUDA)")
+        return (f"profiled on cuda ({card}) with CUDA events at batch {batch}, median of "
+                f"{runs} runs: forward {total_ms:.3f} ms, peak memory {peak:.1f} MB")
+    return (f"profiled on cpu with time.perf_counter at batch {batch}, median of {runs} runs: "
+            f"forward {total_ms:.3f} ms (no memory figures off CUDA)")
 
 
 def _runs(device):
@@ -133,7 +137,7 @@ def profile_fx(gm, x, made: dict[str, int], names: dict[int, str], device):
     runs, warmup = _runs(device)
     times, total, peaks = _measure(lambda: gm(x), device, lambda f: marker.__setitem__(0, f),
                                    runs, warmup)
-    return _metrics(times, peaks, names), _note(device, runs, total, peaks)
+    return _metrics(times, peaks, names), _note(device, runs, total, peaks, len(x))
 
 
 def profile_hooks(model, x, keymap: dict, names, device):
@@ -166,4 +170,4 @@ def profile_hooks(model, x, keymap: dict, names, device):
     finally:
         for h in handles:
             h.remove()
-    return _metrics(times, peaks, names), _note(device, runs, total, peaks)
+    return _metrics(times, peaks, names), _note(device, runs, total, peaks, len(x))

@@ -35,6 +35,7 @@ class Event:
     macs: int = 0  # counted multiply-adds (used when the layer is custom)
     layer: tuple | None = None  # (type, attrs) if the call maps onto a spec type
     call: int = 1  # nth call of the same module
+    param_ids: frozenset = frozenset()  # the parameters behind ``params``
 
 
 def flat_tensors(obj, out=None) -> list:
@@ -87,10 +88,10 @@ class Recorder:
                 n_const += 1
         return data, const_params, n_const
 
-    def _take(self, ids) -> int:
-        fresh = [i for i in ids if i not in self.counted and i in self.numel]
+    def _take(self, ids) -> frozenset:
+        fresh = frozenset(i for i in ids if i not in self.counted and i in self.numel)
         self.counted.update(fresh)
-        return sum(self.numel[i] for i in fresh)
+        return fresh
 
     # -- events ---------------------------------------------------------------
     def input(self, tensor):
@@ -141,9 +142,11 @@ class Recorder:
             if t not in self.producer:
                 self.const[t] = frozenset(params)
 
-    def _emit(self, kind, op, scope, data, outs, params, macs, layer, call):
+    def _emit(self, kind, op, scope, data, outs, param_ids, macs, layer, call):
         key = len(self.events)
-        ev = Event(key, kind, op, scope, list(data), strip_batch(outs[0]), params, macs, layer, call)
+        params = sum(self.numel[i] for i in param_ids)
+        ev = Event(key, kind, op, scope, list(data), strip_batch(outs[0]), params, macs, layer,
+                   call, param_ids)
         self.events.append(ev)
         self.producer[outs[0]] = key
         for i, t in enumerate(outs[1:], 1):
@@ -158,6 +161,33 @@ class Recorder:
                 self.producer[t] = sub.key
 
     # -- after the run --------------------------------------------------------
+    def prune(self, result) -> dict[int, int]:
+        """Drop the calls the output does not depend on (a value tested by an
+        ``if``, say); their parameters count as unused. Returns old -> new key."""
+        roots = {self.producer[t] for t in flat_tensors(result) if t in self.producer}
+        if not roots:
+            return {ev.key: ev.key for ev in self.events}
+        keep = {0}
+        todo = list(roots)
+        while todo:
+            k = todo.pop()
+            if k not in keep:
+                keep.add(k)
+                todo.extend(self.events[k].inputs)
+        new = {}
+        events = []
+        for ev in self.events:
+            if ev.key in keep:
+                new[ev.key] = len(events)
+                ev.key = len(events)
+                events.append(ev)
+            else:
+                self.counted -= ev.param_ids
+        for ev in events:
+            ev.inputs = [new[k] for k in ev.inputs]
+        self.events = events
+        return new
+
     def unused(self) -> tuple[int, list[str]]:
         """Parameters no call used: their count and the outermost modules
         whose parameters all went unused."""

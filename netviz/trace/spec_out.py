@@ -97,15 +97,23 @@ def to_yaml(model, header: tuple[str, ...] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_spec(model, path: str, header: tuple[str, ...] = ()) -> None:
-    """Write the spec atomically: a temporary file in the same folder, then
-    os.replace, so a failure leaves no half-written file."""
-    text = to_yaml(model, header)
+def check_destination(path: str) -> str:
+    """The folder a spec will be written in; an error if it cannot be."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UsageError(f"-o {path}: the folder {folder} does not exist: create it first")
     if os.path.isdir(path):
         raise UsageError(f"-o {path}: is a folder: give a file name such as net.yaml")
+    if not path.endswith((".yaml", ".yml")):
+        raise UsageError(f"-o {path}: a spec is YAML: give a name ending in .yaml")
+    return folder
+
+
+def write_spec(model, path: str, header: tuple[str, ...] = ()) -> None:
+    """Write the spec atomically: a temporary file in the same folder, then
+    os.replace, so a failure leaves no half-written file."""
+    folder = check_destination(path)
+    text = to_yaml(model, header)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".netviz-", suffix=".yaml.tmp", dir=folder)
     except OSError as exc:

@@ -26,7 +26,7 @@ INPUT_ATTRS = ("input_shape", "input_size", "example_input_array")
 def import_torch():
     try:
         import torch
-    except ImportError as exc:
+    except ImportError as exc:  # not installed, or broken
         raise UsageError(f"tracing a PyTorch model needs torch, which is not installed ({exc}): "
                          "pip install 'netviz[torch]'") from None
     return torch
@@ -39,6 +39,10 @@ class Resolved:
     obj: object  # a module instance, a module class or a factory
     default_input: tuple | None = None
     source: str | None = None  # the file it came from
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
 def _first_line(exc) -> str:
@@ -68,6 +72,11 @@ def _torchvision(text: str, name: str) -> Resolved:
     return Resolved(text, name, build, TORCHVISION_SPECIAL.get(name, TORCHVISION_INPUT))
 
 
+def _torch_broken(exc) -> bool:
+    return isinstance(exc, ImportError) and (getattr(exc, "name", None) == "torch"
+                                             or "'torch'" in str(exc))
+
+
 def _import_module(ref: str, text: str):
     added = []
     cwd = os.getcwd()
@@ -77,6 +86,8 @@ def _import_module(ref: str, text: str):
     try:
         return importlib.import_module(ref)
     except ModuleNotFoundError as exc:
+        if _torch_broken(exc):
+            import_torch()
         if exc.name and (ref == exc.name or ref.startswith(exc.name + ".")):
             raise UsageError(f"{text}: cannot import {ref!r} (no module named {exc.name!r}): check "
                              "the name, install the package, or give a file as "
@@ -84,6 +95,8 @@ def _import_module(ref: str, text: str):
         raise UsageError(f"{text}: importing {ref!r} failed: {_first_line(exc)}; install what "
                          "it needs") from None
     except Exception as exc:
+        if _torch_broken(exc):
+            import_torch()
         raise UsageError(f"{text}: importing {ref!r} failed: {_first_line(exc)}; fix the module "
                          "or point at another") from None
     finally:
@@ -107,6 +120,8 @@ def _import_file(path: str, text: str):
         spec.loader.exec_module(module)
     except Exception as exc:
         sys.modules.pop(modname, None)
+        if _torch_broken(exc):
+            import_torch()
         raise UsageError(f"{text}: running {path!r} failed: {_first_line(exc)}; fix the file "
                          "(loading it runs it, as importing it would)") from None
     finally:
@@ -150,24 +165,35 @@ def _required(fn) -> list[str]:
                                                    p.KEYWORD_ONLY)]
 
 
+def _no_arguments(fn, text: str, what: str):
+    need = _required(fn)
+    if need:
+        raise UsageError(f"{text}: the {what} needs arguments ({', '.join(need)}): point at "
+                         "a function that builds the model with none, or at an instance")
+
+
+def precheck(res: Resolved):
+    """What can be said of the target before torch is imported."""
+    obj = res.obj
+    if not callable(obj):  # no module is: said before torch is imported
+        raise UsageError(f"{res.text} is {_a(type(obj).__name__)}, not a torch.nn.Module: point at "
+                         "a module class, a function that returns a module, or an instance")
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        _no_arguments(obj, res.text, "function")
+
+
 def instantiate(res: Resolved, device):
     """(module, owned): the module the target names, built on ``device`` when
     the target is a class or a factory (owned: netviz made it)."""
-    torch = import_torch()
     obj = res.obj
+    precheck(res)
+    torch = import_torch()
     if isinstance(obj, torch.nn.Module):
         return obj, False
-    what = "class" if isinstance(obj, type) else "function"
     if isinstance(obj, type) and not issubclass(obj, torch.nn.Module):
         raise UsageError(f"{res.text} is a class but not a torch.nn.Module: point at a "
                          "module class, a function that returns a module, or an instance")
-    if not callable(obj):
-        raise UsageError(f"{res.text} is a {type(obj).__name__}, not a torch.nn.Module: point at "
-                         "a module class, a function that returns a module, or an instance")
-    need = _required(obj)
-    if need:
-        raise UsageError(f"{res.text}: the {what} needs arguments ({', '.join(need)}): point at "
-                         "a function that builds the model with none, or at an instance")
+    _no_arguments(obj, res.text, "class" if isinstance(obj, type) else "function")
     try:
         with warnings.catch_warnings(), torch.device(device):
             warnings.simplefilter("ignore")
@@ -175,7 +201,7 @@ def instantiate(res: Resolved, device):
     except Exception as exc:
         raise UsageError(f"{res.text}: building the model failed: {_first_line(exc)}") from None
     if not isinstance(model, torch.nn.Module):
-        raise UsageError(f"{res.text} returned a {type(model).__name__}, not a torch.nn.Module: "
+        raise UsageError(f"{res.text} returned {_a(type(model).__name__)}, not a torch.nn.Module: "
                          "point at a function that returns the model")
     return model, True
 
