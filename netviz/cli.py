@@ -19,6 +19,7 @@ COMMANDS = {
     "render": ("netviz.commands.render", "render"),
     "gallery": ("netviz.commands.docs", "gallery_cmd"),
     "report": ("netviz.commands.docs", "report_cmd"),
+    "train": ("netviz.commands.train", "train_cmd"),
     "trace": ("netviz.commands.trace", "trace_cmd"),
     "check": ("netviz.commands.trace", "check_cmd"),
 }

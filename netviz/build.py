@@ -1,0 +1,324 @@
+"""Build a :class:`torch.nn.Module` from a :class:`~netviz.ir.Network`.
+
+The module runs the network's DAG layer by layer, with one submodule per
+layer, named after the layer (dots become underscores, as torch requires).
+The network's softmax is folded into the loss: the module returns logits.
+Channel counts and feature sizes come from the shape engine, so what is
+built is exactly what is drawn.
+
+torch is imported only when a function here is called.
+"""
+from __future__ import annotations
+
+import re
+
+from .errors import NetvizError, UsageError
+from .ir import Layer, Network, ShapedNetwork
+from .shapes import infer
+
+# Layers whose output a following ReLU may overwrite in place (their backward
+# does not need their own output).
+_INPLACE_AFTER = frozenset({"conv", "fc", "batchnorm", "add"})
+# Layers that keep their input's shape and carry no parameters: what may sit
+# between the last fc and the network's output when the classes are changed.
+_PASS_THROUGH = frozenset({"softmax", "dropout", "relu", "relu6", "leaky_relu", "elu", "gelu",
+                           "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "mish"})
+
+
+class BuildError(NetvizError):
+    """A network that cannot become a PyTorch module."""
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise UsageError("this needs PyTorch, which is not installed: "
+                         "pip install 'netviz[torch]'") from None
+    return torch
+
+
+# -- fast local response normalisation ---------------------------------------
+
+def lrn_class():
+    """The :class:`FastLRN` module class (defined on first use: it needs torch)."""
+    global _FastLRN
+    if _FastLRN is None:
+        _FastLRN = _define_lrn()
+    return _FastLRN
+
+
+_FastLRN = None
+
+
+def _define_lrn():
+    torch = _torch()
+    import torch.nn.functional as F
+
+    class FastLRN(torch.nn.Module):
+        """Local response normalisation, equal to :class:`torch.nn.LocalResponseNorm`.
+
+        torch computes the sum of squares over neighbouring channels with
+        ``avg_pool3d`` on a padded 5-D copy of the input, which is slow
+        (more than half of the 2012 AlexNet's training step on a GPU). Here
+        the sum is one 1x1 convolution with a fixed band matrix (a GEMM, on
+        tensor cores under autocast, and friendly to channels_last), and the
+        rest is element-wise: ``x * (k + alpha/size * band(x^2)) ** -beta``.
+        """
+
+        def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75,
+                     k: float = 1.0, channels: int | None = None):
+            super().__init__()
+            self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
+            band = self._make_band(channels, None) if channels else torch.empty(0)
+            self.register_buffer("band", band, persistent=False)
+
+        def extra_repr(self):
+            return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+        def _make_band(self, channels, device):
+            # output channel c sums input channels c - size//2 .. c + (size-1)//2:
+            # the window torch's zero padding gives, divided by size as its average is.
+            idx = torch.arange(channels, device=device)
+            diff = idx.view(1, -1) - idx.view(-1, 1)  # [c_out, c_in] = c_in - c_out
+            band = (diff >= -(self.size // 2)) & (diff <= (self.size - 1) // 2)
+            return band.float() * (self.alpha / self.size)
+
+        def forward(self, x):
+            if x.dim() < 3:
+                raise ValueError(f"LRN needs a (N, C, ...) input with a spatial extent, "
+                                 f"got {tuple(x.shape)}")
+            c = x.shape[1]
+            band = self.band if self.band.shape[0] == c else self._make_band(c, x.device)
+            sq = x * x
+            weight = band.to(sq.dtype).view(c, c, 1, 1)
+            if x.dim() == 4:
+                s = F.conv2d(sq, weight)
+            else:
+                s = F.conv2d(sq.reshape(sq.shape[0], c, -1, 1), weight).reshape(sq.shape)
+            return x * (s + self.k).pow(-self.beta)
+
+    return FastLRN
+
+
+# -- the DAG module -----------------------------------------------------------
+
+def _attr_name(name: str, taken: set, reserved) -> str:
+    base = re.sub(r"[^0-9A-Za-z_]", "_", name) or "layer"
+    if base[0].isdigit():
+        base = "l" + base
+    candidate, n = base, 1
+    while candidate in taken or candidate in reserved:
+        n += 1
+        candidate = f"{base}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplace: bool):
+    nn = torch.nn
+    t, a = layer.type, layer.attrs
+    if t == "conv":
+        return nn.Conv2d(ins[0][0], a["out"], a["kernel"], a["stride"], a["pad"], a["dilation"],
+                         a["groups"], bias=a["bias"])
+    if t == "lrn":
+        return lrn_class()(a["size"], a["alpha"], a["beta"], a["k"], channels=ins[0][0])
+    if t in ("maxpool", "avgpool"):
+        stride = a.get("stride") or a["kernel"]
+        if t == "maxpool":
+            return nn.MaxPool2d(a["kernel"], stride, a["pad"], a.get("dilation", 1),
+                                ceil_mode=a["ceil_mode"])
+        return nn.AvgPool2d(a["kernel"], stride, a["pad"], ceil_mode=a["ceil_mode"],
+                            count_include_pad=a["count_include_pad"])
+    if t == "adaptive_avgpool":
+        return nn.AdaptiveAvgPool2d(a["output"])
+    if t == "adaptive_maxpool":
+        return nn.AdaptiveMaxPool2d(a["output"])
+    if t == "global_avgpool":
+        return nn.AdaptiveAvgPool2d(1)
+    if t == "flatten":
+        return nn.Flatten()
+    if t == "fc":
+        return nn.Linear(ins[0][-1], a["out"], bias=a["bias"])
+    if t == "dropout":
+        return nn.Dropout(a["p"])
+    if t == "batchnorm":
+        cls = nn.BatchNorm2d if len(ins[0]) == 3 else nn.BatchNorm1d
+        return cls(ins[0][0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
+    if t == "softmax":
+        return nn.Identity()  # folded into the cross-entropy loss: the model returns logits
+    if t == "add":
+        return _Add()
+    if t == "concat":
+        return _Concat()
+    acts = {"relu": lambda: nn.ReLU(inplace=inplace), "relu6": lambda: nn.ReLU6(inplace=inplace),
+            "leaky_relu": lambda: nn.LeakyReLU(a.get("slope", 0.01), inplace=inplace),
+            "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "sigmoid": nn.Sigmoid,
+            "tanh": nn.Tanh, "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid,
+            "mish": nn.Mish}
+    if t in acts:
+        return acts[t]()
+    where = f" ({layer.loc})" if layer.loc else ""
+    if t == "custom":
+        raise BuildError(f"layer {layer.name!r}{where} is a custom layer ({a.get('kind')}): "
+                         "netviz cannot build it; train the PyTorch model it came from "
+                         "(MODEL as module:attr) or describe it with built-in layer types")
+    raise BuildError(f"layer {layer.name!r}{where}: netviz cannot build a {t!r} layer")
+
+
+_Add = _Concat = _NetvizModule = None
+
+
+def _define_modules():
+    global _Add, _Concat, _NetvizModule
+    if _NetvizModule is not None:
+        return
+    torch = _torch()
+
+    class Add(torch.nn.Module):
+        """Element-wise sum of the inputs (a residual join)."""
+
+        def forward(self, *xs):
+            out = xs[0]
+            for x in xs[1:]:
+                out = out + x
+            return out
+
+    class Concat(torch.nn.Module):
+        """Concatenation along the channels."""
+
+        def forward(self, *xs):
+            return torch.cat(xs, dim=1)
+
+    class NetvizModule(torch.nn.Module):
+        """A network's DAG as a module: ``forward(x)`` returns the logits."""
+
+        def __init__(self, shaped: ShapedNetwork):
+            super().__init__()
+            network = shaped.network
+            self.network_name = network.name
+            consumers = network.consumers
+            taken: set = set()
+            reserved = set(dir(self))
+            self.layer_modules: dict[str, str] = {}  # layer name -> attribute name
+            steps = []
+            input_name = None
+            for layer in network.layers:
+                if layer.type == "input":
+                    if input_name is not None:
+                        raise BuildError(f"layer {layer.name!r}: a network built for training "
+                                         "has exactly one input")
+                    input_name = layer.name
+                    continue
+                ins = shaped.info[layer.name].inputs
+                src = layer.inputs[0] if layer.inputs else None
+                inplace = (src is not None and len(consumers[src]) == 1
+                           and network[src].type in _INPLACE_AFTER)
+                module = _layer_module(torch, layer, ins, shaped, inplace)
+                attr = _attr_name(layer.name, taken, reserved)
+                self.add_module(attr, module)
+                self.layer_modules[layer.name] = attr
+                steps.append((layer.name, attr, tuple(layer.inputs)))
+            if input_name is None:
+                raise BuildError(f"network {network.name!r} has no input layer")
+            outputs = [layer.name for layer in network.layers if not consumers[layer.name]]
+            if len(outputs) != 1:
+                raise BuildError(f"network {network.name!r} has {len(outputs)} outputs "
+                                 f"({', '.join(outputs)}): training needs exactly one")
+            # free each intermediate after its last reader, to keep memory flat
+            last_use: dict[str, int] = {}
+            for i, (_, _, srcs) in enumerate(steps):
+                for s in srcs:
+                    last_use[s] = i
+            self._steps = tuple(
+                (name, attr, srcs, tuple(s for s in srcs if last_use.get(s) == i))
+                for i, (name, attr, srcs) in enumerate(steps))
+            self._input = input_name
+            self._output = outputs[0]
+
+        def forward(self, x):
+            values = {self._input: x}
+            for name, attr, srcs, free in self._steps:
+                out = getattr(self, attr)(*[values[s] for s in srcs])
+                for s in free:
+                    del values[s]
+                values[name] = out
+            return values[self._output]
+
+    _Add, _Concat, _NetvizModule = Add, Concat, NetvizModule
+
+
+# -- public API ---------------------------------------------------------------
+
+def output_layer(network: Network) -> Layer:
+    consumers = network.consumers
+    outs = [layer for layer in network.layers if not consumers[layer.name]]
+    if len(outs) != 1:
+        raise BuildError(f"network {network.name!r} has {len(outs)} outputs: training needs one")
+    return outs[0]
+
+
+def classifier_layer(network: Network) -> Layer | None:
+    """The fc layer that makes the logits: the output, or the last fc before it with
+    only shape-keeping layers (softmax, dropout, activations) in between."""
+    layer = output_layer(network)
+    while layer.type in _PASS_THROUGH and len(layer.inputs) == 1:
+        layer = network[layer.inputs[0]]
+    return layer if layer.type == "fc" else None
+
+
+def with_classes(network: Network, classes: int) -> Network:
+    """The same network with its classifier fc resized to ``classes`` outputs."""
+    fc = classifier_layer(network)
+    if fc is None:
+        raise BuildError(f"cannot set {classes} classes: the output of {network.name!r} does "
+                         "not come from an fc layer; give data with as many classes as the "
+                         "network has outputs")
+    layers = tuple(
+        Layer(l.name, l.type, {**l.attrs, "out": classes}, l.inputs, l.label, l.loc, l.scope)
+        if l.name == fc.name else l for l in network.layers)
+    return network.replace(layers=layers)
+
+
+def init_weights(module, classifier: str | None = None):
+    """He (Kaiming) normal weights and zero biases in every conv and fc; the
+    classifier's weights N(0, 0.01). A plain deep ReLU network such as AlexNet,
+    with no batchnorm, barely moves for its first hundreds of steps from
+    PyTorch's default initialisation; from this one it learns at once."""
+    torch = _torch()
+    nn = torch.nn
+    with torch.no_grad():
+        for sub in module.modules():
+            if isinstance(sub, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(sub.weight, nonlinearity="relu")
+                if sub.bias is not None:
+                    nn.init.zeros_(sub.bias)
+        if classifier is not None:
+            fc = module.get_submodule(classifier)
+            nn.init.normal_(fc.weight, std=0.01)
+            if fc.bias is not None:
+                nn.init.zeros_(fc.bias)
+    return module
+
+
+def build(model, input=None, init: str = "he"):
+    """A ``torch.nn.Module`` for a Network, ShapedNetwork, spec path or zoo name.
+
+    The module returns logits (the spec's softmax is left to the loss), its
+    submodules are named after the layers, and its ``layer_modules`` maps each
+    layer name to its submodule's attribute name. ``init`` is "he" (see
+    :func:`init_weights`) or "torch" (PyTorch's default initialisation).
+    """
+    if isinstance(model, ShapedNetwork) and input is None:
+        shaped = model
+    else:
+        from .models import load
+        shaped = infer(load(model, input=input))
+    if init not in ("he", "torch"):
+        raise UsageError(f"unknown init {init!r}: use he or torch")
+    _define_modules()
+    module = _NetvizModule(shaped)
+    if init == "he":
+        fc = classifier_layer(shaped.network)
+        init_weights(module, module.layer_modules[fc.name] if fc is not None else None)
+    return module

@@ -1,0 +1,463 @@
+"""The training run: model, data, checks, loop, evaluation, checkpoints.
+
+:func:`train` is what ``netviz train`` calls; it returns the run's metrics
+(and the trained module) and raises :class:`~netviz.errors.NetvizError`
+subclasses for bad input (exit 2), failed checks and a diverging loss
+(exit 1), and :class:`Interrupted` on Ctrl-C (exit 130, after saving).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+from ..errors import CheckFailed, NetvizError, UsageError
+from . import checkpoint as ckpt
+from . import distributed as dd
+from .report import Progress, fmt_time, write_json
+
+
+class Diverged(CheckFailed):
+    """The loss became NaN or infinite."""
+
+
+class Interrupted(NetvizError):
+    exit_code = 130
+
+
+@dataclass
+class TrainConfig:
+    model: object
+    input: str | None = None
+    data: str | None = None
+    classes: int | None = None
+    epochs: int | None = None
+    steps: int | None = None
+    max_time: float | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    seed: int = 0
+    device: str = "auto"
+    compile: str = "auto"
+    precision: str = "auto"
+    channels_last: str = "auto"
+    deterministic: bool = False
+    train_size: int | None = None
+    val_size: int | None = None
+    metrics: str | None = None
+    plot: str | None = None
+    checkpoint_dir: str | None = None
+    checkpoint_every: int | None = None
+    resume: bool = False
+    progress: str = "auto"
+    evals: int = 4
+    overfit_steps: int = 150
+
+
+DEFAULT_EPOCHS = 10
+CPU_MAX_TIME = 90.0  # seconds of training when a CPU run's length is not given
+
+
+def defaults(cfg: TrainConfig, cuda: bool) -> TrainConfig:
+    from dataclasses import replace
+    planned = cfg.steps is None and cfg.epochs is None
+    return replace(
+        cfg,
+        batch_size=cfg.batch_size or (128 if cuda else 32),
+        lr=cfg.lr if cfg.lr is not None else (1e-3 if cfg.optimizer == "adamw" else 0.01),
+        train_size=cfg.train_size or (20000 if cuda else 2048),
+        val_size=cfg.val_size or (2000 if cuda else 512),
+        epochs=DEFAULT_EPOCHS if planned else cfg.epochs,
+        max_time=cfg.max_time if cfg.max_time is not None else (
+            CPU_MAX_TIME if planned and not cuda else None))
+
+
+def lr_at(step: int, total: int, base: float, frac: float | None = None) -> float:
+    """Linear warm-up over the first 5% of the steps (at most 200), then cosine
+    decay to zero at the end of the run: at ``total`` steps, or where ``frac``
+    (the part of --max-time used, for runs fitted to it) reaches 1."""
+    warm = min(200, total // 20)
+    if step < warm:
+        return base * (step + 1) / warm
+    done = (step - warm) / max(1, total - warm)
+    if frac is not None:
+        done = max(done, frac)
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
+
+
+def evaluate(model, data, x, y, fp, dist, batch=256):
+    """Accuracy and mean loss of ``model`` on (x, y), split over the ranks."""
+    import torch
+    import torch.nn.functional as F
+    was = model.training
+    model.eval()
+    correct = total_loss = 0.0
+    idx = torch.arange(dist.rank, len(y), dist.world, device=y.device)
+    try:
+        with torch.no_grad(), fp.autocast():
+            for i in range(0, len(idx), batch):
+                j = idx[i:i + batch]
+                logits = model(data.normalise(x[j], fp.channels_last)).float()
+                total_loss += float(F.cross_entropy(logits, y[j], reduction="sum"))
+                correct += float((logits.argmax(1) == y[j]).sum())
+    finally:
+        model.train(was)
+    correct, total_loss, n = dd.all_sum([correct, total_loss, float(len(idx))], dist, fp.device)
+    return correct / max(1.0, n), total_loss / max(1.0, n)
+
+
+def train(cfg: TrainConfig, echo=print, on_step=None):
+    """Run training as ``cfg`` says; returns (metrics dict, trained module)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise UsageError("netviz train needs PyTorch, which is not installed: "
+                         "pip install 'netviz[torch]'") from None
+    from .runtime import resolve_device
+    dist = dd.from_env()
+    device = resolve_device(cfg.device, dist.local_rank)
+    dd.init(dist, device)
+    try:
+        return _Run(cfg, device, dist, echo if dist.main else (lambda *a, **k: None), on_step).run()
+    finally:
+        dd.close(dist)
+
+
+class _Run:
+    def __init__(self, cfg, device, dist, echo, on_step):
+        self.length_given = cfg.steps is not None or cfg.epochs is not None
+        self.cfg = defaults(cfg, device.type == "cuda")
+        self.device, self.dist, self.echo, self.on_step = device, dist, echo, on_step
+        self.history = {"loss": [], "train_acc": [], "val": []}
+        self.metrics: dict = {}
+
+    # -- setting up ----------------------------------------------------------
+    def prepare(self):
+        import torch  # noqa: F401
+        from ..models import is_trace_target
+        from . import data as D
+        from .model import prepare_network, prepare_target
+        from .runtime import device_name, fast_path, setup_backends
+        cfg = self.cfg
+        self.fp = fast_path(self.device, cfg.precision, cfg.compile, cfg.channels_last,
+                            cfg.deterministic)
+        setup_backends(self.fp, cfg.seed)
+        data_classes = len(D.folder_classes(cfg.data)) if cfg.data else None
+        if is_trace_target(cfg.model):
+            self.prep = prepare_target(cfg.model, cfg.input, cfg.classes, data_classes)
+        else:
+            self.prep = prepare_network(cfg.model, cfg.input, cfg.classes, data_classes,
+                                        self.device.type)
+        p = self.prep
+        world = self.dist.world
+        self.echo(f"netviz train {p.name}: input {'x'.join(map(str, p.input_shape))}, "
+                  f"{p.classes} classes, {p.params:,} parameters")
+        for note in p.notes:
+            self.echo(f"  note: {note}")
+        t0 = time.perf_counter()
+        if cfg.data:
+            self.data = D.image_folder(cfg.data, p.input_shape, self.device)
+        else:
+            self.data = D.procedural(p.classes, p.input_shape, cfg.train_size, cfg.val_size,
+                                     cfg.seed, self.device)
+        n = len(self.data.y_train)
+        if cfg.batch_size * world > n:
+            raise UsageError(f"--batch-size {cfg.batch_size}" + (f" x {world} processes" if world > 1
+                             else "") + f" is larger than the {n} training images: use a "
+                             "smaller batch" + (" or more data" if cfg.data else " or --train-size"))
+        self.steps_per_epoch = n // (cfg.batch_size * world)
+        self.total = cfg.steps if cfg.steps is not None else cfg.epochs * self.steps_per_epoch
+        self.time_planned = not self.length_given and cfg.max_time is not None
+        self.echo(f"data: {self.data.describe()} (made in {time.perf_counter() - t0:.1f} s)")
+        dev = device_name(self.device)
+        threads = ""
+        if self.device.type == "cpu":
+            from .runtime import cpu_threads
+            self.threads = cpu_threads(p.macs * cfg.batch_size if p.macs else None)
+            threads = f", {self.threads} thread{'s' if self.threads > 1 else ''}"
+        self.echo(f"device: {self.device} ({dev}), {self.fp.describe()}{threads}"
+                  + (f", {world} processes" if world > 1 else ""))
+        self.device_label = dev
+        self.module = p.module.to(self.device)
+        if self.fp.channels_last:
+            self.module = self.module.to(memory_format=torch.channels_last)
+
+    def settings(self) -> dict:
+        cfg, p = self.cfg, self.prep
+        return {"model": p.name, "input": list(p.input_shape), "classes": p.classes,
+                "batch_size": cfg.batch_size, "world_size": self.dist.world, "seed": cfg.seed,
+                "data": cfg.data or "procedural", "train_size": len(self.data.y_train),
+                "val_size": len(self.data.y_val), "optimizer": cfg.optimizer, "lr": cfg.lr,
+                "momentum": cfg.momentum, "weight_decay": cfg.weight_decay,
+                "epochs": cfg.epochs, "steps": cfg.steps, "max_time": cfg.max_time,
+                "threads": getattr(self, "threads", None),
+                **self.fp.to_json()}
+
+    # -- checks ----------------------------------------------------------------
+    def checks(self):
+        import torch.nn.functional as F
+        from .checks import run_checks
+        d = self.data
+        n = min(len(d.y_train), 16)
+        batch = (d.normalise(d.x_train[:n], self.fp.channels_last), d.y_train[:n])
+        self.check_results = []
+
+        def report(r):
+            self.echo(f"check {r.name:<9} {'passed' if r.passed else 'FAILED'}  "
+                      f"{r.detail.splitlines()[0]}  ({r.seconds:.1f} s)")
+            for line in r.detail.splitlines()[1:]:
+                self.echo(f"    {line}")
+        results = run_checks(self.module, self.prep.expected, batch, F.cross_entropy,
+                             self.fp.autocast, self.device, report,
+                             overfit_steps=self.cfg.overfit_steps)
+        self.check_results = [r.to_json() for r in results]
+        failed = [r for r in results if not r.passed]
+        if failed:
+            self.finish_metrics(stopped="check_failed")
+            raise CheckFailed(f"check {failed[0].name} failed: {failed[0].detail.splitlines()[0]}"
+                              + (" (table above)" if "\n" in failed[0].detail else ""))
+
+    # -- the loop ----------------------------------------------------------------
+    def run(self):
+        import torch
+        import torch.nn.functional as F
+        from . import data as D
+        from .runtime import compiled, make_optimizer
+        self.prepare()
+        self.checks()
+        cfg, dist, d = self.cfg, self.dist, self.data
+        torch.manual_seed(cfg.seed * 7919 + 1 + dist.rank)  # dropout; differs between ranks
+        model = dd.wrap(self.module, dist, self.device)
+        model = compiled(model, self.fp, strict=cfg.compile == "on")
+        opt = make_optimizer(self.module.parameters(), cfg.optimizer, cfg.lr, cfg.momentum,
+                             cfg.weight_decay, self.device)
+        step, clock = 0, 0.0
+        if cfg.resume:
+            step, clock = self.restore(opt)
+        self.opt = opt
+        B, world = cfg.batch_size, dist.world
+        cuda = self.device.type == "cuda"
+        sync_every = 20 if cuda else 1
+        progress = Progress(self.total, cfg.progress if dist.main else "off")
+        if self.time_planned:
+            self.echo(f"training: {fmt_time(cfg.max_time)} (--max-time) or {self.total} steps of "
+                      f"{B * world} images, whichever ends first; {cfg.optimizer} lr {cfg.lr:g}, "
+                      "decaying over that time" + (f"; resumed at step {step}" if step else ""))
+        else:
+            self.echo(f"training: {self.total} steps of {B * world} images"
+                      + (f" (at most {fmt_time(cfg.max_time)} by --max-time)" if cfg.max_time else "")
+                      + f", {cfg.optimizer} lr {cfg.lr:g}" + (f"; resumed at step {step}" if step else ""))
+        eval_n = min(len(d.y_val), 512)
+        frac = self._frac(step, clock)
+        evals_at = [(i + 1) / (cfg.evals + 1) for i in range(cfg.evals)]
+        evals_at = [e for e in evals_at if e > frac]
+        pending, marks, order, order_epoch = [], [(step, clock)], None, -1
+        stopped, last_loss, last_acc = "steps", None, 0.0
+        t_last = time.perf_counter()
+        model.train()
+        try:
+            while step < self.total:
+                epoch, pos = divmod(step, self.steps_per_epoch)
+                if epoch != order_epoch:
+                    order = D.epoch_order(len(d.y_train), epoch, cfg.seed).to(self.device)
+                    order_epoch = epoch
+                start = pos * B * world + dist.rank * B
+                idx = order[start:start + B]
+                x, y = d.normalise(d.x_train[idx], self.fp.channels_last), d.y_train[idx]
+                lr = lr_at(step, self.total, cfg.lr, frac if self.time_planned else None)
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                with self.fp.autocast():
+                    logits = model(x)
+                    loss = F.cross_entropy(logits.float(), y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                step += 1
+                pending.append(torch.stack([loss.detach().float(),
+                                            (logits.detach().argmax(1) == y).float().mean()]))
+                if len(pending) >= sync_every or step == self.total or self.on_step is not None:
+                    now = time.perf_counter()
+                    clock += now - t_last
+                    t_last = now
+                    last_loss, last_acc, clock = self.flush(pending, step, clock)
+                    pending = []
+                    marks.append((step, clock))
+                    frac = self._frac(step, clock)
+                    progress.update(step, last_loss, last_acc, self._ips(marks[-2:], B * world),
+                                    clock, lr, frac=frac, force=step == self.total)
+                    if evals_at and evals_at[0] <= frac < 1:
+                        while evals_at and evals_at[0] <= frac:
+                            evals_at.pop(0)
+                        acc, _ = evaluate(self.module, d, d.x_val[:eval_n], d.y_val[:eval_n],
+                                          self.fp, dist)
+                        self.history["val"].append([step, acc])
+                        t_last = time.perf_counter()  # evaluation is not training time
+                    if cfg.max_time is not None and clock >= cfg.max_time and step < self.total:
+                        stopped = "time" if self.time_planned else "max_time"
+                        break
+                if cfg.checkpoint_dir and cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                    self.save(step, clock, gather=True)
+                    t_last = time.perf_counter()
+                if self.on_step is not None:
+                    self.on_step(step)
+        except KeyboardInterrupt:
+            progress.close()
+            where = ""
+            if cfg.checkpoint_dir:
+                where = f"; checkpoint saved to {self.save(step, clock, gather=False)}"
+                where += " (continue with --resume)"
+            self.finish_metrics(stopped="interrupted", steps=step, clock=clock, marks=marks)
+            raise Interrupted(f"interrupted at step {step} of {self.total}{where}") from None
+        progress.close()
+        if stopped == "max_time":
+            self.echo(f"stopped by --max-time at step {step} of {self.total}")
+        if cfg.checkpoint_dir:
+            self.save(step, clock, gather=True)
+        return self.final(step, clock, marks, stopped)
+
+    def _frac(self, step, clock):
+        """How much of the run is done: by steps, or by time for runs fitted to --max-time."""
+        done = step / max(1, self.total)
+        if self.time_planned:
+            done = max(done, clock / self.cfg.max_time)
+        return min(1.0, done)
+
+    def flush(self, pending, step, clock):
+        """Bring the pending losses to the host (averaged over the ranks, with the
+        slowest rank's clock, so that every rank takes the same decisions) and
+        stop at the first one that is not finite."""
+        import torch
+        vals = torch.stack(pending).double()
+        if self.dist.enabled:
+            import torch.distributed as td
+            td.all_reduce(vals)
+            vals /= self.dist.world
+            c = torch.tensor([clock], dtype=torch.float64, device=vals.device)
+            td.all_reduce(c, op=td.ReduceOp.MAX)
+            clock = float(c)
+        rows = vals.tolist()
+        first = step - len(rows) + 1
+        for i, (loss, acc) in enumerate(rows):
+            self.history["loss"].append(loss)
+            if not math.isfinite(loss):
+                self.finish_metrics(stopped="diverged", steps=first + i, clock=clock)
+                raise Diverged(f"the loss became {loss} at step {first + i}: lower --lr "
+                               f"(now {self.cfg.lr:g}), or check the data")
+            self.history["train_acc"].append(acc)
+        return rows[-1][0], sum(r[1] for r in rows) / len(rows), clock
+
+    @staticmethod
+    def _ips(marks, per_step):
+        (s0, c0), (s1, c1) = marks[0], marks[-1]
+        return (s1 - s0) * per_step / (c1 - c0) if c1 > c0 else 0.0
+
+    # -- checkpoints ---------------------------------------------------------------
+    def save(self, step, clock, gather):
+        from .checkpoint import rng_state
+        state = rng_state(self.device)
+        states = [state]
+        if gather and self.dist.enabled:
+            import torch.distributed as td
+            states = [None] * self.dist.world
+            td.all_gather_object(states, state)
+        path = None
+        if self.dist.main:
+            path = ckpt.save(self.cfg.checkpoint_dir, model=self.module, optimizer=self.opt,
+                             step=step, total=self.total, rng={"ranks": states},
+                             history=self.history, settings=self.settings(), elapsed=clock)
+        dd.barrier(self.dist) if gather else None
+        return path or ckpt.path_in(self.cfg.checkpoint_dir)
+
+    def restore(self, opt):
+        import torch
+        payload = ckpt.load(self.cfg.checkpoint_dir, self.device)
+        target = ckpt.path_in(self.cfg.checkpoint_dir)
+        ckpt.check_settings(payload["settings"], self.settings(), target)
+        self.module.load_state_dict(payload["model"])
+        opt.load_state_dict(payload["optimizer"])
+        self.history = payload["history"]
+        ranks = payload["rng"]["ranks"]
+        if len(ranks) == self.dist.world:
+            ckpt.set_rng_state(ranks[self.dist.rank], self.device)
+        else:
+            torch.manual_seed(self.cfg.seed * 7919 + 1 + self.dist.rank + payload["step"])
+            self.echo("  note: the checkpoint lacks this rank's random state (saved on an "
+                      "interrupt); dropout is re-seeded")
+        self.echo(f"resumed from {target} at step {payload['step']}")
+        return payload["step"], payload["elapsed"]
+
+    # -- the end -------------------------------------------------------------------
+    def final(self, step, clock, marks, stopped):
+        d = self.data
+        t0 = time.perf_counter()
+        val_acc, val_loss = evaluate(self.module, d, d.x_val, d.y_val, self.fp, self.dist)
+        n = min(len(d.y_train), len(d.y_val))
+        train_acc, train_loss = evaluate(self.module, d, d.x_train[:n], d.y_train[:n], self.fp, self.dist)
+        if not self.history["val"] or self.history["val"][-1][0] != step:
+            self.history["val"].append([step, val_acc])
+        in_sync = dd.params_in_sync(self.module, self.dist, self.device)
+        chance = 1.0 / self.prep.classes
+        self.finish_metrics(stopped=stopped, steps=step, clock=clock, marks=marks,
+                            final={"train_accuracy": train_acc, "val_accuracy": val_acc,
+                                   "train_loss": train_loss, "val_loss": val_loss},
+                            params_in_sync=in_sync)
+        m = self.metrics
+        self.echo(f"done: {step} steps in {fmt_time(clock)}, {m['images_per_second']:,.0f} img/s; "
+                  f"accuracy {100 * train_acc:.1f}% training, {100 * val_acc:.1f}% held-out "
+                  f"(chance {100 * chance:.1f}%)  [evaluated in {time.perf_counter() - t0:.1f} s]")
+        if not in_sync:
+            raise CheckFailed("the ranks' parameters differ after training")
+        return m, self.module
+
+    def finish_metrics(self, stopped, steps=0, clock=0.0, marks=None, final=None, **extra):
+        p = self.prep
+        ips = 0.0
+        if marks and len(marks) > 1:
+            skip = min(len(marks) - 2, max(1, (len(marks) - 1) // 10))
+            ips = self._ips(marks[skip:], self.cfg.batch_size * self.dist.world)
+        final = final or {}
+        self.metrics = {
+            "model": p.name, "input": list(p.input_shape),
+            "input_reduced_from": list(p.reduced_from) if p.reduced_from else None,
+            "classes": p.classes, "class_names": list(self.data.classes) if hasattr(self, "data") else [],
+            "chance": 1.0 / p.classes, "parameters": p.params, "notes": list(p.notes),
+            "device": str(self.device), "device_name": getattr(self, "device_label", ""),
+            "world_size": self.dist.world, "settings": self.settings() if hasattr(self, "data") else {},
+            "checks": getattr(self, "check_results", []),
+            "checks_passed": all(c["passed"] for c in getattr(self, "check_results", [])),
+            "stopped": stopped, "steps": steps, "planned_steps": getattr(self, "total", 0),
+            "epochs": steps / self.steps_per_epoch if hasattr(self, "steps_per_epoch") else 0,
+            "train_seconds": clock, "images_per_second": ips,
+            "train_accuracy": final.get("train_accuracy"), "val_accuracy": final.get("val_accuracy"),
+            "train_loss": final.get("train_loss"), "val_loss": final.get("val_loss"),
+            "loss_curve": self.history["loss"], "train_accuracy_curve": self.history["train_acc"],
+            "val_curve": self.history["val"], **extra,
+        }
+        if self.dist.main:
+            self.write_outputs()
+        return self.metrics
+
+    def write_outputs(self):
+        import os
+        cfg, m = self.cfg, self.metrics
+        if cfg.metrics:
+            write_json(cfg.metrics, m)
+            self.echo(f"metrics: {cfg.metrics}")
+        plot = cfg.plot
+        if plot is None and cfg.metrics:
+            plot = os.path.splitext(cfg.metrics)[0] + ".png"
+        if plot and m["loss_curve"]:
+            from .plot import write_plot
+            acc = m["val_accuracy"]
+            title = f"{m['model']} on {m['settings'].get('data', '')}, {m['device_name']}" + (
+                f": {100 * acc:.1f}% held-out accuracy" if acc is not None else f" ({m['stopped']})")
+            write_plot(plot, title=title, loss=m["loss_curve"], train_acc=m["train_accuracy_curve"],
+                       val_acc=m["val_curve"], chance=m["chance"])
+            self.echo(f"plot: {plot}")
+
+
+__all__ = ["TrainConfig", "train", "Diverged", "Interrupted", "asdict"]

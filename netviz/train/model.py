@@ -1,0 +1,237 @@
+"""What is trained: a network built from its spec, or a PyTorch model as it is.
+
+:func:`prepare_network` resolves the input size (reduced on CPUs for heavy
+networks unless ``--input`` says otherwise) and the number of classes
+(the network's own outputs when few, else ``--classes`` by resizing its last
+fc), and builds the module. :func:`prepare_target` loads a PyTorch target
+(``torchvision:alexnet``, ``pkg.module:Net``, ``file.py:Net``).
+Every decision that changes the network is returned as a note to print.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import os
+from dataclasses import dataclass, field
+
+from ..errors import UsageError
+from ..ir import Network, format_shape
+
+SMALL_OUTPUT = 100  # an output at most this wide is used as the number of classes
+CPU_MACS_BUDGET = 80e6  # multiply-adds per image above which CPU runs shrink the input
+
+
+@dataclass
+class Prepared:
+    module: object  # torch.nn.Module returning logits
+    name: str
+    input_shape: tuple
+    classes: int
+    expected: dict  # submodule path -> (layer name, type, output shape without batch)
+    notes: list = field(default_factory=list)
+    params: int = 0
+    macs: int | None = None
+    reduced_from: tuple | None = None
+
+
+def _output_width(shaped) -> int:
+    from ..build import output_layer
+    out = shaped.info[output_layer(shaped.network).name].output
+    if len(out) != 1:
+        raise UsageError(f"the output of {shaped.name!r} is {format_shape(out)}, not a vector "
+                         "of class scores: end the network with an fc layer")
+    return out[0]
+
+
+def choose_classes(width: int, requested: int | None, data_classes: int | None) -> int:
+    if data_classes is not None:
+        return data_classes
+    if requested is not None:
+        return requested
+    return width if width <= SMALL_OUTPUT else 10
+
+
+def reduced_input(network: Network, budget: float = CPU_MACS_BUDGET):
+    """The largest square-ish input at or under ``budget`` multiply-adds per image
+    that the network accepts, preferring sizes its windows tile exactly; None
+    when the spec's own input is within budget or nothing smaller fits."""
+    from ..errors import ShapeError
+    from ..shapes import infer
+    from ..spec import with_input
+    shaped = infer(network)
+    shape = shaped.input_shape
+    if len(shape) != 3 or shaped.total_macs <= budget:
+        return None
+    c, h, w = shape
+    fits = []  # (size, shape, macs, tiles exactly), largest first
+    for size in range(max(h, w) - 1, 7, -1):
+        cand = (c, max(1, round(h * size / max(h, w))), max(1, round(w * size / max(h, w))))
+        try:
+            s = infer(with_input(network, cand))
+        except ShapeError:
+            continue
+        fits.append((cand, s.total_macs, len(s.warnings) <= len(shaped.warnings)))
+    within = [f for f in fits if f[1] <= budget]
+    if not within and fits:  # nothing is that cheap: take the cheapest (exact tiling first)
+        least = min(f[1] for f in fits)
+        within = [f for f in fits if f[1] <= least * 1.1]
+    if not within:
+        return None
+    exact = [f for f in within if f[2]]
+    return (exact or within)[0][0]
+
+
+def prepare_network(model, input=None, classes=None, data_classes=None, device_type="cpu",
+                    reduce=True) -> Prepared:
+    from ..build import build, with_classes
+    from ..models import load
+    from ..shapes import infer
+    from ..spec import with_input
+    network = load(model, input=input)
+    notes = []
+    shaped = infer(network)
+    width = _output_width(shaped)
+    k = choose_classes(width, classes, data_classes)
+    if k != width:
+        from ..build import classifier_layer
+        network = with_classes(network, k)
+        why = "the data has" if data_classes is not None else \
+            "--classes asks for" if classes is not None else "training uses (--classes)"
+        notes.append(f"classifier {classifier_layer(network).name} resized from {width} to {k} "
+                     f"outputs: {why} {k} classes")
+    reduced_from = None
+    if input is None and reduce and device_type == "cpu":
+        smaller = reduced_input(network)
+        if smaller is not None:
+            full = infer(network).input_shape
+            network = with_input(network, smaller)
+            reduced_from = tuple(full)
+            notes.append(f"input reduced from {format_shape(full)} to {format_shape(smaller)} "
+                         f"to keep a CPU run short (--input {format_shape(full)} trains at full size)")
+    shaped = infer(network)
+    module = build(shaped)
+    expected = {module.layer_modules[l.name]: (l.name, l.type, shaped.info[l.name].output)
+                for l in network.layers if l.type != "input"}
+    return Prepared(module, network.name, tuple(shaped.input_shape), k, expected, notes,
+                    shaped.total_params, shaped.total_macs, reduced_from)
+
+
+def _import_target(target: str):
+    where, _, attr = target.rpartition(":")
+    if not where or not attr:
+        raise UsageError(f"cannot read the PyTorch target {target!r}: write module:attr")
+    if where.endswith(".py"):
+        if not os.path.exists(where):
+            raise UsageError(f"{where}: no such file")
+        spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(where))[0], where)
+        mod = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(mod)
+        except Exception as exc:  # the user's file
+            raise UsageError(f"{where}: importing it failed: {type(exc).__name__}: {exc}") from None
+    else:
+        try:
+            mod = importlib.import_module(where)
+        except ImportError as exc:
+            raise UsageError(f"cannot import {where!r} for {target!r}: {exc}") from None
+    try:
+        return getattr(mod, attr)
+    except AttributeError:
+        raise UsageError(f"{where} has no attribute {attr!r}") from None
+
+
+def prepare_target(target: str, input=None, classes=None, data_classes=None) -> Prepared:
+    """A PyTorch model, trained as it is (its classifier resized to the classes)."""
+    import torch
+    from ..spec import parse_shape
+    notes = []
+    if input is None:
+        shape = (3, 224, 224)
+        notes.append("input 3x224x224 (the usual for image models; --input to change it)")
+    else:
+        shape = tuple(parse_shape(input)) if isinstance(input, str) else tuple(input)
+    scheme, _, name = target.partition(":")
+    if scheme == "torchvision":
+        import torchvision
+        if name not in torchvision.models.list_models():
+            raise UsageError(f"torchvision has no model {name!r}; see torchvision.models.list_models()")
+        k = choose_classes(1000, classes, data_classes)
+        module = torchvision.models.get_model(name, weights=None, num_classes=k)
+        if k != 1000:
+            notes.append(f"built with num_classes={k} in place of 1000")
+        width = k
+    else:
+        obj = _import_target(target)
+        if isinstance(obj, torch.nn.Module):
+            module = copy.deepcopy(obj)
+        elif callable(obj):
+            try:
+                module = obj()
+            except Exception as exc:
+                raise UsageError(f"{target}: calling it with no arguments failed: {exc}") from None
+        else:
+            raise UsageError(f"{target} is a {type(obj).__name__}, not a torch.nn.Module")
+        if not isinstance(module, torch.nn.Module):
+            raise UsageError(f"{target}() gave a {type(module).__name__}, not a torch.nn.Module")
+        width = _probe_width(module, shape, target)
+        k = choose_classes(width, classes, data_classes)
+        if k != width:
+            width = _resize_last_linear(module, k, target)
+            notes.append(f"last Linear resized from its {width} outputs to {k}")
+    params = sum(p.numel() for p in module.parameters())
+    expected = {"": (target, "model", (k,))}
+    try:  # per-layer shapes when the tracer is there to give them
+        expected = _traced_expectations(module, target, shape) or expected
+    except Exception:  # noqa: BLE001 - the output check above still applies
+        pass
+    return Prepared(module, target, shape, k, expected, notes, params)
+
+
+def _probe_width(module, shape, target) -> int:
+    import torch
+    was = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            out = module(torch.zeros(1, *shape))
+    except Exception as exc:
+        raise UsageError(f"{target} fails on a 1x{format_shape(shape)} input ({exc}); "
+                         "give the right --input") from None
+    finally:
+        module.train(was)
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        raise UsageError(f"{target} returns {getattr(out, 'shape', type(out).__name__)}, "
+                         "not a batch of class scores")
+    return out.shape[1]
+
+
+def _resize_last_linear(module, k, target) -> int:
+    import torch
+    last = None
+    for path, sub in module.named_modules():
+        if isinstance(sub, torch.nn.Linear):
+            last = path
+    if last is None:
+        raise UsageError(f"{target} has no Linear layer to resize to {k} classes: "
+                         f"pass --classes equal to its output width")
+    parent, _, attr = last.rpartition(".")
+    old = module.get_submodule(last)
+    setattr(module.get_submodule(parent) if parent else module, attr,
+            torch.nn.Linear(old.in_features, k, bias=old.bias is not None))
+    return old.out_features
+
+
+def _traced_expectations(module, target, shape):
+    """Per-module shapes from netviz.trace, where it offers ``trace_module``."""
+    try:
+        from ..trace import trace_module  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    shaped = trace_module(module, input=shape, device="meta")
+    out = {}
+    for layer in shaped.layers:
+        if layer.type == "input" or not layer.scope:
+            continue
+        out[layer.scope] = (layer.name, layer.type, shaped.info[layer.name].output)
+    return out or None

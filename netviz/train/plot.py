@@ -1,0 +1,59 @@
+"""The run as a PNG: training loss per step, and accuracy (training and held-out)."""
+from __future__ import annotations
+
+import os
+
+
+def _smooth(values, window):
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def write_plot(path, *, title, loss, train_acc, val_acc, chance):
+    """``loss`` and ``train_acc``: one value per step; ``val_acc``: [step, accuracy]
+    pairs. Written to a temporary file, then moved into place."""
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.6), dpi=110)
+    ax1, ax2 = fig.subplots(1, 2)
+    steps = list(range(1, len(loss) + 1))
+    window = max(1, len(loss) // 50)
+    ax1.plot(steps, loss, color="#9ecae1", linewidth=0.8, label="per step")
+    if window > 1:
+        ax1.plot(steps, _smooth(loss, window), color="#08519c", linewidth=1.6,
+                 label=f"mean of {window}")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("training loss")
+    ax1.set_title("loss")
+    ax1.legend(loc="upper right", fontsize=8)
+    if train_acc:
+        ax2.plot(steps[:len(train_acc)], [100 * a for a in _smooth(train_acc, max(1, window))],
+                 color="#fd8d3c", label="training (running)")
+    if val_acc:
+        ax2.plot([s for s, _ in val_acc], [100 * a for _, a in val_acc], "o-", color="#31a354",
+                 label="held-out")
+    ax2.axhline(100 * chance, color="#888888", linestyle="--", linewidth=1, label="chance")
+    ax2.set_ylim(0, 100)
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("accuracy (%)")
+    ax2.set_title("accuracy")
+    ax2.legend(loc="lower right", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}.png")
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path

@@ -1,0 +1,143 @@
+"""The device and the fast path: autocast, memory format, cuDNN, torch.compile.
+
+On CUDA the default is bf16 autocast, channels_last, cudnn.benchmark, TF32
+matmuls and torch.compile; on a CPU, plain fp32 eager (compiling would cost
+more than a short CPU run saves). The benchmark and the trainer share these
+functions, so what is measured is what trains.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+
+@dataclass
+class FastPath:
+    device: object  # torch.device
+    bf16: bool
+    channels_last: bool
+    compile: bool
+    deterministic: bool = False
+
+    def autocast(self):
+        import torch
+        if self.bf16:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def describe(self) -> str:
+        parts = ["bf16 autocast" if self.bf16 else "fp32"]
+        if self.channels_last:
+            parts.append("channels_last")
+        parts.append("torch.compile" if self.compile else "eager")
+        if self.deterministic:
+            parts.append("deterministic")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict:
+        return {"bf16": self.bf16, "channels_last": self.channels_last, "compile": self.compile,
+                "deterministic": self.deterministic}
+
+
+def cpu_threads(macs_per_step: float | None) -> int:
+    """Threads for a CPU run: one for small models, whose steps are too short
+    to share between threads (and which stall badly on busy shared cores)."""
+    import torch
+    if macs_per_step is not None and macs_per_step < 2e8:
+        torch.set_num_threads(1)
+    return torch.get_num_threads()
+
+
+def resolve_device(name: str, local_rank: int = 0):
+    import torch
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: CUDA is not available here (no GPU, or a CPU-only "
+                         "PyTorch); use --device cpu")
+    if name in ("cuda", "auto") and torch.cuda.is_available():
+        index = local_rank % max(1, torch.cuda.device_count())
+        torch.cuda.set_device(index)
+        return torch.device("cuda", index)
+    return torch.device("cpu")
+
+
+def fast_path(device, precision="auto", compile="auto", channels_last="auto",
+              deterministic=False) -> FastPath:
+    import torch
+    cuda = device.type == "cuda"
+    if precision == "bf16":
+        if cuda and not torch.cuda.is_bf16_supported():
+            raise UsageError("--precision bf16: this GPU does not support bfloat16; use fp32")
+        bf16 = True
+    elif precision == "fp32":
+        bf16 = False
+    else:
+        bf16 = cuda and torch.cuda.is_bf16_supported() and not deterministic
+    cl = cuda if channels_last == "auto" else channels_last == "on"
+    if compile == "on":
+        comp = True
+    elif compile == "off" or deterministic:
+        comp = False
+    else:
+        comp = cuda
+    return FastPath(device, bf16, cl, comp, deterministic)
+
+
+def setup_backends(fp: FastPath, seed: int):
+    import torch
+    torch.manual_seed(seed)
+    if fp.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=False)
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    elif fp.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
+def place(model, fp: FastPath):
+    import torch
+    model = model.to(fp.device)
+    if fp.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def compiled(model, fp: FastPath, strict: bool):
+    """torch.compile the model when the fast path says so; with ``strict`` off
+    (``--compile auto``) a failure to compile falls back to eager."""
+    if not fp.compile:
+        return model
+    import torch
+    if not strict:
+        import torch._dynamo
+        torch._dynamo.config.suppress_errors = True
+    return torch.compile(model)
+
+
+def make_optimizer(params, name: str, lr: float, momentum: float, weight_decay: float, device):
+    import torch
+    params = list(params)
+    cuda = device.type == "cuda"
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay,
+                                 **({"fused": True} if cuda else {}))
+    if name == "sgd":
+        extra = {"fused": True} if cuda else {"foreach": True}
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, **extra)
+    raise UsageError(f"unknown optimizer {name!r}: use sgd or adamw")
+
+
+def device_name(device) -> str:
+    import os
+    import platform
+    import torch
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu = platform.processor() or platform.machine() or "CPU"
+    return f"{cores}-core CPU ({cpu})"
