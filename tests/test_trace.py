@@ -303,3 +303,27 @@ def test_check_matches_the_torchvision_spec_and_not_the_paper():
     assert lines[0] == ("conv1 ~ features.0: output 96x55x55 (spec) vs 64x56x56 (model); "
                         "params 34,944 (spec) vs 23,296 (model)")
     assert any(line.startswith("only in the model: classifier.0 (dropout") for line in lines)
+
+
+def test_fast_meta_answers_like_torch():
+    from netviz.trace.fastmeta import fast_meta_mode
+    x = torch.empty(2, 5, 7, device="meta")
+    y = torch.empty(7, device="meta")
+    mha = nn.MultiheadAttention(7, 1, device="meta")
+    calls = [
+        lambda: F.layer_norm(x, (7,)), lambda: F.gelu(x), lambda: x + y, lambda: 2 * x,
+        lambda: x * y.bool(), lambda: F.linear(x, torch.empty(3, 7, device="meta")),
+        lambda: F.softmax(x, -1), lambda: F.dropout(x, 0.1, False),
+        lambda: mha(x, x, x)[0], lambda: mha(x, x, x)[1],
+        lambda: mha(x, x, x, average_attn_weights=False)[1],
+        lambda: mha(x, x, x, need_weights=False)[0],
+    ]
+    with torch.no_grad():
+        plain = [c() for c in calls]
+        with fast_meta_mode():
+            fast = [c() for c in calls]
+            same = F.relu(x, inplace=True)
+            z = x
+            z += y
+    assert [(t.shape, t.dtype) for t in fast] == [(t.shape, t.dtype) for t in plain]
+    assert same is x and z is x

@@ -7,7 +7,8 @@ layers and the shape engine gives the same shapes, and the hooks fallback
 gives the same network as torch.fx.
 
 On cpu, at batch 1 and the default input, a real forward with hooks on every
-leaf module gives the shapes the tracer recorded. To keep the suite
+leaf module gives the shapes the tracer recorded, and the meta trace is the
+same network with the same figures. To keep the suite
 affordable on two cores, the models with the costliest weight initialisation
 are built on meta and given zeroed cpu storage instead (shapes do not depend
 on values); set NETVIZ_TRACE_FULL=1 to initialise them as torchvision does.
@@ -64,6 +65,10 @@ def test_params_and_macs_on_meta(name, meta_traces):
     skipped = NOT_CALLED.get(name, [])
     unused = sum(p.numel() for m in skipped for p in model.get_submodule(m).parameters())
     assert traced.total_params == total - unused
+    # meta answers some calls without running them: it must agree with the real run
+    on_meta = meta_traces(name)
+    assert list(on_meta.layers) == list(traced.layers)
+    assert dict(on_meta.info) == dict(traced.info)
     if skipped:
         (warning,) = [w for w in traced.warnings if "parameters are never used" in w.message]
         assert f"{unused:,} parameters" in warning.message
@@ -129,7 +134,7 @@ def leaf_outputs(model, x):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
-def test_cpu_trace_matches_a_real_forward(name):
+def test_cpu_trace_matches_a_real_forward(name, meta_traces):
     model = cpu_model(name)
     shape = (3, 224, 224)
     traced = trace_module(model, shape, device="cpu")
@@ -150,3 +155,7 @@ def test_cpu_trace_matches_a_real_forward(name):
     unused = sum(p.numel() for m in NOT_CALLED.get(name, [])
                  for p in model.get_submodule(m).parameters())
     assert traced.total_params == total - unused
+    # meta answers some calls without running them: it must agree with the real run
+    on_meta = meta_traces(name)
+    assert list(on_meta.layers) == list(traced.layers)
+    assert dict(on_meta.info) == dict(traced.info)

@@ -11,8 +11,8 @@ class SymbolicTraceFailed(Exception):
 
 
 def symbolic(model, is_leaf):
-    """The model's GraphModule, with ``is_leaf(module, path)`` deciding where
-    the tracer stops descending."""
+    """The model's graph, with ``is_leaf(module, path)`` deciding where the
+    tracer stops descending."""
     import torch.fx
 
     class Tracer(torch.fx.Tracer):
@@ -24,7 +24,13 @@ def symbolic(model, is_leaf):
         graph = tracer.trace(model)
     except Exception as exc:  # anything the model's code raises on proxies
         raise SymbolicTraceFailed(_first_line(exc)) from exc
-    return torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
+    return graph
+
+
+def graph_module(model, graph):
+    """A GraphModule to run the graph as generated code (the profiler's)."""
+    import torch.fx
+    return torch.fx.GraphModule(model, graph, type(model).__name__)
 
 
 def _first_line(exc) -> str:
@@ -40,16 +46,20 @@ def _scope(node) -> str:
     return value[0] if isinstance(value, tuple) else key
 
 
-def run(gm, x, recorder, collapsed):
+def run(model, graph, x, recorder, collapsed):
     """Run the graph on ``x``, recording every call; ``collapsed`` is the set
     of module paths shown as one layer (``--depth``). Returns node -> event key
     for the nodes that made a layer (the profiler marks those)."""
     import torch.fx
 
-    from .ops import mac_counter
+    from .fastmeta import module_output, same_shape_modules
+    from .ops import mac_counter, macs_of, module_layer, module_macs
 
     made: dict[str, int] = {}
     result: list = []
+    meta = x.device.type == "meta"
+    same = same_shape_modules()
+    modules = dict(model.named_modules())  # a path walk per node is slow deep down
 
     class Interp(torch.fx.Interpreter):
         def run_node(self, n):
@@ -61,38 +71,45 @@ def run(gm, x, recorder, collapsed):
                     recorder.input(out)
                     made[n.name] = 0
                 return out
-            with self._set_current_node(n):
-                args, kwargs = self.fetch_args_kwargs_from_env(n)
-                before = len(recorder.events)
-                if n.op == "call_module":
-                    mod = self.fetch_attr(n.target)
-                    counter = mac_counter()  # used if the layer ends up custom
-                    try:
+            args, kwargs = self.fetch_args_kwargs_from_env(n)
+            before = len(recorder.events)
+            if n.op == "call_module":
+                mod = modules.get(n.target) or self.fetch_attr(n.target)
+                layer = None if n.target in collapsed else module_layer(mod)
+                exact = layer is not None
+                counter = None if exact else mac_counter()
+                try:
+                    out = module_output(mod, args, kwargs, same) if meta else None
+                    if out is not None:
+                        pass  # a same-shape module on meta: nothing to run
+                    elif counter is None:
+                        out = mod(*args, **kwargs)
+                    else:
                         with counter:
                             out = mod(*args, **kwargs)
-                    except ForwardFailed:
-                        raise
-                    except Exception as exc:
-                        raise ForwardFailed(f"{n.target} ({type(mod).__name__})",
-                                            _shapes(args, kwargs), exc) from exc
-                    recorder.module(mod, n.target, args, kwargs, out, counter.macs,
-                                    n.target in collapsed)
-                else:
-                    try:
-                        out = getattr(self, n.op)(n.target, args, kwargs)
-                    except Exception as exc:
-                        scope = _scope(n)
-                        where = f"{op_name(n.target)} in {scope or 'the top-level forward'}"
-                        raise ForwardFailed(where, _shapes(args, kwargs), exc) from exc
-                    from .ops import macs_of
-                    name = op_name(n.target)
-                    recorder.function(n.target, _scope(n), args, kwargs, out,
-                                      macs_of(name, args, kwargs, out))
-                if len(recorder.events) > before:
-                    made[n.name] = before
-                return out
+                except ForwardFailed:
+                    raise
+                except Exception as exc:
+                    raise ForwardFailed(f"{n.target} ({type(mod).__name__})",
+                                        _shapes(args, kwargs), exc) from exc
+                macs = module_macs(mod, args, out) if exact else counter.macs
+                recorder.module(mod, n.target, args, kwargs, out, macs, n.target in collapsed,
+                                layer)
+            else:
+                try:
+                    out = getattr(self, n.op)(n.target, args, kwargs)
+                except Exception as exc:
+                    scope = _scope(n)
+                    where = f"{op_name(n.target)} in {scope or 'the top-level forward'}"
+                    raise ForwardFailed(where, _shapes(args, kwargs), exc) from exc
+                name = op_name(n.target)
+                recorder.function(n.target, _scope(n), args, kwargs, out,
+                                  macs_of(name, args, kwargs, out))
+            if len(recorder.events) > before:
+                made[n.name] = before
+            return out
 
-    Interp(gm).run(x)
+    Interp(model, graph=graph).run(x)
     new = recorder.prune(result)
     return {name: new[key] for name, key in made.items() if key in new}
 

@@ -179,6 +179,16 @@ def module_layer(module) -> tuple[str, dict] | None:
         return None
 
 
+def module_macs(module, args, out) -> int:
+    """Multiply-adds of an exactly mapped module: conv and linear only."""
+    from torch import nn
+    if isinstance(module, nn.Linear):
+        return macs_of("linear", (args[0], module.weight), {}, out) if args else 0
+    if isinstance(module, nn.Conv2d):
+        return macs_of("conv2d", (args[0], module.weight), {}, out) if args else 0
+    return 0
+
+
 def is_identity(module) -> bool:
     from torch import nn
     return type(module) is nn.Identity
@@ -295,20 +305,26 @@ def _macs(name, args, kwargs, out) -> int:
     return 0
 
 
+_COUNTER = None
+
+
 def mac_counter():
     """A torch-function mode that adds up :func:`macs_of` over every torch call
     made while it is active (one level deep: a call's insides are not seen)."""
-    from torch.overrides import TorchFunctionMode
+    global _COUNTER
+    if _COUNTER is None:
+        from torch.overrides import TorchFunctionMode
 
-    class MacCounter(TorchFunctionMode):
-        def __init__(self):
-            super().__init__()
-            self.macs = 0
+        class MacCounter(TorchFunctionMode):
+            def __init__(self):
+                super().__init__()
+                self.macs = 0
 
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            kwargs = kwargs or {}
-            out = func(*args, **kwargs)
-            self.macs += macs_of(op_name(func), args, kwargs, out)
-            return out
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                kwargs = kwargs or {}
+                out = func(*args, **kwargs)
+                self.macs += macs_of(op_name(func), args, kwargs, out)
+                return out
 
-    return MacCounter()
+        _COUNTER = MacCounter
+    return _COUNTER()

@@ -100,12 +100,16 @@ class Recorder:
         self.producer[tensor] = 0
 
     def module(self, module, path: str, args, kwargs, result, macs: int = 0,
-               collapsed: bool = False):
+               collapsed: bool = False, layer=False):
+        """A leaf module's call; ``layer`` is its module_layer() if known."""
         from .ops import is_identity
         ins = flat_tensors((args, kwargs))
         data, const_params, n_const = self._classify(ins)
         outs = flat_tensors(result)
-        own = {id(p) for p in module.parameters()}
+        if module._modules:
+            own = {id(p) for p in module.parameters()}
+        else:
+            own = {id(p) for p in module._parameters.values() if p is not None}
         if not data:
             self._constant(outs, const_params | own)
             return
@@ -114,7 +118,8 @@ class Recorder:
             return
         n = self.calls.get(id(module), 0) + 1
         self.calls[id(module)] = n
-        layer = None if collapsed else module_layer(module)
+        if layer is False:
+            layer = None if collapsed else module_layer(module)
         self._emit("module", type(module).__name__, path, data, outs,
                    self._take(own | const_params), macs, layer, n)
 
