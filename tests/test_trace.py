@@ -140,6 +140,8 @@ def test_depth_collapses_modules_into_custom_layers_with_summed_figures():
     assert top["layer3"].macs == sum(full[n].macs for n in inside)
     assert top["layer3"].output == full[inside[-1]].output
     assert top.total_params == full.total_params and top.total_macs == full.total_macs
+    hooked = trace_module(model, (3, 64, 64), device="meta", depth=1, method="hooks")
+    assert list(hooked.layers) == list(top.layers) and dict(hooked.info) == dict(top.info)
     two = trace_module(model, (3, 64, 64), device="meta", depth=2)
     assert "layer3.1" in two.network.by_name and "layer3.1.conv1" not in two.network.by_name
     assert two.total_macs == full.total_macs
@@ -229,6 +231,16 @@ def test_forward_failure_names_the_layer_and_the_input_size():
     assert "\n" not in text
     assert text.startswith("tests:Fragile: the forward failed at fc (Linear) on an input of 196:")
     assert "it was given 3x9x9" in text
+
+
+def test_torchvision_names_and_sizes():
+    with pytest.raises(UsageError, match=r"no classification model 'alexnt' \(did you mean alexnet"):
+        trace_target("torchvision:alexnt", device="meta")
+    with pytest.raises(UsageError) as info:
+        trace_target("torchvision:vit_b_16", input="3x256x256", device="meta")
+    assert "Wrong image height! Expected 224 but got 256" in str(info.value)
+    assert str(info.value).endswith("(it was given 3x256x256)")
+    assert trace_target("torchvision:inception_v3", device="meta").input_shape == (3, 299, 299)
 
 
 def test_declared_input_and_missing_input():

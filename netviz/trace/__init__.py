@@ -67,13 +67,13 @@ def _shape_text(shape) -> str:
 def _failure(exc, target: str, input_shape, device) -> Exception:
     from ..errors import UsageError
     from .target import _first_line
-    shapes = ", ".join(_shape_text(s[1:]) or "a scalar" for s in exc.shapes) or "no tensor"
+    shapes = ", ".join(_shape_text(s[1:]) or "a scalar" for s in exc.shapes)
     hint = f"give --input with the size the model expects (it was given {_shape_text(input_shape)})"
     cause = _first_line(exc.cause)
     if device.type == "meta" and "meta" in cause.lower():
         hint = "the forward reads tensor values, which meta tensors do not have: use --device cpu"
-    return UsageError(f"{target}: the forward failed at {exc.where} on an input of {shapes}: "
-                      f"{cause}; {hint}")
+    on = f" on an input of {shapes}" if shapes else ""
+    return UsageError(f"{target}: the forward failed at {exc.where}{on}: {cause}; {hint}")
 
 
 def trace_module(module, input_shape, device="auto", depth=None, profile=False, *,

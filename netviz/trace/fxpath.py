@@ -100,7 +100,7 @@ def run(model, graph, x, recorder, collapsed):
                     out = getattr(self, n.op)(n.target, args, kwargs)
                 except Exception as exc:
                     scope = _scope(n)
-                    where = f"{op_name(n.target)} in {scope or 'the top-level forward'}"
+                    where = f"{op_name(n.target)}() in {scope or 'the top-level forward'}"
                     raise ForwardFailed(where, _shapes(args, kwargs), exc) from exc
                 name = op_name(n.target)
                 recorder.function(n.target, _scope(n), args, kwargs, out,

@@ -14,9 +14,12 @@ _SKIP = frozenset("dim size numel get shape device dtype is_floating_point is_co
                   "has_torch_function".split())
 
 
-def run(model, x, recorder, is_leaf, collapsed, marks=None):
-    """Run ``model(x)`` and feed the recorder. ``marks(path)``, if given, is
-    called as each leaf module starts (the profiler's hook)."""
+def _where(stack) -> str:
+    return stack[-1] if stack and stack[-1] else "the top-level forward"
+
+
+def run(model, x, recorder, is_leaf, collapsed):
+    """Run ``model(x)`` and feed the recorder."""
     from torch.overrides import TorchFunctionMode
 
     stack: list[str] = []  # module paths in progress, outermost first
@@ -38,7 +41,7 @@ def run(model, x, recorder, is_leaf, collapsed, marks=None):
             except ForwardFailed:
                 raise
             except Exception as exc:
-                where = f"{name} in {stack[-1] if stack else 'the top-level forward'}"
+                where = f"{name}() in {_where(stack)}"
                 raise ForwardFailed(where, [tuple(t.shape) for t in flat_tensors((args, kwargs))],
                                     exc) from exc
             recorder.function(func, stack[-1] if stack else "", args, kwargs, out,
@@ -60,8 +63,6 @@ def run(model, x, recorder, is_leaf, collapsed, marks=None):
             if leaf:
                 leaf_depth[0] += 1
                 counters.append([0])
-                if marks is not None and leaf_depth[0] == 1:
-                    marks(path)
 
         def post(mod, args, kwargs, out):
             stack.pop()
@@ -89,11 +90,11 @@ def run(model, x, recorder, is_leaf, collapsed, marks=None):
             except ForwardFailed:
                 raise
             except Exception as exc:
-                where = stack[-1] if stack else "the top-level forward"
-                mod = model.get_submodule(stack[-1]) if stack else model
-                shapes = [tuple(t.shape) for t in flat_tensors(in_progress.get(where, ()))]
-                raise ForwardFailed(f"{where} ({type(mod).__name__})", shapes or [tuple(x.shape)],
-                                    exc) from exc
+                path = stack[-1] if stack else ""
+                mod = model.get_submodule(path) if path else model
+                shapes = [tuple(t.shape) for t in flat_tensors(in_progress.get(path, ()))]
+                raise ForwardFailed(f"{_where(stack)} ({type(mod).__name__})",
+                                    shapes or [tuple(x.shape)], exc) from exc
     finally:
         for h in handles:
             h.remove()
