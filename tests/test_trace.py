@@ -233,6 +233,20 @@ def test_forward_failure_names_the_layer_and_the_input_size():
     assert "it was given 3x9x9" in text
 
 
+def test_a_forward_that_wants_two_inputs_is_named():
+    class TwoInputs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x, y):
+            return self.fc(x) + y
+
+    with pytest.raises(UsageError, match=r"missing 1 required positional argument: 'y'; netviz "
+                                         r"traces models whose forward takes one input tensor"):
+        trace_module(TwoInputs(), (4,), device="cpu")
+
+
 def test_torchvision_names_and_sizes():
     with pytest.raises(UsageError, match=r"no classification model 'alexnt' \(did you mean alexnet"):
         trace_target("torchvision:alexnt", device="meta")

@@ -72,6 +72,8 @@ def _failure(exc, target: str, input_shape, device) -> Exception:
     cause = _first_line(exc.cause)
     if device.type == "meta" and "meta" in cause.lower():
         hint = "the forward reads tensor values, which meta tensors do not have: use --device cpu"
+    elif isinstance(exc.cause, TypeError) and "argument" in cause and "top-level" in exc.where:
+        hint = "netviz traces models whose forward takes one input tensor"
     on = f" on an input of {shapes}" if shapes else ""
     return UsageError(f"{target}: the forward failed at {exc.where}{on}: {cause}; {hint}")
 

@@ -109,7 +109,13 @@ def run(model, graph, x, recorder, collapsed):
                 made[n.name] = before
             return out
 
-    Interp(model, graph=graph).run(x)
+    try:
+        Interp(model, graph=graph).run(x)
+    except ForwardFailed:
+        raise
+    except Exception as exc:  # the placeholders: a forward that wants other arguments
+        raise ForwardFailed(f"the top-level forward ({type(model).__name__})",
+                            [tuple(x.shape)], exc) from exc
     new = recorder.prune(result)
     return {name: new[key] for name, key in made.items() if key in new}
 
