@@ -16,7 +16,8 @@ SAME_SHAPE = frozenset(
     "gelu silu sigmoid tanh hardswish hardsigmoid mish leaky_relu elu selu celu hardtanh "
     "softplus dropout dropout1d dropout2d dropout3d alpha_dropout softmax log_softmax".split())
 ARITHMETIC = frozenset("add sub mul div truediv radd rsub rmul rtruediv".split())
-IN_PLACE_ARITHMETIC = frozenset("__iadd__ __isub__ __imul__ __itruediv__ add_ sub_ mul_ div_".split())
+IN_PLACE_ARITHMETIC = frozenset(
+    "__iadd__ __isub__ __imul__ __itruediv__ add_ sub_ mul_ div_".split())
 
 
 def _inplace(name: str, args, kwargs) -> bool:

@@ -215,8 +215,13 @@ def function_layer(name: str, args, kwargs, n_data: int, n_const: int, out_dims:
             return _attrs("flatten")
         if name == "add" and n_data >= 2 and not n_const and a.get("alpha", 1) == 1:
             return _attrs("add")
-        if name == "cat" and n_data >= 2 and not n_const and a.get("dim", 0) == 1:
-            return _attrs("concat")
+        if name == "cat" and n_data >= 2 and not n_const:
+            dim = a.get("dim", 0)
+            tensors = a.get("tensors") or ()
+            if dim < 0 and tensors:
+                dim += tensors[0].dim()
+            if dim == 1:
+                return _attrs("concat")
         if name == "max_pool2d" and not a.get("return_indices"):
             k = _pair(a["kernel_size"])
             s = a.get("stride")
