@@ -275,6 +275,16 @@ def test_declared_input_and_missing_input():
         trace_target(Shared, device="meta")
     assert trace_target(Shared, input="5x6", device="meta")["norm"].output == (5, 6)
 
+    class NeedsWidth(nn.Module):
+        def __init__(self, width, depth=2):
+            super().__init__()
+
+    with pytest.raises(UsageError, match=r"the class needs arguments \(width\): point at a "
+                                         r"function that builds the model with none"):
+        trace_target(NeedsWidth, input="3", device="meta")
+    with pytest.raises(UsageError, match=r"is a class but not a torch.nn.Module"):
+        trace_target(dict, input="3", device="meta")
+
 
 def test_profile_on_cpu_times_every_layer_and_meta_refuses():
     s = trace_module(Branchy(), (3, 8, 8), device="cpu", profile=True)
