@@ -67,7 +67,9 @@ def load(folder, device):
     try:
         payload = torch.load(target, map_location=device, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file
-        raise UsageError(f"--resume: cannot read {target}: {exc}") from None
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"--resume: cannot read {target} ({first[:200]}): "
+                         "it is damaged or not a netviz checkpoint") from None
     if not isinstance(payload, dict) or payload.get("version") != VERSION:
         raise UsageError(f"--resume: {target} is not a netviz checkpoint (version {VERSION})")
     return payload

@@ -10,9 +10,6 @@ Every decision that changes the network is returned as a note to print.
 from __future__ import annotations
 
 import copy
-import importlib
-import importlib.util
-import os
 from dataclasses import dataclass, field
 
 from ..errors import UsageError
@@ -117,75 +114,41 @@ def prepare_network(model, input=None, classes=None, data_classes=None, device_t
                     shaped.total_params, shaped.total_macs, reduced_from)
 
 
-def _import_target(target: str):
-    where, _, attr = target.rpartition(":")
-    if not where or not attr:
-        raise UsageError(f"cannot read the PyTorch target {target!r}: write module:attr")
-    if where.endswith(".py"):
-        if not os.path.exists(where):
-            raise UsageError(f"{where}: no such file")
-        spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(where))[0], where)
-        mod = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(mod)
-        except Exception as exc:  # the user's file
-            raise UsageError(f"{where}: importing it failed: {type(exc).__name__}: {exc}") from None
-    else:
-        try:
-            mod = importlib.import_module(where)
-        except ImportError as exc:
-            raise UsageError(f"cannot import {where!r} for {target!r}: {exc}") from None
-    try:
-        return getattr(mod, attr)
-    except AttributeError:
-        raise UsageError(f"{where} has no attribute {attr!r}") from None
-
-
 def prepare_target(target: str, input=None, classes=None, data_classes=None) -> Prepared:
-    """A PyTorch model, trained as it is (its classifier resized to the classes)."""
+    """A PyTorch model, trained as it is (its classifier resized to the classes);
+    loaded by :mod:`netviz.trace`, which also gives the per-layer shapes."""
     import torch
     from ..spec import parse_shape
+    from ..trace.target import declared_input, instantiate, resolve
     notes = []
-    if input is None:
-        shape = (3, 224, 224)
-        notes.append("input 3x224x224 (the usual for image models; --input to change it)")
-    else:
-        shape = tuple(parse_shape(input)) if isinstance(input, str) else tuple(input)
+    res = resolve(target)
     scheme, _, name = target.partition(":")
     if scheme == "torchvision":
         import torchvision
-        if name not in torchvision.models.list_models():
-            raise UsageError(f"torchvision has no model {name!r}; see torchvision.models.list_models()")
         k = choose_classes(1000, classes, data_classes)
         module = torchvision.models.get_model(name, weights=None, num_classes=k)
         if k != 1000:
             notes.append(f"built with num_classes={k} in place of 1000")
-        width = k
     else:
-        obj = _import_target(target)
-        if isinstance(obj, torch.nn.Module):
-            module = copy.deepcopy(obj)
-        elif callable(obj):
-            try:
-                module = obj()
-            except Exception as exc:
-                raise UsageError(f"{target}: calling it with no arguments failed: {exc}") from None
-        else:
-            raise UsageError(f"{target} is a {type(obj).__name__}, not a torch.nn.Module")
-        if not isinstance(module, torch.nn.Module):
-            raise UsageError(f"{target}() gave a {type(module).__name__}, not a torch.nn.Module")
+        module, owned = instantiate(res, torch.device("cpu"))
+        if not owned:
+            module = copy.deepcopy(module)
+    if input is not None:
+        shape = tuple(parse_shape(input)) if isinstance(input, str) else tuple(input)
+    else:
+        shape = res.default_input or declared_input(module)
+        if shape is None:
+            raise UsageError(f"{target}: give the input size with --input CxHxW: the model "
+                             "declares none")
+    if scheme != "torchvision":
         width = _probe_width(module, shape, target)
         k = choose_classes(width, classes, data_classes)
         if k != width:
-            width = _resize_last_linear(module, k, target)
-            notes.append(f"last Linear resized from its {width} outputs to {k}")
+            _resize_last_linear(module, k, target)
+            notes.append(f"last Linear resized from {width} to {k} outputs")
     params = sum(p.numel() for p in module.parameters())
-    expected = {"": (target, "model", (k,))}
-    try:  # per-layer shapes when the tracer is there to give them
-        expected = _traced_expectations(module, target, shape) or expected
-    except Exception:  # noqa: BLE001 - the output check above still applies
-        pass
-    return Prepared(module, target, shape, k, expected, notes, params)
+    expected = _traced_expectations(module, target, shape) or {"": (target, "model", (k,))}
+    return Prepared(module, target, tuple(shape), k, expected, notes, params)
 
 
 def _probe_width(module, shape, target) -> int:
@@ -223,15 +186,12 @@ def _resize_last_linear(module, k, target) -> int:
 
 
 def _traced_expectations(module, target, shape):
-    """Per-module shapes from netviz.trace, where it offers ``trace_module``."""
-    try:
-        from ..trace import trace_module  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    shaped = trace_module(module, input=shape, device="meta")
+    """Every module's output shape as netviz.trace records it (the shape engine's
+    where a rule applies), keyed by module path."""
+    from ..trace import trace_module
+    shaped = trace_module(module, shape, device="cpu", name=target)
     out = {}
     for layer in shaped.layers:
-        if layer.type == "input" or not layer.scope:
-            continue
-        out[layer.scope] = (layer.name, layer.type, shaped.info[layer.name].output)
+        if layer.type != "input" and layer.scope and layer.name == layer.scope:
+            out[layer.scope] = (layer.name, layer.type, shaped.info[layer.name].output)
     return out or None

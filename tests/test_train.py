@@ -1,0 +1,271 @@
+"""netviz train: checks, learning, outputs, bad input, checkpoint and resume.
+
+Runs are kept small (a few hundred LeNet-5 steps, a handful of AlexNet steps
+at the reduced CPU input), with --max-time as a guard, so the file stays
+quick on a small shared CPU.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from netviz.train import Interrupted, TrainConfig, train  # noqa: E402
+from netviz.train import data as D  # noqa: E402
+from netviz.train.checks import check_gradients, check_shapes  # noqa: E402
+
+TINY = """\
+name: tiny
+input: 3x16x16
+layers:
+  - conv: {name: conv1, out: 8, kernel: 3, pad: 1}
+  - batchnorm: {name: bn1}
+  - relu
+  - maxpool: 2
+  - flatten
+  - dropout: {name: drop, p: 0.3}
+  - fc: {name: fc, out: 4}
+  - softmax
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    return str(path)
+
+
+def _metrics(path):
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _png_size(path):
+    from PIL import Image
+    with Image.open(path) as im:
+        im.verify()
+    with Image.open(path) as im:
+        return im.format, im.size
+
+
+# -- acceptance ------------------------------------------------------------------
+
+def test_lenet5_passes_every_check_and_learns(cli, tmp_path):
+    r = cli("train", "lenet5", "--epochs", "4", "--train-size", "1024", "--val-size", "256",
+            "--max-time", "60", "--metrics", "run.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for check in ("shapes", "gradients", "overfit"):
+        assert re.search(rf"^check {check}\s+passed", r.stdout, re.M), r.stdout
+    m = _metrics(tmp_path / "run.json")
+    assert m["checks_passed"] and [c["name"] for c in m["checks"]] == ["shapes", "gradients", "overfit"]
+    assert m["classes"] == 10 and m["chance"] == pytest.approx(0.1)
+    assert m["val_accuracy"] >= 3 * m["chance"], m["val_accuracy"]
+    assert len(m["loss_curve"]) == m["steps"] > 0
+    assert m["images_per_second"] > 0 and m["device"] == "cpu"
+    assert m["settings"]["optimizer"] == "sgd" and m["settings"]["momentum"] == 0.9
+    assert m["settings"]["weight_decay"] == 5e-4
+    assert _png_size(tmp_path / "run.png")[0] == "PNG"  # the plot goes next to the metrics
+    # not a terminal: a few progress lines, not one per step
+    progress = [line for line in r.stdout.splitlines() if line.lstrip().startswith("step ")]
+    assert 2 <= len(progress) <= 13 < m["steps"]
+
+
+def test_alexnet_smoke_says_the_input_is_reduced(cli, tmp_path):
+    r = cli("train", "alexnet", "--steps", "3", "--batch-size", "8", "--train-size", "64",
+            "--val-size", "32", "--metrics", "a.json", "--no-plot", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "input reduced from 3x227x227 to 3x67x67" in r.stdout
+    assert "fc8 resized from 1000 to 10 outputs" in r.stdout
+    m = _metrics(tmp_path / "a.json")
+    assert m["checks_passed"] and m["input"] == [3, 67, 67]
+    assert m["input_reduced_from"] == [3, 227, 227]
+    assert m["checks"][0]["detail"].startswith("24 layers match")
+    assert not os.path.exists(tmp_path / "a.png")
+
+
+# -- checks -------------------------------------------------------------------------
+
+def test_shape_check_reports_the_layers_that_differ():
+    from contextlib import nullcontext
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten())
+    expected = {"0": ("conv", "conv", (4, 6, 6)), "1": ("flat", "flatten", (100,))}
+    r = check_shapes(model, expected, torch.zeros(2, 3, 8, 8), nullcontext)
+    assert not r.passed
+    assert r.data["mismatches"] == [["flat", "flatten", "100", "144"]]
+    assert "flat" in r.detail and "144" in r.detail and "shape engine" in r.detail
+    ok = check_shapes(model, {"1": ("flat", "flatten", (144,))}, torch.zeros(2, 3, 8, 8), nullcontext)
+    assert ok.passed
+
+
+def test_gradient_check_names_parameters_without_gradient():
+    from contextlib import nullcontext
+    model = torch.nn.ModuleDict({"used": torch.nn.Linear(4, 3), "unused": torch.nn.Linear(4, 3)})
+    model.forward = lambda x: model["used"](x)
+    r = check_gradients(model, torch.randn(5, 4), torch.tensor([0, 1, 2, 0, 1]),
+                        torch.nn.functional.cross_entropy, nullcontext)
+    assert not r.passed and "unused.weight" in r.detail and "used.weight" not in r.detail.replace("unused", "")
+
+
+def test_module_target_with_an_unused_parameter_fails_its_check(cli, tmp_path):
+    (tmp_path / "net.py").write_text(
+        "import torch\n"
+        "class Net(torch.nn.Module):\n"
+        "    input_shape = (3, 8, 8)\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.body = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 4))\n"
+        "        self.spare = torch.nn.Linear(3, 3)\n"
+        "    def forward(self, x):\n"
+        "        return self.body(x)\n")
+    r = cli("train", "net.py:Net", "--steps", "2", "--train-size", "32", "--val-size", "8",
+            "--metrics", "m.json", cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert re.search(r"^check shapes\s+passed", r.stdout, re.M)
+    assert re.search(r"^check gradients\s+FAILED.*spare\.weight", r.stdout, re.M)
+    assert "check gradients failed" in r.stderr and "Traceback" not in r.stderr
+    m = _metrics(tmp_path / "m.json")
+    assert m["stopped"] == "check_failed" and not m["checks_passed"]
+
+
+def test_nan_loss_stops_at_once_naming_the_step(cli, tmp_path):
+    r = cli("train", "lenet5", "--lr", "1e9", "--steps", "40", "--train-size", "256", "--val-size",
+            "32", "--metrics", "m.json", cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    found = re.search(r"the loss became (nan|inf|-inf) at step (\d+)", r.stderr)
+    assert found, r.stderr
+    m = _metrics(tmp_path / "m.json")
+    assert m["stopped"] == "diverged" and m["steps"] == int(found.group(2)) < 40
+    assert len(m["loss_curve"]) == m["steps"]
+
+
+# -- data ------------------------------------------------------------------------------
+
+def test_procedural_data_is_deterministic_balanced_and_any_channel_count():
+    a = D.procedural(6, (1, 20, 20), 60, 12, seed=3)
+    b = D.procedural(6, (1, 20, 20), 60, 12, seed=3)
+    c = D.procedural(6, (1, 20, 20), 60, 12, seed=4)
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_val, b.y_val)
+    assert not torch.equal(a.x_train, c.x_train)
+    assert a.x_train.dtype == torch.uint8 and a.x_train.shape == (60, 1, 20, 20)
+    assert torch.bincount(a.y_train).tolist() == [10] * 6
+    rgb = D.procedural(4, (3, 24, 24), 8, 4, seed=0)
+    assert rgb.x_train.shape == (8, 3, 24, 24) and len(rgb.classes) == 4
+    assert D.procedural(3, (5, 9, 9), 6, 3, seed=0).x_train.shape == (6, 5, 9, 9)
+    recipes = {D.class_recipe(i) for i in range(D.MAX_CLASSES)}
+    assert len(recipes) == D.MAX_CLASSES  # every class is a different figure
+    with pytest.raises(Exception, match="2 to 128 classes"):
+        D.procedural(D.MAX_CLASSES + 1, (3, 8, 8), 8, 4, seed=0)
+
+
+def _image_folder(root, classes=("blue", "red"), per_class=(6, 2)):
+    from PIL import Image
+    colours = {"red": (220, 30, 30), "blue": (30, 30, 220), "green": (30, 200, 30)}
+    for split, n in zip(("train", "val"), per_class):
+        for cls in classes:
+            os.makedirs(root / split / cls)
+            for i in range(n):
+                Image.new("RGB", (20 + i, 18), colours[cls]).save(root / split / cls / f"{i}.png")
+
+
+def test_image_folder_trains_with_its_classes(cli, tmp_path):
+    _image_folder(tmp_path / "imgs")
+    r = cli("train", "lenet5", "--data", "imgs", "--steps", "3", "--batch-size", "4",
+            "--metrics", "m.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "resized from 10 to 2 outputs: the data has 2 classes" in r.stdout
+    m = _metrics(tmp_path / "m.json")
+    assert m["class_names"] == ["blue", "red"] and m["settings"]["train_size"] == 12
+    assert m["settings"]["val_size"] == 4 and m["checks_passed"]
+    ds = D.image_folder(str(tmp_path / "imgs"), (3, 10, 12))
+    assert ds.x_train.shape == (12, 3, 10, 12)
+    red = ds.x_train[ds.y_train == 1].float().mean(dim=(0, 2, 3))
+    assert red[0] > 200 and red[2] < 40  # decoded as RGB, resized
+
+
+# -- bad input: one line, exit 2 --------------------------------------------------------
+
+def _one_line_error(r, pattern):
+    assert r.returncode == 2, r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search(pattern, lines[0]), r.stderr
+
+
+def test_bad_input(cli, tmp_path):
+    _one_line_error(cli("train", "alexnt", cwd=tmp_path), r"unknown model 'alexnt'.*alexnet")
+    _one_line_error(cli("train", "lenet5", "--data", "nowhere", cwd=tmp_path),
+                    r"--data nowhere: no such folder")
+    os.makedirs(tmp_path / "empty" / "train" / "cat")
+    os.makedirs(tmp_path / "empty" / "val" / "cat")
+    _one_line_error(cli("train", "lenet5", "--data", "empty", cwd=tmp_path), r"holds no images")
+    _one_line_error(cli("train", "lenet5", "--train-size", "16", "--batch-size", "32", cwd=tmp_path),
+                    r"--batch-size 32 is larger than the 16 training images")
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "last.pt").write_bytes(b"x")
+    _one_line_error(cli("train", "lenet5", "--checkpoint-dir", "ck", cwd=tmp_path), r"add --resume")
+    _one_line_error(cli("train", "lenet5", "--resume", "--checkpoint-dir", "ck", "--steps", "1",
+                        cwd=tmp_path), r"cannot read .*last.pt")
+    assert not any(p.suffix == ".png" for p in tmp_path.iterdir())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_asked_for_but_absent(cli, tmp_path):
+    _one_line_error(cli("train", "lenet5", "--device", "cuda", cwd=tmp_path),
+                    r"--device cuda: CUDA is not available")
+
+
+def test_torch_not_installed(cli, tmp_path):
+    fake = tmp_path / "fake" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError(\"No module named 'torch'\")\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "fake"), *sys.path]))
+    _one_line_error(cli("train", "lenet5", cwd=tmp_path, env=env),
+                    r"needs PyTorch, which is not installed: pip install")
+
+
+# -- checkpoint and resume ---------------------------------------------------------------
+
+def _cfg(model, **kw):
+    base = dict(model=model, steps=12, batch_size=16, train_size=64, val_size=16, seed=5,
+                device="cpu", deterministic=True, progress="off", evals=2)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_interrupt_then_resume_equals_the_straight_run(tiny, tmp_path):
+    quiet = lambda *a, **k: None  # noqa: E731
+    m_straight, straight = train(_cfg(tiny), echo=quiet)
+
+    def ctrl_c_at_6(step):
+        if step == 6:
+            raise KeyboardInterrupt
+
+    ck = str(tmp_path / "ck")
+    with pytest.raises(Interrupted, match=r"interrupted at step 6 of 12; checkpoint saved") as exc:
+        train(_cfg(tiny, checkpoint_dir=ck), echo=quiet, on_step=ctrl_c_at_6)
+    assert exc.value.exit_code == 130
+    saved = torch.load(os.path.join(ck, "last.pt"), weights_only=True)
+    assert saved["step"] == 6 and len(saved["history"]["loss"]) == 6
+    m_resumed, resumed = train(_cfg(tiny, checkpoint_dir=ck, resume=True), echo=quiet)
+    a, b = straight.state_dict(), resumed.state_dict()
+    assert a.keys() == b.keys() and "bn1.running_mean" in a
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert m_resumed["loss_curve"] == m_straight["loss_curve"]
+    assert m_resumed["steps"] == 12
+    # 12 steps of 16 over 64 images: the run crossed epochs, with dropout, batchnorm, momentum
+    assert m_resumed["epochs"] == 3.0
+
+
+def test_resume_refuses_a_different_run(tiny, tmp_path):
+    ck = str(tmp_path / "ck")
+    train(_cfg(tiny, steps=2, checkpoint_dir=ck), echo=lambda *a, **k: None)
+    from netviz.errors import UsageError
+    with pytest.raises(UsageError, match=r"different run \(batch_size 16 -> 8\)"):
+        train(_cfg(tiny, steps=4, batch_size=8, checkpoint_dir=ck, resume=True),
+              echo=lambda *a, **k: None)
