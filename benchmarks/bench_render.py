@@ -83,6 +83,9 @@ def main():
             rows.append(("torchview draw_graph(torchvision alexnet) to SVG with graphviz, in process", tv, None))
             rows.append(("netviz alexnet-torchvision to SVG, in process", nv, None))
             rows.append(("torchview time / netviz time (target >= 10)", tv / nv, 10))
+            nt = timed(lambda: netviz.render("torchvision:alexnet", style="bars", device="meta").svg())
+            rows.append(("netviz `torchvision:alexnet` traced on meta and drawn to SVG, in process", nt, None))
+            rows.append(("torchview time / netviz traced time (target >= 10)", tv / nt, 10))
     except ImportError as exc:
         print(f"torchview comparison skipped: {exc}")
 
