@@ -241,7 +241,7 @@ def test_interrupt_then_resume_equals_the_straight_run(tiny, tmp_path):
     quiet = lambda *a, **k: None  # noqa: E731
     m_straight, straight = train(_cfg(tiny), echo=quiet)
 
-    def ctrl_c_at_6(step):
+    def ctrl_c_at_6(step, _module):
         if step == 6:
             raise KeyboardInterrupt
 

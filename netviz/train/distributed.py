@@ -84,14 +84,28 @@ def barrier(dist: Dist):
         td.barrier()
 
 
+def average_buffers(model, dist: Dist):
+    """Average floating-point buffers (batchnorm running statistics) over the
+    ranks: DDP keeps each rank's own, updated by its own last forward."""
+    if not dist.enabled:
+        return
+    import torch.distributed as td
+    for b in model.buffers():
+        if b.is_floating_point():
+            td.all_reduce(b)
+            b.div_(dist.world)
+
+
 def params_in_sync(model, dist: Dist, device) -> bool:
-    """True when every rank holds the same parameters (compares a checksum)."""
+    """True when every rank holds the same parameters and floating-point buffers
+    (compares checksums)."""
     if not dist.enabled:
         return True
     import torch
     import torch.distributed as td
     total = torch.zeros(2, dtype=torch.float64, device=device)
-    for p in model.parameters():
+    tensors = [*model.parameters(), *(b for b in model.buffers() if b.is_floating_point())]
+    for p in tensors:
         d = p.detach().double()
         total[0] += d.sum()
         total[1] += (d * d).sum()

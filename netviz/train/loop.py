@@ -110,7 +110,10 @@ def evaluate(model, data, x, y, fp, dist, batch=256):
 
 
 def train(cfg: TrainConfig, echo=print, on_step=None):
-    """Run training as ``cfg`` says; returns (metrics dict, trained module)."""
+    """Run training as ``cfg`` says; returns (metrics dict, trained module).
+
+    ``echo`` prints a line (rank 0 only); ``on_step(step, module)`` is called
+    after every optimiser step (a KeyboardInterrupt raised there is a Ctrl-C)."""
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -303,7 +306,7 @@ class _Run:
                     self.save(step, clock, gather=True)
                     t_last = time.perf_counter()
                 if self.on_step is not None:
-                    self.on_step(step)
+                    self.on_step(step, self.module)
         except KeyboardInterrupt:
             progress.close()
             where = ""
@@ -313,6 +316,7 @@ class _Run:
             self.finish_metrics(stopped="interrupted", steps=step, clock=clock, marks=marks)
             raise Interrupted(f"interrupted at step {step} of {self.total}{where}") from None
         progress.close()
+        dd.average_buffers(self.module, dist)
         if stopped == "max_time":
             self.echo(f"stopped by --max-time at step {step} of {self.total}")
         if cfg.checkpoint_dir:
