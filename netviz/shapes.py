@@ -79,10 +79,14 @@ def _tiling(ctx, axis_sizes, kernel, stride, pad, dilation):
               and pad[0] == pad[1] and dilation[0] == dilation[1])
     for i in ((0,) if square else (0, 1)):  # square: one warning says it for both axes
         size, k, s, p, d = axis_sizes[i], kernel[i], stride[i], pad[i], dilation[i]
-        span = size + 2 * p - d * (k - 1) - 1
-        rest = span % s
-        if not rest or span < 0:
+        if s > d * (k - 1) + 1:
+            continue  # windows with gaps between them skip input by design (1x1 stride-2 shortcuts)
+        rest = unused_rows(size, k, s, p, d)  # leftover padding is not counted
+        if not rest:
             continue
+        up = next(n for n in range(size + 1, size + s + 1) if unused_rows(n, k, s, p, d) == 0)
+        down = next((n for n in range(size - 1, max(size - s, 0), -1)
+                     if unused_rows(n, k, s, p, d) == 0 and n + 2 * p >= d * (k - 1) + 1), None)
         if square:
             axis, units = "", ("row and column", "rows and columns")
             shown = lambda n: f"{n}x{n}"  # noqa: E731
@@ -92,9 +96,9 @@ def _tiling(ctx, axis_sizes, kernel, stride, pad, dilation):
         what = "kernel" if ctx.layer.type == "conv" else "window"
         unused = f"the last {units[0]} {'are' if square else 'is'}" if rest == 1 else \
             f"the last {rest} {units[1]} are"
-        fix = f"an input {axis}of {shown(size + s - rest)} would tile exactly"
-        if size - rest > 0:
-            fix += f" (or {shown(size - rest)})"
+        fix = f"an input {axis}of {shown(up)} would tile exactly"
+        if down:
+            fix += f" (or {shown(down)})"
         ctx.warn(f"{kernel[0]}x{kernel[1]} {what} with stride {s} does not tile its input {axis}of "
                  f"{shown(size)}: {unused} never used; {fix}")
 
