@@ -25,7 +25,7 @@ def _positive(kind):
               help="Passes over the training images (default 10, fitted to --max-time on a CPU).")
 @click.option("--steps", type=_positive(int), default=None, help="Optimiser steps (overrides --epochs).")
 @click.option("--max-time", type=_positive(float), default=None, metavar="SECONDS",
-              help="Stop training after this long (default on a CPU: 90 s when no --steps/--epochs).")
+              help="Stop training after this long (default on a CPU: 75 s when no --steps/--epochs).")
 @click.option("--batch-size", type=_positive(int), default=None,
               help="Images per step and process (default 128 on CUDA, 32 on a CPU).")
 @click.option("--lr", type=_positive(float), default=None,
@@ -39,11 +39,13 @@ def _positive(kind):
 @click.option("--device", type=click.Choice(["auto", "cuda", "cpu"]), default="auto", show_default=True,
               help="Where to train; auto takes CUDA when there is a GPU.")
 @click.option("--compile", "compile_", type=click.Choice(["auto", "on", "off"]), default="auto",
-              show_default=True, help="torch.compile the model (auto: on CUDA, falling back to eager).")
+              show_default=True, help="torch.compile the model (auto: on CUDA for runs of 5 million images or more, "
+                   "falling back to eager if compiling fails).")
 @click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto",
-              show_default=True, help="auto: bf16 autocast on CUDA, fp32 on a CPU.")
+              show_default=True, help="auto: bf16 autocast on CUDA and, for heavy models, on CPUs "
+                   "with AMX bf16; fp32 otherwise.")
 @click.option("--channels-last", type=click.Choice(["auto", "on", "off"]), default="auto",
-              show_default=True, help="channels_last memory format (auto: on CUDA).")
+              show_default=True, help="channels_last memory format (auto: with bf16).")
 @click.option("--deterministic", is_flag=True,
               help="Deterministic algorithms, fp32, no compile: the same run gives the same weights.")
 @click.option("--train-size", type=_positive(int), default=None,

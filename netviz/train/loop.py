@@ -58,7 +58,7 @@ class TrainConfig:
 
 
 DEFAULT_EPOCHS = 10
-CPU_MAX_TIME = 90.0  # seconds of training when a CPU run's length is not given
+CPU_MAX_TIME = 75.0  # seconds of training when a CPU run's length is not given
 
 
 def defaults(cfg: TrainConfig, cuda: bool) -> TrainConfig:
@@ -114,6 +114,12 @@ def train(cfg: TrainConfig, echo=print, on_step=None):
 
     ``echo`` prints a line (rank 0 only); ``on_step(step, module)`` is called
     after every optimiser step (a KeyboardInterrupt raised there is a Ctrl-C)."""
+    from ..models import is_trace_target, load
+    from .data import folder_classes
+    if cfg.data:  # bad input is reported before torch is imported
+        folder_classes(cfg.data)
+    if not is_trace_target(cfg.model):
+        load(cfg.model, input=cfg.input)
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -143,11 +149,10 @@ class _Run:
         from ..models import is_trace_target
         from . import data as D
         from .model import prepare_network, prepare_target
-        from .runtime import device_name, fast_path, setup_backends
+        from .runtime import (HEAVY_MACS_PER_STEP, compile_pays, device_name, fast_path,
+                              setup_backends)
         cfg = self.cfg
-        self.fp = fast_path(self.device, cfg.precision, cfg.compile, cfg.channels_last,
-                            cfg.deterministic)
-        setup_backends(self.fp, cfg.seed)
+        setup_backends(self.device, cfg.deterministic, cfg.seed)
         data_classes = len(D.folder_classes(cfg.data)) if cfg.data else None
         if is_trace_target(cfg.model):
             self.prep = prepare_target(cfg.model, cfg.input, cfg.classes, data_classes)
@@ -176,10 +181,16 @@ class _Run:
         self.time_planned = not self.length_given and cfg.max_time is not None
         self.echo(f"data: {self.data.describe()} (made in {time.perf_counter() - t0:.1f} s)")
         dev = device_name(self.device)
+        per_step = p.macs * cfg.batch_size if p.macs else None
+        heavy = per_step is None or per_step >= HEAVY_MACS_PER_STEP
+        self.fp = fast_path(self.device, cfg.precision, cfg.compile, cfg.channels_last,
+                            cfg.deterministic, heavy=heavy)
+        if cfg.compile == "auto" and self.fp.compile:
+            self.fp.compile = compile_pays(self.total * cfg.batch_size * world)
         threads = ""
         if self.device.type == "cpu":
             from .runtime import cpu_threads
-            self.threads = cpu_threads(p.macs * cfg.batch_size if p.macs else None)
+            self.threads = cpu_threads(per_step)
             threads = f", {self.threads} thread{'s' if self.threads > 1 else ''}"
         self.echo(f"device: {self.device} ({dev}), {self.fp.describe()}{threads}"
                   + (f", {world} processes" if world > 1 else ""))

@@ -147,8 +147,9 @@ def prepare_target(target: str, input=None, classes=None, data_classes=None) -> 
             _resize_last_linear(module, k, target)
             notes.append(f"last Linear resized from {width} to {k} outputs")
     params = sum(p.numel() for p in module.parameters())
-    expected = _traced_expectations(module, target, shape) or {"": (target, "model", (k,))}
-    return Prepared(module, target, tuple(shape), k, expected, notes, params)
+    expected, macs = _traced_expectations(module, target, shape)
+    return Prepared(module, target, tuple(shape), k, expected or {"": (target, "model", (k,))},
+                    notes, params, macs)
 
 
 def _probe_width(module, shape, target) -> int:
@@ -187,11 +188,11 @@ def _resize_last_linear(module, k, target) -> int:
 
 def _traced_expectations(module, target, shape):
     """Every module's output shape as netviz.trace records it (the shape engine's
-    where a rule applies), keyed by module path."""
+    where a rule applies), keyed by module path; and the multiply-adds per image."""
     from ..trace import trace_module
     shaped = trace_module(module, shape, device="cpu", name=target)
     out = {}
     for layer in shaped.layers:
         if layer.type != "input" and layer.scope and layer.name == layer.scope:
             out[layer.scope] = (layer.name, layer.type, shaped.info[layer.name].output)
-    return out or None
+    return out or None, shaped.total_macs

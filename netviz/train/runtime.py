@@ -1,8 +1,8 @@
 """The device and the fast path: autocast, memory format, cuDNN, torch.compile.
 
 On CUDA the default is bf16 autocast, channels_last, cudnn.benchmark, TF32
-matmuls and torch.compile; on a CPU, plain fp32 eager (compiling would cost
-more than a short CPU run saves). The benchmark and the trainer share these
+matmuls and, for long runs, torch.compile; on a CPU, eager, fp32 or (heavy
+models on CPUs with AMX bf16) bf16 autocast with channels_last. The benchmark and the trainer share these
 functions, so what is measured is what trains.
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ def cpu_threads(macs_per_step: float | None) -> int:
     """Threads for a CPU run: one for small models, whose steps are too short
     to share between threads (and which stall badly on busy shared cores)."""
     import torch
-    if macs_per_step is not None and macs_per_step < 2e8:
+    if macs_per_step is not None and macs_per_step < HEAVY_MACS_PER_STEP:
         torch.set_num_threads(1)
     return torch.get_num_threads()
 
@@ -64,8 +64,29 @@ def resolve_device(name: str, local_rank: int = 0):
     return torch.device("cpu")
 
 
+def cpu_has_bf16() -> bool:
+    """A CPU with AMX bf16 tiles (oneDNN runs bf16 convolutions and matmuls on them)."""
+    import torch
+    try:
+        return bool(torch.cpu._is_amx_tile_supported() and torch.cpu._is_avx512_bf16_supported())
+    except AttributeError:
+        return False
+
+
+HEAVY_MACS_PER_STEP = 2e8  # below this a step is too short for threads or bf16 to pay
+COMPILE_MIN_IMAGES = 5e6  # --compile auto compiles runs this long: compiling costs ~a minute
+
+
+def compile_pays(images: float) -> bool:
+    return images >= COMPILE_MIN_IMAGES
+
+
 def fast_path(device, precision="auto", compile="auto", channels_last="auto",
-              deterministic=False) -> FastPath:
+              deterministic=False, heavy=True) -> FastPath:
+    """The fast path for ``device``. On a CPU, bf16 autocast and channels_last are
+    used for heavy models on CPUs with AMX bf16 (1.6-1.9x for AlexNet at 131x131
+    on such a CPU), plain fp32 otherwise. ``compile`` auto means on CUDA here;
+    the trainer narrows it to runs where compiling pays (:func:`compile_pays`)."""
     import torch
     cuda = device.type == "cuda"
     if precision == "bf16":
@@ -74,9 +95,16 @@ def fast_path(device, precision="auto", compile="auto", channels_last="auto",
         bf16 = True
     elif precision == "fp32":
         bf16 = False
+    elif deterministic:
+        bf16 = False
+    elif cuda:
+        bf16 = torch.cuda.is_bf16_supported()
     else:
-        bf16 = cuda and torch.cuda.is_bf16_supported() and not deterministic
-    cl = cuda if channels_last == "auto" else channels_last == "on"
+        bf16 = heavy and cpu_has_bf16()
+    if channels_last == "auto":
+        cl = cuda or (bf16 and heavy)
+    else:
+        cl = channels_last == "on"
     if compile == "on":
         comp = True
     elif compile == "off" or deterministic:
@@ -86,14 +114,14 @@ def fast_path(device, precision="auto", compile="auto", channels_last="auto",
     return FastPath(device, bf16, cl, comp, deterministic)
 
 
-def setup_backends(fp: FastPath, seed: int):
+def setup_backends(device, deterministic: bool, seed: int):
     import torch
     torch.manual_seed(seed)
-    if fp.deterministic:
+    if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=False)
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-    elif fp.device.type == "cuda":
+    elif device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
