@@ -419,16 +419,19 @@ class _Run:
         self.finish_metrics(stopped=stopped, steps=step, clock=clock, marks=marks,
                             final={"train_accuracy": train_acc, "val_accuracy": val_acc,
                                    "train_loss": train_loss, "val_loss": val_loss},
-                            params_in_sync=in_sync)
+                            params_in_sync=in_sync, write=False)
         m = self.metrics
         self.echo(f"done: {step} steps in {fmt_time(clock)}, {m['images_per_second']:,.0f} img/s; "
                   f"accuracy {100 * train_acc:.1f}% training, {100 * val_acc:.1f}% held-out "
                   f"(chance {100 * chance:.1f}%)  [evaluated in {time.perf_counter() - t0:.1f} s]")
+        if self.dist.main:
+            self.write_outputs()
         if not in_sync:
             raise CheckFailed("the ranks' parameters differ after training")
         return m, self.module
 
-    def finish_metrics(self, stopped, steps=0, clock=0.0, marks=None, final=None, **extra):
+    def finish_metrics(self, stopped, steps=0, clock=0.0, marks=None, final=None, write=True,
+                       **extra):
         p = self.prep
         ips = 0.0
         if marks and len(marks) > 1:
@@ -452,7 +455,7 @@ class _Run:
             "loss_curve": self.history["loss"], "train_accuracy_curve": self.history["train_acc"],
             "val_curve": self.history["val"], **extra,
         }
-        if self.dist.main:
+        if write and self.dist.main:
             self.write_outputs()
         return self.metrics
 
