@@ -239,7 +239,11 @@ def _cfg(model, **kw):
 
 def test_interrupt_then_resume_equals_the_straight_run(tiny, tmp_path):
     quiet = lambda *a, **k: None  # noqa: E731
+    threads = torch.get_num_threads()
     m_straight, straight = train(_cfg(tiny), echo=quiet)
+    # torch's process-wide settings are given back as they were
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert torch.get_num_threads() == threads
 
     def ctrl_c_at_6(step, _module):
         if step == 6:

@@ -125,12 +125,14 @@ def train(cfg: TrainConfig, echo=print, on_step=None):
     except ImportError:
         raise UsageError("netviz train needs PyTorch, which is not installed: "
                          "pip install 'netviz[torch]'") from None
-    from .runtime import resolve_device
+    from .runtime import global_state, resolve_device
     dist = dd.from_env()
     device = resolve_device(cfg.device, dist.local_rank)
     dd.init(dist, device)
     try:
-        return _Run(cfg, device, dist, echo if dist.main else (lambda *a, **k: None), on_step).run()
+        with global_state():  # threads, determinism, cuDNN flags: as they were, afterwards
+            return _Run(cfg, device, dist, echo if dist.main else (lambda *a, **k: None),
+                        on_step).run()
     finally:
         dd.close(dist)
 

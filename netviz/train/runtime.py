@@ -127,12 +127,22 @@ def setup_backends(device, deterministic: bool, seed: int):
         torch.backends.cudnn.allow_tf32 = True
 
 
-def place(model, fp: FastPath):
+@contextlib.contextmanager
+def global_state():
+    """Restore torch's process-wide settings that a run changes (for callers
+    that train from Python and go on doing other work)."""
     import torch
-    model = model.to(fp.device)
-    if fp.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model
+    saved = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled(),
+             torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+             torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved[0])
+        torch.use_deterministic_algorithms(saved[1], warn_only=saved[2])
+        (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) = saved[3:]
 
 
 def compiled(model, fp: FastPath, strict: bool):
