@@ -273,3 +273,15 @@ def test_resume_refuses_a_different_run(tiny, tmp_path):
     with pytest.raises(UsageError, match=r"different run \(batch_size 16 -> 8\)"):
         train(_cfg(tiny, steps=4, batch_size=8, checkpoint_dir=ck, resume=True),
               echo=lambda *a, **k: None)
+
+
+def test_input_and_classes_decisions_are_said():
+    from netviz.train.model import prepare_network
+    p = prepare_network("alexnet", input="3x99x99")
+    assert p.input_shape == (3, 99, 99) and p.reduced_from == (3, 227, 227)
+    assert any("3x99x99 set by --input, reduced from the spec's 3x227x227" in n for n in p.notes)
+    gpu = prepare_network("alexnet", device_type="cuda", classes=20)
+    assert gpu.input_shape == (3, 227, 227) and gpu.reduced_from is None and gpu.classes == 20
+    assert any("fc8 resized from 1000 to 20 outputs: --classes asks for 20" in n for n in gpu.notes)
+    lenet = prepare_network("lenet5")
+    assert lenet.classes == 10 and lenet.notes == [] and lenet.input_shape == (1, 32, 32)

@@ -98,6 +98,14 @@ def prepare_network(model, input=None, classes=None, data_classes=None, device_t
         notes.append(f"classifier {classifier_layer(network).name} resized from {width} to {k} "
                      f"outputs: {why} {k} classes")
     reduced_from = None
+    if input is not None:
+        own = infer(load(model)).input_shape
+        given = infer(network).input_shape
+        if tuple(own) != tuple(given):
+            smaller = all(g <= o for g, o in zip(given, own)) and len(given) == len(own)
+            notes.append(f"input {format_shape(given)} set by --input"
+                         + (", reduced" if smaller else "") + f" from the spec's {format_shape(own)}")
+            reduced_from = tuple(own) if smaller else None
     if input is None and reduce and device_type == "cpu":
         smaller = reduced_input(network)
         if smaller is not None:
