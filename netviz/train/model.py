@@ -93,10 +93,11 @@ def prepare_network(model, input=None, classes=None, data_classes=None, device_t
     if k != width:
         from ..build import classifier_layer
         network = with_classes(network, k)
-        why = "the data has" if data_classes is not None else \
-            "--classes asks for" if classes is not None else "training uses (--classes)"
+        why = f"the data has {k} classes" if data_classes is not None else \
+            f"--classes asks for {k}" if classes is not None else \
+            f"{width} classes are too many for a short run (--classes sets the number)"
         notes.append(f"classifier {classifier_layer(network).name} resized from {width} to {k} "
-                     f"outputs: {why} {k} classes")
+                     f"outputs: {why}")
     reduced_from = None
     if input is not None:
         own = infer(load(model)).input_shape
