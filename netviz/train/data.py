@@ -166,8 +166,8 @@ def procedural(num_classes: int, shape, n_train: int, n_val: int, seed: int, dev
     """The procedural dataset at ``shape`` (C, H, W), deterministic from ``seed``."""
     import torch
     if len(shape) != 3:
-        raise UsageError(f"the procedural dataset makes images, but the model's input is "
-                         f"{'x'.join(map(str, shape))}: give --input CxHxW or --data")
+        raise UsageError(f"netviz train feeds images (CxHxW), but the model's input is "
+                         f"{'x'.join(map(str, shape))}: start the network with an image input")
     if not 2 <= num_classes <= MAX_CLASSES:
         raise UsageError(f"the procedural dataset has 2 to {MAX_CLASSES} classes, not "
                          f"{num_classes}: choose --classes in that range")

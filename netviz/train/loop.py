@@ -162,6 +162,10 @@ class _Run:
             self.prep = prepare_network(cfg.model, cfg.input, cfg.classes, data_classes,
                                         self.device.type)
         p = self.prep
+        if len(p.input_shape) != 3:
+            raise UsageError(f"netviz train feeds images (CxHxW), but the input of {p.name} is "
+                             f"{'x'.join(map(str, p.input_shape))}: start the network with an "
+                             "image input")
         world = self.dist.world
         self.echo(f"netviz train {p.name}: input {'x'.join(map(str, p.input_shape))}, "
                   f"{p.classes} classes, {p.params:,} parameters")
