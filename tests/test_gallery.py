@@ -139,7 +139,7 @@ def test_markdown_report_with_png_figures(tmp_path):
 
 def test_html_report_is_one_self_contained_file(tmp_path):
     out = tmp_path / "t.html"
-    report("alexnet-torchvision", str(out))
+    report("alexnet", str(out), input="3x224x224")
     assert os.listdir(tmp_path) == ["t.html"]
     text = out.read_text()
     check_html(text)
