@@ -187,6 +187,21 @@ def _md_fields(fields) -> list[str]:
     return lines + [""]
 
 
+def type_facts(t: LayerType, code=lambda s: f"`{s}`") -> list[str]:
+    """What the reference says of a type besides its fields (aliases, short
+    form, inputs); ``code`` marks up literal text for the output format."""
+    facts = []
+    if t.aliases:
+        facts.append("also written " + ", ".join(code(a) for a in t.aliases))
+    if t.short:
+        facts.append(f"{code(f'- {t.name}: VALUE')} sets {code(t.short)}")
+    if t.max_inputs != 1 or t.min_inputs != 1:
+        most = "any number of" if t.max_inputs is None else str(t.max_inputs)
+        facts.append(f"reads {t.min_inputs} to {most} inputs" if t.min_inputs != t.max_inputs
+                     else f"reads {t.min_inputs} inputs")
+    return facts
+
+
 def reference_markdown() -> str:
     """The layer-type reference of docs/spec.md, as Markdown (the docs carry a
     copy, and a test keeps it equal to this)."""
@@ -196,15 +211,7 @@ def reference_markdown() -> str:
         if t.category == "act":
             continue
         lines += [f"### `{t.name}`", "", _md(t.doc), ""]
-        facts = []
-        if t.aliases:
-            facts.append("also written " + ", ".join(f"`{a}`" for a in t.aliases))
-        if t.short:
-            facts.append(f"`- {t.name}: VALUE` sets `{t.short}`")
-        if t.max_inputs != 1 or t.min_inputs != 1:
-            most = "any number of" if t.max_inputs is None else str(t.max_inputs)
-            facts.append(f"reads {t.min_inputs} to {most} inputs" if t.min_inputs != t.max_inputs
-                         else f"reads {t.min_inputs} inputs")
+        facts = type_facts(t)
         if facts:
             text = "; ".join(facts)
             lines += [text[0].upper() + text[1:] + ".", ""]

@@ -69,7 +69,7 @@ def _field_table(fields) -> list[str]:
 
 def layer_types_rst() -> list[str]:
     """The spec reference as reStructuredText lines."""
-    from netviz.layers import COMMON_FIELDS, TYPES
+    from netviz.layers import COMMON_FIELDS, TYPES, type_facts
 
     lines = ["Fields every layer takes", "-" * 24, "", *_field_table(COMMON_FIELDS)]
     acts = [t for t in TYPES if t.category == "act"]
@@ -77,15 +77,7 @@ def layer_types_rst() -> list[str]:
         if t.category == "act":
             continue
         lines += [f"``{t.name}``", "-" * (len(t.name) + 4), "", rst_escape(t.doc), ""]
-        facts = [f"drawn as: {t.category}"]
-        if t.aliases:
-            facts.append("also written: " + ", ".join(f"``{a}``" for a in t.aliases))
-        if t.short:
-            facts.append(f"short form: ``- {t.name}: VALUE`` sets ``{t.short}``")
-        if t.max_inputs != 1 or t.min_inputs != 1:
-            most = "any number" if t.max_inputs is None else str(t.max_inputs)
-            facts.append(f"inputs: {t.min_inputs} to {most}" if t.min_inputs != t.max_inputs
-                         else f"inputs: {t.min_inputs}")
+        facts = [f"drawn as: {t.category}"] + type_facts(t, code=lambda s: f"``{s}``")
         lines += [f"- {fact}" for fact in facts] + [""]
         lines += _field_table(t.fields) if t.fields else ["It has no fields of its own.", ""]
     if acts:
