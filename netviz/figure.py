@@ -1,12 +1,11 @@
 """The Python API: ``netviz.render(model, style) -> Figure``."""
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
-import tempfile
 
 from .errors import UsageError
+from .fileio import gc_paused, reason
+from .fileio import write_atomic as _write_atomic
 from .scene import Scene
 
 
@@ -54,38 +53,12 @@ class Figure:
         return f"<Figure {self.style} {self.scene.width:g}x{self.scene.height:g}>"
 
 
-@contextlib.contextmanager
-def gc_paused():
-    """Building a large scene or document creates many objects and no cycles;
-    the cyclic collector would rescan them all again and again (quadratic)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def write_atomic(path: str, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
+    """Write atomically; a failure is one line naming the path and the cause."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".netviz-", suffix=".tmp", dir=folder)
-    except PermissionError:
-        raise UsageError(f"cannot write {path}: permission denied") from None
+        _write_atomic(path, data)
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        os.unlink(tmp)
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        raise UsageError(f"cannot write {path}: {reason(exc)}") from None
 
 
 def render(model, style: str = "bars", *, input=None, title=None, labels: bool = True,

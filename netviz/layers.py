@@ -7,7 +7,7 @@ reference in the docs is generated from it, so the two cannot drift.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 REQUIRED = object()
 

@@ -9,10 +9,10 @@ element-wise layers count none.
 """
 from __future__ import annotations
 
-import gc
 from math import prod
 
 from .errors import ShapeError
+from .fileio import gc_paused
 from .ir import LayerInfo, Network, ShapedNetwork, Warning_, format_shape
 
 _RULES = {}
@@ -230,13 +230,8 @@ def _custom(ctx):
 
 def infer(network: Network) -> ShapedNetwork:
     """Run the shape engine over a network (layers are in topological order)."""
-    paused = gc.isenabled()
-    gc.disable()  # many small objects, no cycles: collections would only cost time
-    try:
+    with gc_paused():
         return _infer(network)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _infer(network: Network) -> ShapedNetwork:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 
 from ..errors import UsageError
+from ..fileio import reason, write_atomic
 from ..ir import Network, ShapedNetwork, format_shape
 from ..layers import BY_NAME
 
@@ -112,30 +112,9 @@ def check_destination(path: str) -> str:
 def write_spec(model, path: str, header: tuple[str, ...] = ()) -> None:
     """Write the spec atomically: a temporary file in the same folder, then
     os.replace, so a failure leaves no half-written file."""
-    folder = check_destination(path)
+    check_destination(path)
     text = to_yaml(model, header)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".netviz-", suffix=".yaml.tmp", dir=folder)
+        write_atomic(path, text)
     except OSError as exc:
-        raise UsageError(f"-o {path}: cannot write in {folder} ({exc.strerror}): "
-                         "choose another folder") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a spec is not
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UsageError(f"-o {path}: cannot write it ({exc.strerror}): choose another "
-                         "path") from None
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        raise UsageError(f"-o {path}: cannot write it ({reason(exc)}): choose another path") from None

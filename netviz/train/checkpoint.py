@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from ..errors import UsageError
+from ..fileio import atomic_open
 
 FILENAME = "last.pt"
 VERSION = 1
@@ -49,13 +50,8 @@ def save(folder, *, model, optimizer, step, total, rng, history, settings, elaps
         "rng": rng, "history": history, "settings": settings, "elapsed": float(elapsed),
     }
     target = path_in(folder)
-    tmp = f"{target}.tmp{os.getpid()}"
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(target, "wb") as fh:
+        torch.save(payload, fh)
     return target
 
 

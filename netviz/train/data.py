@@ -48,7 +48,6 @@ class Dataset:
                 f"images, {self.num_classes} classes")
 
     def stats(self):
-        import torch
         sample = self.x_train[: min(len(self.x_train), 1024)].float() / 255
         self.mean = sample.mean(dim=(0, 2, 3))
         self.std = sample.std(dim=(0, 2, 3)).clamp_min(1e-3)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from ..fileio import atomic_open
 
 
 def _smooth(values, window):
@@ -47,13 +48,7 @@ def write_plot(path, *, title, loss, train_acc, val_acc, chance):
     ax2.legend(loc="lower right", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}.png")
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png")
     return path

@@ -6,6 +6,7 @@ import math
 import os
 import sys
 import time
+from ..fileio import write_atomic
 
 
 def fmt_time(seconds: float) -> str:
@@ -81,15 +82,6 @@ def _clean(value):
 
 def write_json(path, data):
     """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(_clean(data), fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_atomic(path, json.dumps(_clean(data), indent=1) + "\n")
     return path
