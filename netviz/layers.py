@@ -148,6 +148,27 @@ COMMON_FIELDS = (
 )
 
 
+def _default_value(f: Field):
+    d = f.default
+    return (d, d) if f.kind.startswith("pair") and isinstance(d, int) else d
+
+
+DEFAULTS: dict[str, tuple[tuple[str, object], ...]] = {
+    t.name: tuple((f.name, _default_value(f)) for f in t.fields
+                  if not f.required and f.default is not None)
+    for t in TYPES}
+
+
+def complete(type_name: str, attrs: dict) -> dict:
+    """ATTRS with every omitted field at its default, as the spec reader
+    leaves them: pairs as (h, w), a pool's stride defaulting to its kernel."""
+    out = dict(DEFAULTS[type_name])
+    out.update((k, v) for k, v in attrs.items() if v is not None)
+    if type_name in ("maxpool", "avgpool") and out.get("stride") is None:
+        out["stride"] = out["kernel"]
+    return out
+
+
 def canonical(type_name: str) -> str | None:
     """The canonical type for a name or alias (case- and dash-insensitive)."""
     key = type_name.strip().lower().replace("-", "_")

@@ -13,6 +13,7 @@ from math import prod
 
 from .errors import ShapeError
 from .fileio import gc_paused
+from .layers import ACTIVATIONS
 from .ir import LayerInfo, Network, ShapedNetwork, Warning_, format_shape
 
 _RULES = {}
@@ -196,8 +197,7 @@ def _lrn(ctx):
     return shape, 0, 0
 
 
-@rule("dropout", "softmax", *(
-    "relu relu6 leaky_relu elu gelu silu sigmoid tanh hardswish hardsigmoid mish".split()))
+@rule("dropout", "softmax", *ACTIVATIONS)
 def _same(ctx):
     return ctx.ins[0], 0, 0
 

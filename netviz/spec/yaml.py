@@ -6,7 +6,6 @@ is evaluated. Every error names FILE:LINE:COL of the offending layer or field.
 from __future__ import annotations
 
 import difflib
-import gc
 import os
 import re
 import reprlib
@@ -14,8 +13,9 @@ import reprlib
 import yaml
 
 from ..errors import SpecError
+from ..fileio import gc_paused
 from ..ir import Layer, Loc, Network
-from ..layers import BY_NAME, COMMON_FIELDS, canonical, known_names
+from ..layers import BY_NAME, COMMON_FIELDS, canonical, complete, known_names
 
 MAX_BYTES = 16 * 1024 * 1024
 TOP_KEYS = ("name", "title", "description", "streams", "input", "layers")
@@ -80,12 +80,6 @@ show = _show.repr
 _FIELDS = {t.name: {f.name: f for f in t.fields} for t in BY_NAME.values()}
 _COMMON = {c.name: c for c in COMMON_FIELDS}
 _REQUIRED = {t.name: tuple(f for f in t.fields if f.required) for t in BY_NAME.values()}
-_DEFAULTS = {t.name: tuple((f.name, (f.default, f.default) if f.kind.startswith("pair")
-                            and isinstance(f.default, int) else f.default)
-                           for f in t.fields if not f.required and f.default is not None)
-             for t in BY_NAME.values()}
-
-
 def _suggest(word: str, choices) -> str:
     near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{near[0]}'?)" if near else ""
@@ -309,12 +303,7 @@ class _Reader:
         for f in _REQUIRED[ctype]:
             if f.name not in attrs:
                 raise self.error(f"{ctype} needs '{f.name}' ({f.doc})", node)
-        for name, default in _DEFAULTS[ctype]:
-            if name not in attrs:
-                attrs[name] = default
-        if ctype in ("maxpool", "avgpool") and attrs.get("stride") is None:
-            attrs["stride"] = attrs["kernel"]
-        return {"type": ctype, "attrs": attrs, "loc": loc, **meta}
+        return {"type": ctype, "attrs": complete(ctype, attrs), "loc": loc, **meta}
 
 
 def _link(raw: list[dict], file: str | None) -> tuple[Layer, ...]:
@@ -445,15 +434,11 @@ def parse_shape(value) -> tuple[int, ...]:
 
 def parse_spec(text: str, file: str | None = None, default_name: str = "network") -> Network:
     """Parse spec text. ``file`` is only used in error messages."""
-    paused = gc.isenabled()
-    gc.disable()  # reading allocates many objects and frees none: collections only cost time
     try:
-        return _parse(text, file, default_name)
+        with gc_paused():  # reading allocates many objects and frees none
+            return _parse(text, file, default_name)
     except RecursionError:
         raise SpecError("the spec is nested too deeply", file, 1, 1) from None
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _parse(text: str, file: str | None, default_name: str) -> Network:
