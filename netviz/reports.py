@@ -138,7 +138,8 @@ def model_view(model, styles=None, *, input=None, theme: str = "default", legend
     from .ir import format_shape
     from .models import shaped as to_shaped
 
-    styles = list(style_table.STYLES) if styles is None else list(styles)
+    every_style = styles is None
+    styles = list(style_table.STYLES) if every_style else list(styles)
     for name in styles:
         style_table.get(name)  # unknown style: one clear line before any work
     shaped = to_shaped(model, input=input, **trace_options)
@@ -146,9 +147,15 @@ def model_view(model, styles=None, *, input=None, theme: str = "default", legend
     key = prefix or slug(name)
     net = shaped.network
     title = net.title or net.name
-    figures = []
+    figures, skipped = [], []
     for style in styles:
-        fig = render(shaped, style=style, theme=theme, legend=legend)
+        try:
+            fig = render(shaped, style=style, theme=theme, legend=legend)
+        except UsageError as exc:
+            if not every_style:
+                raise
+            skipped.append(f"not drawn in the {style} style: {exc}")  # e.g. org and a branching network
+            continue
         svg = fig.svg()
         figures.append({
             "style": style,
@@ -166,7 +173,7 @@ def model_view(model, styles=None, *, input=None, theme: str = "default", legend
         "layers": len(net.layers),
         "params": f"{shaped.total_params:,}", "macs": f"{shaped.total_macs:,}",
         "figures": figures, "table": table_view(shaped),
-        "warnings": [str(w) for w in shaped.warnings], "notes": list(shaped.notes),
+        "warnings": [str(w) for w in shaped.warnings], "notes": list(shaped.notes) + skipped,
     }
 
 

@@ -158,6 +158,25 @@ def _one_line_error(res, *needles):
         assert n in lines[0], lines[0]
 
 
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
+
+
+def test_branching_networks_get_the_styles_that_can_draw_them(tmp_path, cli):
+    spec = os.path.join(EXAMPLES, "residual.yaml")
+    out = tmp_path / "r.md"
+    written = report(spec, str(out))
+    names = sorted(os.path.basename(p) for p in written)
+    assert names == ["r-bars.svg", "r-short.svg", "r.md"]  # org draws chains only
+    text = out.read_text()
+    assert "not drawn in the org style: the org style draws a chain of layers" in text
+    page = gallery([spec, "alexnet"], str(tmp_path / "g"))
+    html = open(page, encoding="utf-8").read()
+    assert len(inline_svgs(html)) == len(STYLES) + len(STYLES) - 1
+    # asked for by name, a style that cannot draw the model is still an error
+    r = cli("report", spec, "--style", "org", "-o", tmp_path / "x.md")
+    assert r.returncode == 2 and "use --style bars" in r.stderr and not (tmp_path / "x.md").exists()
+
+
 def test_gallery_unknown_model_writes_nothing(cli, tmp_path):
     res = cli("gallery", "alexnet", "alexnett", "-o", tmp_path / "g")
     _one_line_error(res, "unknown model 'alexnett'", "did you mean 'alexnet'")
