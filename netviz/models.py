@@ -34,10 +34,10 @@ def load(model, input=None) -> Network:
         network = model
     elif isinstance(model, (str, os.PathLike)):
         text = os.fspath(model)
-        if zoo.exists(text) and not os.path.exists(text):
+        if zoo.exists(text) and not os.path.isfile(text):  # a file of that name wins, a folder not
             network = load_spec(zoo.path(text))
             network = network.replace(source=None)
-        elif os.path.exists(text) or text.endswith(SPEC_SUFFIXES):
+        elif os.path.isfile(text) or text.endswith(SPEC_SUFFIXES):
             network = load_spec(text)
         else:
             near = difflib.get_close_matches(text, zoo.names(), n=1, cutoff=0.5)

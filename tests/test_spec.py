@@ -344,3 +344,16 @@ def test_docs_224_warning_is_the_engines():
     from netviz.models import shaped
     conv1 = next(str(w) for w in shaped("alexnet", input="3x224x224").warnings if w.layer == "conv1")
     assert f"warning: {conv1}\n" in _doc()
+
+
+def test_a_spec_that_never_ends_is_refused_without_reading_it_all():
+    from netviz.errors import SpecError
+    from netviz.spec import load_spec
+    with pytest.raises(SpecError, match=r"file is over 16 MB; a spec may be at most 16 MB"):
+        load_spec("/dev/zero")  # its size reads as 0
+
+
+def test_a_folder_named_like_a_zoo_model_does_not_hide_it(tmp_path, cli):
+    (tmp_path / "alexnet").mkdir()
+    r = cli("shapes", "alexnet", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr

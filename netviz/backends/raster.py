@@ -80,7 +80,8 @@ def _figure(scene: Scene):
         elif isinstance(item, Text):
             ax.text(item.x, item.y, item.text, fontsize=item.size * px, color=item.color,
                     ha={"start": "left", "middle": "center", "end": "right"}[item.anchor],
-                    va="baseline", fontweight=item.weight, family="DejaVu Sans", zorder=zorder())
+                    va="baseline", fontweight=item.weight, family="DejaVu Sans", zorder=zorder(),
+                    parse_math=False)  # labels are plain text, as in SVG: "$x$" stays "$x$"
         else:
             raise TypeError(f"not a scene item: {item!r}")
 

@@ -6,7 +6,6 @@ is evaluated. Every error names FILE:LINE:COL of the offending layer or field.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import reprlib
 
@@ -17,7 +16,6 @@ from ..fileio import gc_paused
 from ..ir import Layer, Loc, Network
 from ..layers import BY_NAME, COMMON_FIELDS, canonical, complete, known_names
 
-MAX_BYTES = 16 * 1024 * 1024
 TOP_KEYS = ("name", "title", "description", "streams", "input", "layers")
 
 try:  # libyaml is several times faster and keeps marks all the same
@@ -463,48 +461,3 @@ def _parse(text: str, file: str | None, default_name: str) -> Network:
     except yaml.YAMLError as exc:
         raise SpecError(f"YAML error: {exc}", file, 1, 1) from None
     return _Reader(file).document(root, default_name)
-
-
-def load_spec(path: str | os.PathLike) -> Network:
-    """Read a spec file (.yaml, .yml or .json)."""
-    path = os.fspath(path)
-    try:
-        size = os.path.getsize(path)
-        if os.path.isdir(path):
-            raise SpecError(f"{path}: is a directory, not a spec file")
-        if size > MAX_BYTES:
-            raise SpecError(f"file is {size / 1e6:.1f} MB; a spec may be at most "
-                            f"{MAX_BYTES // (1024 * 1024)} MB", path, 1, 1)
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path}: is a directory, not a spec file") from None
-    except PermissionError:
-        raise SpecError(f"{path}: permission denied") from None
-    nul = data.find(b"\0")
-    if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        raise SpecError(f"binary data (a NUL byte at offset {nul}): a spec is a YAML or JSON text file",
-                        path, line, nul - data.rfind(b"\n", 0, nul))
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - data.rfind(b"\n", 0, exc.start)
-        raise SpecError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}): a spec is a YAML or JSON "
-                        "text file", path, line, col) from None
-    if not text.strip():
-        raise SpecError("empty spec: expected a mapping with 'input' and 'layers'", path, 1, 1)
-    stem = os.path.splitext(os.path.basename(path))[0]
-    return parse_spec(text, path, default_name=stem)
-
-
-def with_input(network: Network, shape: tuple[int, ...]) -> Network:
-    """The same network with its input layer resized (``--input``)."""
-    layers = tuple(
-        Layer(layer.name, layer.type, {**layer.attrs, "shape": tuple(shape)}, layer.inputs,
-              layer.label, layer.loc, layer.scope) if layer.type == "input" else layer
-        for layer in network.layers)
-    return network.replace(layers=layers)

@@ -1,0 +1,66 @@
+"""Reading spec files: size limits, binary and encoding checks, then the
+YAML reader. Every problem is one located line."""
+from __future__ import annotations
+
+import os
+
+from ..errors import SpecError
+from ..ir import Layer, Network
+from .yaml import parse_spec
+
+MAX_BYTES = 16 * 1024 * 1024
+
+
+def read_text(path: str) -> str:
+    """The text of a spec file, or a SpecError saying why it is not one."""
+    try:
+        if os.path.isdir(path):
+            raise SpecError(f"{path}: is a directory, not a spec file")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)  # never more: /dev/zero and pipes report size 0
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except PermissionError:
+        raise SpecError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_BYTES:
+        limit = MAX_BYTES // (1024 * 1024)
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            size = 0
+        what = f"file is {size / 1e6:.1f} MB" if size > MAX_BYTES else f"file is over {limit} MB"
+        raise SpecError(f"{what}; a spec may be at most {limit} MB", path, 1, 1)
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise SpecError(f"binary data (a NUL byte at offset {nul}): a spec is a YAML or JSON text file",
+                        path, line, nul - data.rfind(b"\n", 0, nul))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise SpecError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}): a spec is a YAML or JSON "
+                        "text file", path, line, col) from None
+    if not text.strip():
+        raise SpecError("empty spec: expected a mapping with 'input' and 'layers'", path, 1, 1)
+    return text
+
+
+def load_spec(path: str | os.PathLike) -> Network:
+    """Read a spec file (.yaml, .yml or .json)."""
+    path = os.fspath(path)
+    text = read_text(path)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return parse_spec(text, path, default_name=stem)
+
+
+def with_input(network: Network, shape: tuple[int, ...]) -> Network:
+    """The same network with its input layer resized (``--input``)."""
+    layers = tuple(
+        Layer(layer.name, layer.type, {**layer.attrs, "shape": tuple(shape)}, layer.inputs,
+              layer.label, layer.loc, layer.scope) if layer.type == "input" else layer
+        for layer in network.layers)
+    return network.replace(layers=layers)
