@@ -353,3 +353,10 @@ def test_branches_draw_shortcuts_over_the_row():
                      "skip layer-b2_bn2 to-b2_add"]
     kinds = cell_kinds(root)
     assert kinds.count("add") == 2
+
+
+def test_dollar_signs_are_text_in_every_format():
+    net = netviz.spec.parse_spec('input: 3x8x8\nlayers:\n  - conv: {out: 4, kernel: 3, label: "$\\\\frac$ cost"}\n')
+    fig = netviz.render(net, style="bars")
+    assert "$\\frac$ cost" in texts(parse(fig.svg()))
+    assert fig.png().startswith(b"\x89PNG") and fig.pdf().startswith(b"%PDF")

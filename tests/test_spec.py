@@ -357,3 +357,10 @@ def test_a_folder_named_like_a_zoo_model_does_not_hide_it(tmp_path, cli):
     (tmp_path / "alexnet").mkdir()
     r = cli("shapes", "alexnet", "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_repeated_type_key_is_refused(tmp_path, cli):
+    spec = tmp_path / "t.yaml"
+    spec.write_text("input: 3x8x8\nlayers:\n  - {type: conv, out: 4, kernel: 1, type: relu}\n")
+    r = cli("shapes", spec)
+    assert r.returncode == 2 and r.stderr.strip() == f"{spec}:3:37: duplicate key 'type'"

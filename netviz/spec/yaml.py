@@ -134,6 +134,14 @@ class _Reader:
         self.memo[key] = out
         return out
 
+    def no_repeats(self, keys, node):
+        seen = set()
+        for key, (knode, _) in zip(keys, node.value):
+            if not isinstance(key, (list, dict)) and key in seen:
+                raise self.error(f"duplicate key {show(key)}", knode)
+            if not isinstance(key, (list, dict)):
+                seen.add(key)
+
     # --- field kinds -----------------------------------------------------
     def convert(self, kind: str, node, what: str):
         v = self.value(node)
@@ -241,6 +249,7 @@ class _Reader:
             type_node, short_node = node, None
         elif isinstance(node, yaml.MappingNode) and node.value:
             keys = [self.value(k) for k, _ in node.value]
+            self.no_repeats(keys, node)
             if "type" in keys:  # long form: {type: conv, out: 96, ...}
                 type_node = node.value[keys.index("type")][1]
                 short_node = None
