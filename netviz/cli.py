@@ -115,6 +115,9 @@ def run(argv=None):
         msg = str(exc) if isinstance(exc, SpecError) and exc.file else f"netviz: {exc}"
         click.echo(msg, err=True)
         sys.exit(exc.exit_code)
+    except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:  # bare `netviz` (click >= 8.2)
+        click.echo(exc.format_message())
+        sys.exit(0)
     except click.ClickException as exc:
         click.echo(f"netviz: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)

@@ -34,14 +34,8 @@ class Figure:
 
     def save(self, path) -> str:
         """Write to PATH, format by extension; atomic (no half-written file)."""
-        from .backends import format_for
         path = os.fspath(path)
-        fmt = format_for(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise UsageError(f"cannot write {path}: folder {os.path.dirname(path) or '.'} does not exist")
-        if os.path.isdir(path):
-            raise UsageError(f"cannot write {path}: it is a folder")
+        fmt = check_destination(path)
         data = self.data(fmt)
         write_atomic(path, data)
         return path
@@ -51,6 +45,31 @@ class Figure:
 
     def __repr__(self) -> str:
         return f"<Figure {self.style} {self.scene.width:g}x{self.scene.height:g}>"
+
+
+def check_destination(path: str) -> str:
+    """The output format for PATH, or a one-line error if it cannot be written
+    there (checked before any drawing)."""
+    from .backends import format_for
+    fmt = format_for(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {path}: folder {os.path.dirname(path) or '.'} does not exist")
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a folder")
+    return fmt
+
+
+def default_name(model, style: str) -> str:
+    """MODEL-STYLE.svg for a zoo name, spec file or PyTorch target."""
+    text = os.fspath(model) if isinstance(model, (str, os.PathLike)) else getattr(model, "name", "network")
+    if ":" in text and not os.path.exists(text):  # torchvision:alexnet, pkg.mod:Net, dir/file.py:Net
+        where, attr = text.rsplit(":", 1)
+        where = os.path.basename(where)
+        base = f"{where[:-3] if where.endswith('.py') else where}-{attr}"
+    else:
+        base = os.path.splitext(os.path.basename(text))[0]
+    return f"{base}-{style}.svg"
 
 
 def write_atomic(path: str, data: bytes) -> None:

@@ -8,6 +8,10 @@ import os
 import tempfile
 
 
+_UMASK = os.umask(0)  # read once, at import: setting it later would race other threads
+os.umask(_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_open(path, mode: str = "wb", encoding: str | None = None):
     """Open a temporary file beside PATH; on success it replaces PATH, on any
@@ -20,9 +24,7 @@ def atomic_open(path, mode: str = "wb", encoding: str | None = None):
         with os.fdopen(fd, mode, encoding=encoding if text else None,
                        newline="\n" if text else None) as fh:
             yield fh
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; ours are not
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; ours are not
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -44,7 +46,7 @@ def reason(exc: OSError) -> str:
     """A short cause for an OSError, for one-line messages."""
     if isinstance(exc, PermissionError):
         return "permission denied"
-    return (exc.strerror or str(exc)).lower() if exc.strerror else str(exc)
+    return exc.strerror.lower() if exc.strerror else str(exc)
 
 
 @contextlib.contextmanager

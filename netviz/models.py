@@ -56,8 +56,15 @@ def load(model, input=None) -> Network:
     return network
 
 
+TRACE_OPTIONS = ("device", "depth", "profile", "batch")
+
+
 def shaped(model, input=None, **trace_options) -> ShapedNetwork:
     """Resolve MODEL and run the shape engine (or the tracer, for PyTorch targets)."""
+    unknown = sorted(set(trace_options) - set(TRACE_OPTIONS))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(unknown)}; "
+                        f"tracing takes {', '.join(TRACE_OPTIONS)}")
     if isinstance(model, ShapedNetwork) and input is None:
         return model
     if is_trace_target(model):

@@ -30,19 +30,13 @@ from ..cli import input_option, model_argument, trace_kwargs, trace_options
 def render(model, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
            bar_metric, device, depth, profile):
     """Draw MODEL as a figure (e.g. netviz render alexnet --style short -o alexnet.svg)."""
-    from ..backends import format_for
+    from ..figure import check_destination, default_name
     from ..figure import render as do_render
-    import os
 
     if output is None:
-        base = os.path.splitext(os.path.basename(model))[0].replace(":", "-")
-        output = f"{base}-{style}.svg"
+        output = default_name(model, style)
     if output != "-":
-        format_for(output)  # refuse a bad extension before any work
-        folder = os.path.dirname(os.path.abspath(output))
-        if not os.path.isdir(folder):
-            from ..errors import UsageError
-            raise UsageError(f"cannot write {output}: folder {os.path.dirname(output)} does not exist")
+        check_destination(output)  # a bad extension or folder is refused before any work
     fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
                     theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
                     **trace_kwargs(device, depth, profile))

@@ -186,7 +186,7 @@ def legend_items(kinds: list[str], x: float, y: float, max_width: float, theme: 
         w = 2 * r + 6 + text_width(name, size)
         if cx > x and cx + w > x + max_width:
             cx, cy = x, cy + row_h
-        icon = draw_cell(kind, cx + r, cy, r, theme)
+        icon = draw_cell(kind, cx + r, cy, r, theme) + group_mark(kind, cx + r, cy, r, theme, show=True)
         items.append(Group(tuple(icon) + (Text(cx + 2 * r + 6, cy + size * 0.36, name, size=size,
                                                      color="#404040", anchor="start", cls="legend-text"),),
                            cls=f"legend-item {kind}"))
