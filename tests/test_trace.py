@@ -342,6 +342,54 @@ def test_check_matches_the_torchvision_spec_and_not_the_paper():
     assert any(line.startswith("only in the model: classifier.0 (dropout") for line in lines)
 
 
+def _run_cli(capsys, *args):
+    """``netviz ARGS`` in this process (torch is already imported): (exit code, out, err)."""
+    from netviz.cli import run
+    with pytest.raises(SystemExit) as exc:
+        run([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def test_check_fails_when_one_side_has_a_layer_type_with_parameters(capsys, tmp_path):
+    # torchvision's vgg16_bn is vgg16 with a batchnorm after each of its 13 convolutions
+    code, out, err = _run_cli(capsys, "check", "vgg16", "torchvision:vgg16_bn", "--device", "meta")
+    assert code == 1, out + err
+    only = [line for line in out.splitlines() if line.strip().startswith("only in the model:")]
+    assert len(only) == 13 and all("(batchnorm, " in line for line in only), out
+    assert "batchnorm" not in out.split("not compared:")[1].splitlines()[0]
+    assert "total params 138,357,544 (spec) vs 138,365,992 (model)" in out
+    assert err.startswith("netviz: mismatch: 14 difference(s)") and "match:" not in out
+
+    # a spec with one batchnorm more than torchvision's AlexNet
+    from netviz import zoo
+    text = open(zoo.path("alexnet-torchvision"), encoding="utf-8").read()
+    extra = tmp_path / "alexnet-bn.yaml"
+    extra.write_text(text.replace("  - relu: {name: relu1}\n",
+                                  "  - batchnorm: {name: bn1}\n  - relu: {name: relu1}\n"))
+    code, out, err = _run_cli(capsys, "check", extra, "torchvision:alexnet", "--device", "meta")
+    assert code == 1, out + err
+    assert "only in the spec:  bn1 (batchnorm, 64x55x55, 128 params)" in out
+    assert "not compared: softmax (only in the spec)" in out
+
+    # parameter-free, shape-keeping kinds one side lacks are still left out
+    code, out, _ = _run_cli(capsys, "check", "alexnet-torchvision", "torchvision:alexnet",
+                            "--device", "meta")
+    assert code == 0 and "match: 23 layers agree" in out
+
+
+def test_check_drops_only_transparent_layers():
+    from netviz.trace.check import transparent
+    net = infer(parse_spec(
+        "input: 4x6x6\nlayers:\n  - conv: {name: c, out: 4, kernel: 3, pad: 1}\n"
+        "  - lrn: {name: n}\n  - adaptive_avgpool: {name: same, output: 6}\n"
+        "  - adaptive_avgpool: {name: smaller, output: 3}\n  - flatten: {name: f}\n"
+        "  - dropout: {name: d}\n  - batchnorm: {name: bn}\n"
+        "  - batchnorm: {name: plain, affine: false}\n  - fc: {name: fc, out: 2}\n"))
+    assert {layer.name for layer in net.layers if transparent(net, layer)} == \
+        {"n", "same", "f", "d", "plain"}
+
+
 def test_fast_meta_answers_like_torch():
     from netviz.trace.fastmeta import fast_meta_mode
     x = torch.empty(2, 5, 7, device="meta")

@@ -61,10 +61,12 @@ def trace_cmd(target, input_shape, device, depth, profile, output, as_json, batc
 def check_cmd(spec, target, input_shape, device, depth, profile):
     """Check that SPEC (a zoo name or spec file) describes TARGET, a PyTorch model.
 
-    TARGET is traced at SPEC's input size (or --input). Layer kinds that only
-    one side has are dropped (e.g. the spec's softmax), the rest are aligned
-    in order, and each pair must agree in type, output shape and parameters.
-    Exit 0 on a match, 1 on a mismatch.
+    TARGET is traced at SPEC's input size (or --input). Layers of a kind that
+    only one side has are dropped when they have no parameters and keep the
+    shape (e.g. the spec's softmax, dropout, activations); the rest are
+    aligned in order, each pair must agree in type, output shape and
+    parameters, and the total parameters must agree. Exit 0 on a match, 1 on
+    a mismatch.
     """
     from ..errors import CheckFailed, UsageError
     from ..ir import format_shape
@@ -84,7 +86,7 @@ def check_cmd(spec, target, input_shape, device, depth, profile):
     for line in report.lines():
         click.echo(f"  {line}")
     if not report.ok:
-        raise CheckFailed(f"mismatch: {len(report.diffs)} difference(s) between {spec} and "
+        raise CheckFailed(f"mismatch: {report.count} difference(s) between {spec} and "
                           f"{target} over {report.compared} aligned layers (listed above)")
     click.echo(f"match: {report.compared} layers agree in type, output shape and parameters "
                f"({traced.total_params:,} parameters in the model)")
