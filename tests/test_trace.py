@@ -147,6 +147,35 @@ def test_depth_collapses_modules_into_custom_layers_with_summed_figures():
     assert two.total_macs == full.total_macs
 
 
+class Attending(nn.Module):
+    """Custom layers that do matrix work: attention, a linear by function, a matmul."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.w = nn.Parameter(torch.randn(8, 8))
+        self.block = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8))
+
+    def forward(self, x):
+        y = self.attn(x, x, x, need_weights=False)[0]
+        y = F.linear(y, self.w) @ self.w
+        return self.block(y)
+
+
+@pytest.mark.parametrize("method,depth", [("auto", None), ("hooks", None), ("auto", 1)])
+def test_multiply_adds_are_per_sample_whatever_the_batch(method, depth):
+    model = Attending()
+    one = trace_module(model, (5, 8), device="cpu", method=method, depth=depth)
+    four = trace_module(model, (5, 8), device="cpu", method=method, depth=depth, batch=4)
+    customs = [layer.name for layer in one.layers if layer.type == "custom" and one[layer.name].macs]
+    assert customs  # the figures below include counted (not engine) multiply-adds
+    assert [(layer.name, four[layer.name].macs) for layer in four.layers] == \
+        [(layer.name, one[layer.name].macs) for layer in one.layers]
+    assert four.total_macs == one.total_macs
+    attn = one["attn"].macs
+    assert attn == 5 * 8 * 8 * 3 + 2 * 5 * 5 * 8 + 5 * 8 * 8  # projections, scores, output
+
+
 def test_data_dependent_control_flow_falls_back_to_hooks():
     s = trace_module(DataDependent(), (3, 6, 6), device="cpu")
     assert s.notes[0].startswith("traced by running forward with hooks on cpu (torch.fx failed:")

@@ -15,8 +15,8 @@ from ..cli import input_option, trace_kwargs, trace_options
               help="Write the traced network as a YAML spec (default: print the shapes table).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON of 'netviz shapes --json'.")
 @click.option("--batch", type=int, default=1, show_default=True,
-              help="Batch of the traced forward: shapes are per sample, --profile times depend "
-                   "on it.")
+              help="Batch of the traced forward: shapes and counts are per sample, --profile "
+                   "times depend on it.")
 def trace_cmd(target, input_shape, device, depth, profile, output, as_json, batch):
     """Trace TARGET (torchvision:NAME, package.module:ATTR or path/to/file.py:ATTR).
 

@@ -85,9 +85,9 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
 
     ``method`` is ``auto`` (torch.fx, falling back to hooks where fx fails),
     ``fx`` (fx only: its failure is an error) or ``hooks`` (hooks only).
-    ``batch`` is the batch of the traced forward: shapes are per sample and do
-    not depend on it; profiles do (at batch 1 a fast GPU mostly waits for
-    kernel launches)."""
+    ``batch`` is the batch of the traced forward: shapes, parameters and
+    multiply-adds are per sample and do not depend on it; profiles do (at
+    batch 1 a fast GPU mostly waits for kernel launches)."""
     from ..errors import UsageError
     from .target import import_torch
     torch = import_torch()

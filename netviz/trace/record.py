@@ -32,7 +32,7 @@ class Event:
     inputs: list = field(default_factory=list)  # keys of the events it reads
     output: tuple = ()  # measured output shape, without the batch
     params: int = 0  # parameters first used here
-    macs: int = 0  # counted multiply-adds (used when the layer is custom)
+    macs: int = 0  # counted multiply-adds per sample (used when the layer is custom)
     layer: tuple | None = None  # (type, attrs) if the call maps onto a spec type
     call: int = 1  # nth call of the same module
     param_ids: frozenset = frozenset()  # the parameters behind ``params``
@@ -71,6 +71,7 @@ class Recorder:
             self.param_names.setdefault(id(p), name)
         self.counted: set[int] = set()
         self.calls: dict[int, int] = {}
+        self.batch = 1  # the traced forward's batch: counts are kept per sample
 
     # -- what a call reads ----------------------------------------------------
     def _classify(self, tensors):
@@ -95,6 +96,7 @@ class Recorder:
 
     # -- events ---------------------------------------------------------------
     def input(self, tensor):
+        self.batch = max(1, int(tensor.shape[0])) if tensor.dim() else 1
         ev = Event(0, "input", "input", "", output=strip_batch(tensor))
         self.events.append(ev)
         self.producer[tensor] = 0
@@ -148,8 +150,10 @@ class Recorder:
                 self.const[t] = frozenset(params)
 
     def _emit(self, kind, op, scope, data, outs, param_ids, macs, layer, call):
+        """``macs`` as counted on the whole batch: recorded per sample."""
         key = len(self.events)
         params = sum(self.numel[i] for i in param_ids)
+        macs = round(macs / self.batch)
         ev = Event(key, kind, op, scope, list(data), strip_batch(outs[0]), params, macs, layer,
                    call, param_ids)
         self.events.append(ev)
