@@ -15,6 +15,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from netviz.errors import UsageError  # noqa: E402
 from netviz.train import Interrupted, TrainConfig, train  # noqa: E402
 from netviz.train import data as D  # noqa: E402
 from netviz.train.checks import check_gradients, check_shapes  # noqa: E402
@@ -213,10 +214,37 @@ def test_bad_input(cli, tmp_path):
     assert not any(p.suffix == ".png" for p in tmp_path.iterdir())
 
 
+def _run_here(capsys, *args):
+    """``netviz ARGS`` in this process (torch is already imported): (exit code, out, err)."""
+    from netviz.cli import run
+    with pytest.raises(SystemExit) as exc:
+        run([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-def test_cuda_asked_for_but_absent(cli, tmp_path):
-    _one_line_error(cli("train", "lenet5", "--device", "cuda", cwd=tmp_path),
-                    r"--device cuda: CUDA is not available")
+def test_cuda_asked_for_but_absent_says_what_the_tracer_says(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run_here(capsys, "train", "lenet5", "--device", "cuda")
+    assert code == 2 and len(err.strip().splitlines()) == 1, out + err
+    assert err.startswith("netviz: --device cuda: CUDA is not available (") and \
+        err.strip().endswith("); use --device cpu")
+    assert not list(tmp_path.iterdir())
+    from netviz.trace import trace_module
+    with pytest.raises(UsageError) as traced:
+        trace_module(torch.nn.ReLU(), (3,), device="cuda")
+    assert f"netviz: {traced.value}" == err.strip()
+
+
+def test_the_trainer_takes_no_meta_device():
+    from netviz.devices import resolve_device
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("meta").type == "meta"
+    with pytest.raises(UsageError, match=r"unknown device 'tpu': use auto, cuda, cpu or meta"):
+        resolve_device("tpu")
+    with pytest.raises(UsageError, match=r"unknown device 'meta': use auto, cuda or cpu"):
+        train(_cfg("lenet5", device="meta"), echo=lambda *a, **k: None)
 
 
 def test_torch_not_installed(cli, tmp_path):
@@ -269,7 +297,6 @@ def test_interrupt_then_resume_equals_the_straight_run(tiny, tmp_path):
 def test_resume_refuses_a_different_run(tiny, tmp_path):
     ck = str(tmp_path / "ck")
     train(_cfg(tiny, steps=2, checkpoint_dir=ck), echo=lambda *a, **k: None)
-    from netviz.errors import UsageError
     with pytest.raises(UsageError, match=r"different run \(batch_size 16 -> 8\)"):
         train(_cfg(tiny, steps=4, batch_size=8, checkpoint_dir=ck, resume=True),
               echo=lambda *a, **k: None)

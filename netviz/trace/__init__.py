@@ -94,7 +94,8 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
     from . import fxpath, hookpath
     from .build import build
     from .record import ForwardFailed, Recorder
-    from .state import borrowed, resolve_device
+    from ..devices import resolve_device
+    from .state import borrowed
 
     label = target or name or type(module).__name__
     if not isinstance(module, torch.nn.Module):
@@ -171,7 +172,7 @@ def trace_target(target, input=None, device="auto", depth=None, profile=False, b
     ``input`` is CxHxW (a string or a tuple); torchvision models default to
     3x224x224 (inception_v3: 3x299x299), other models to the size they declare."""
     from ..errors import UsageError
-    from .state import resolve_device
+    from ..devices import resolve_device
     from .target import (Resolved, declared_input, import_torch, instantiate, precheck,
                          resolve)
     _check_options(depth, profile, device)

@@ -53,20 +53,3 @@ def borrowed(model, device):
         for m, training in modes:
             m.training = training
 
-
-def resolve_device(device: str):
-    """'auto' is cuda when present, else cpu; cuda asked for but absent is an error."""
-    import torch
-
-    from ..errors import UsageError
-    device = "auto" if device is None else str(device)
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda", "meta") and not str(device).startswith("cuda:"):
-        raise UsageError(f"unknown device {device!r}: use auto, cuda, cpu or meta")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        why = ("this torch was built without CUDA" if torch.version.cuda is None
-               else "no CUDA GPU is visible")
-        raise UsageError(f"--device cuda: CUDA is not available ({why}); "
-                         "use --device cpu, or --device meta to trace without running")
-    return torch.device(device)

@@ -39,6 +39,7 @@ class Resolved:
     obj: object  # a module instance, a module class or a factory
     default_input: tuple | None = None
     source: str | None = None  # the file it came from
+    torchvision: bool = False  # a torchvision builder: takes keyword options (num_classes, ...)
 
 
 def _a(word: str) -> str:
@@ -65,11 +66,12 @@ def _torchvision(text: str, name: str) -> Resolved:
                          "see torchvision.models.list_models()")
     factory = torchvision.models.get_model_builder(name)
 
-    def build():
-        return factory(weights=None)
+    def build(**options):
+        return factory(weights=None, **options)
 
     build.__name__ = name
-    return Resolved(text, name, build, TORCHVISION_SPECIAL.get(name, TORCHVISION_INPUT))
+    return Resolved(text, name, build, TORCHVISION_SPECIAL.get(name, TORCHVISION_INPUT),
+                    torchvision=True)
 
 
 def _torch_broken(exc) -> bool:
@@ -182,10 +184,13 @@ def precheck(res: Resolved):
         _no_arguments(obj, res.text, "function")
 
 
-def instantiate(res: Resolved, device):
+def instantiate(res: Resolved, device, **options):
     """(module, owned): the module the target names, built on ``device`` when
-    the target is a class or a factory (owned: netviz made it)."""
+    the target is a class or a factory (owned: netviz made it). ``options``
+    are keyword arguments for a torchvision builder (``num_classes``, ...)."""
     obj = res.obj
+    if options and not res.torchvision:
+        raise TypeError("options are for torchvision builders only")
     precheck(res)
     torch = import_torch()
     if isinstance(obj, torch.nn.Module):
@@ -197,7 +202,7 @@ def instantiate(res: Resolved, device):
     try:
         with warnings.catch_warnings(), torch.device(device):
             warnings.simplefilter("ignore")
-            model = obj()
+            model = obj(**options)
     except Exception as exc:
         raise UsageError(f"{res.text}: building the model failed: {_first_line(exc)}") from None
     if not isinstance(model, torch.nn.Module):

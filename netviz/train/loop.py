@@ -125,9 +125,10 @@ def train(cfg: TrainConfig, echo=print, on_step=None):
     except ImportError:
         raise UsageError("netviz train needs PyTorch, which is not installed: "
                          "pip install 'netviz[torch]'") from None
-    from .runtime import global_state, resolve_device
+    from ..devices import resolve_device
+    from .runtime import global_state
     dist = dd.from_env()
-    device = resolve_device(cfg.device, dist.local_rank)
+    device = resolve_device(cfg.device, dist.local_rank, meta=False)
     dd.init(dist, device)
     try:
         with global_state():  # threads, determinism, cuDNN flags: as they were, afterwards

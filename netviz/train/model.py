@@ -125,21 +125,20 @@ def prepare_network(model, input=None, classes=None, data_classes=None, device_t
 
 def prepare_target(target: str, input=None, classes=None, data_classes=None) -> Prepared:
     """A PyTorch model, trained as it is (its classifier resized to the classes);
-    loaded by :mod:`netviz.trace`, which also gives the per-layer shapes."""
+    loaded and traced by :mod:`netviz.trace`, which also gives the per-layer shapes."""
     import torch
     from ..spec import parse_shape
     from ..trace.target import declared_input, instantiate, resolve
     notes = []
     res = resolve(target)
-    scheme, _, name = target.partition(":")
-    if scheme == "torchvision":
-        import torchvision
+    cpu = torch.device("cpu")
+    if res.torchvision:
         k = choose_classes(1000, classes, data_classes)
-        module = torchvision.models.get_model(name, weights=None, num_classes=k)
+        module, _ = instantiate(res, cpu, num_classes=k)
         if k != 1000:
             notes.append(f"built with num_classes={k} in place of 1000")
     else:
-        module, owned = instantiate(res, torch.device("cpu"))
+        module, owned = instantiate(res, cpu)
         if not owned:
             module = copy.deepcopy(module)
     if input is not None:
@@ -149,7 +148,7 @@ def prepare_target(target: str, input=None, classes=None, data_classes=None) -> 
         if shape is None:
             raise UsageError(f"{target}: give the input size with --input CxHxW: the model "
                              "declares none")
-    if scheme != "torchvision":
+    if not res.torchvision:
         width = _probe_width(module, shape, target)
         k = choose_classes(width, classes, data_classes)
         if k != width:

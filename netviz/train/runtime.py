@@ -50,20 +50,6 @@ def cpu_threads(macs_per_step: float | None) -> int:
     return torch.get_num_threads()
 
 
-def resolve_device(name: str, local_rank: int = 0):
-    import torch
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: CUDA is not available here (no GPU, or a CPU-only "
-                         "PyTorch); use --device cpu")
-    if name in ("cuda", "auto") and torch.cuda.is_available():
-        index = local_rank % max(1, torch.cuda.device_count())
-        torch.cuda.set_device(index)
-        return torch.device("cuda", index)
-    return torch.device("cpu")
-
-
 def cpu_has_bf16() -> bool:
     """A CPU with AMX bf16 tiles (oneDNN runs bf16 convolutions and matmuls on them)."""
     import torch
