@@ -134,6 +134,58 @@ def test_module_target_with_an_unused_parameter_fails_its_check(cli, tmp_path):
     assert m["stopped"] == "check_failed" and not m["checks_passed"]
 
 
+TUPLE_NET = """\
+import collections
+import torch
+
+Outputs = collections.namedtuple("Outputs", "logits features")
+
+class Net(torch.nn.Module):
+    input_shape = (3, 8, 8)
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 16),
+                                        torch.nn.ReLU())
+        self.head = torch.nn.Linear(16, 4)
+
+    def forward(self, x):
+        y = self.body(x)
+        if self.training:  # a namedtuple in training only, as GoogLeNet's
+            return Outputs(self.head(y), y)
+        return self.head(y)
+
+class Pair(Net):
+    def forward(self, x):
+        y = self.body(x)
+        return self.head(y), y
+"""
+
+
+@pytest.mark.parametrize("attr,returns", [("Net", "2 outputs (Outputs)"), ("Pair", "2 outputs (tuple)")])
+def test_a_model_returning_a_tuple_trains_on_its_first_element(tmp_path, attr, returns):
+    (tmp_path / "tuple_net.py").write_text(TUPLE_NET)
+    lines = []
+    m, module = train(_cfg(f"{tmp_path / 'tuple_net.py'}:{attr}", steps=3, train_size=32,
+                           val_size=8, batch_size=8),
+                      echo=lambda *a, **k: lines.append(" ".join(map(str, a))))
+    said = [line for line in lines if "netviz trains the first" in line]
+    assert len(said) == 1 and f"returns {returns} when training" in said[0], lines
+    assert m["checks_passed"] and m["steps"] == 3 and m["classes"] == 4
+    module.train()
+    assert module(torch.zeros(2, 3, 8, 8)).shape == (2, 4)
+
+
+def test_torchvision_models_with_auxiliary_classifiers_are_built_without():
+    from netviz.train.model import prepare_target
+    p = prepare_target("torchvision:googlenet", input="3x64x64")
+    assert p.module.aux1 is None and p.module.aux2 is None
+    assert any("aux_logits=False" in note for note in p.notes)
+    p.module.train()
+    assert isinstance(p.module(torch.zeros(2, 3, 64, 64)), torch.Tensor)
+    assert not any("aux_logits" in note for note in prepare_target("torchvision:alexnet").notes)
+
+
 def test_nan_loss_stops_at_once_naming_the_step(cli, tmp_path):
     r = cli("train", "lenet5", "--lr", "1e9", "--steps", "40", "--train-size", "256", "--val-size",
             "32", "--metrics", "m.json", cwd=tmp_path)

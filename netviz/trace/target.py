@@ -40,6 +40,7 @@ class Resolved:
     default_input: tuple | None = None
     source: str | None = None  # the file it came from
     torchvision: bool = False  # a torchvision builder: takes keyword options (num_classes, ...)
+    options: frozenset = frozenset()  # the keyword options a torchvision model's classes take
 
 
 def _a(word: str) -> str:
@@ -71,7 +72,23 @@ def _torchvision(text: str, name: str) -> Resolved:
 
     build.__name__ = name
     return Resolved(text, name, build, TORCHVISION_SPECIAL.get(name, TORCHVISION_INPUT),
-                    torchvision=True)
+                    torchvision=True, options=_class_options(factory))
+
+
+def _class_options(factory) -> frozenset:
+    """The keyword arguments of the module classes defined beside a torchvision
+    builder (the builder itself only says ``**kwargs``)."""
+    import torch
+    module = sys.modules.get(factory.__module__)
+    names: set = set()
+    for cls in vars(module).values() if module else ():
+        if isinstance(cls, type) and cls.__module__ == module.__name__ and \
+                issubclass(cls, torch.nn.Module):
+            try:
+                names.update(inspect.signature(cls.__init__).parameters)
+            except (TypeError, ValueError):
+                continue
+    return frozenset(names - {"self"})
 
 
 def _torch_broken(exc) -> bool:

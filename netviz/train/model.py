@@ -134,9 +134,14 @@ def prepare_target(target: str, input=None, classes=None, data_classes=None) -> 
     cpu = torch.device("cpu")
     if res.torchvision:
         k = choose_classes(1000, classes, data_classes)
-        module, _ = instantiate(res, cpu, num_classes=k)
+        # GoogLeNet and Inception v3 train with auxiliary classifiers, and their
+        # training forward returns them too: netviz trains the main one alone
+        aux = {"aux_logits": False} if "aux_logits" in res.options else {}
+        module, _ = instantiate(res, cpu, num_classes=k, **aux)
         if k != 1000:
             notes.append(f"built with num_classes={k} in place of 1000")
+        if aux:
+            notes.append("built with aux_logits=False: the auxiliary classifiers are not trained")
     else:
         module, owned = instantiate(res, cpu)
         if not owned:
@@ -149,33 +154,63 @@ def prepare_target(target: str, input=None, classes=None, data_classes=None) -> 
             raise UsageError(f"{target}: give the input size with --input CxHxW: the model "
                              "declares none")
     if not res.torchvision:
-        width = _probe_width(module, shape, target)
+        width, several = _probe(module, shape, target)
+        if several:
+            notes.append(f"the model returns {several} when training: netviz trains the "
+                         "first")
         k = choose_classes(width, classes, data_classes)
         if k != width:
             _resize_last_linear(module, k, target)
             notes.append(f"last Linear resized from {width} to {k} outputs")
     params = sum(p.numel() for p in module.parameters())
     expected, macs = _traced_expectations(module, target, shape)
+    module.register_forward_hook(_first_output)
     return Prepared(module, target, tuple(shape), k, expected or {"": (target, "model", (k,))},
                     notes, params, macs)
 
 
-def _probe_width(module, shape, target) -> int:
+def _first(out):
+    """A forward's output, or the first element of a tuple or list of them."""
+    while isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    return out
+
+
+def _first_output(_module, _args, out):
+    """Forward hook: the logits of a model that returns a tuple (a namedtuple of
+    main and auxiliary outputs, say) are its first element."""
+    if isinstance(out, (tuple, list)):
+        return _first(out)
+    return None
+
+
+def _probe(module, shape, target) -> tuple[int, str | None]:
+    """The model's output width and, if its training forward returns a tuple or
+    list, what it returns. A training-mode forward on two zero images, with
+    the buffers (batchnorm statistics) and the random generator put back."""
     import torch
     was = module.training
-    module.eval()
+    buffers = [(b, b.detach().clone()) for b in module.buffers()]
+    module.train()
     try:
-        with torch.no_grad():
-            out = module(torch.zeros(1, *shape))
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            out = module(torch.zeros(2, *shape))
     except Exception as exc:
-        raise UsageError(f"{target} fails on a 1x{format_shape(shape)} input ({exc}); "
+        raise UsageError(f"{target} fails on a 2x{format_shape(shape)} input ({exc}); "
                          "give the right --input") from None
     finally:
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
         module.train(was)
+    several = None
+    if isinstance(out, (tuple, list)):
+        several = f"{len(out)} outputs ({type(out).__name__})"
+        out = _first(out)
     if not isinstance(out, torch.Tensor) or out.dim() != 2:
         raise UsageError(f"{target} returns {getattr(out, 'shape', type(out).__name__)}, "
                          "not a batch of class scores")
-    return out.shape[1]
+    return out.shape[1], several
 
 
 def _resize_last_linear(module, k, target) -> int:
