@@ -249,23 +249,6 @@ def _one_line_error(r, pattern):
     assert len(lines) == 1 and re.search(pattern, lines[0]), r.stderr
 
 
-def test_bad_input(cli, tmp_path):
-    _one_line_error(cli("train", "alexnt", cwd=tmp_path), r"unknown model 'alexnt'.*alexnet")
-    _one_line_error(cli("train", "lenet5", "--data", "nowhere", cwd=tmp_path),
-                    r"--data nowhere: no such folder")
-    os.makedirs(tmp_path / "empty" / "train" / "cat")
-    os.makedirs(tmp_path / "empty" / "val" / "cat")
-    _one_line_error(cli("train", "lenet5", "--data", "empty", cwd=tmp_path), r"holds no images")
-    _one_line_error(cli("train", "lenet5", "--train-size", "16", "--batch-size", "32", cwd=tmp_path),
-                    r"--batch-size 32 is larger than the 16 training images")
-    (tmp_path / "ck").mkdir()
-    (tmp_path / "ck" / "last.pt").write_bytes(b"x")
-    _one_line_error(cli("train", "lenet5", "--checkpoint-dir", "ck", cwd=tmp_path), r"add --resume")
-    _one_line_error(cli("train", "lenet5", "--resume", "--checkpoint-dir", "ck", "--steps", "1",
-                        cwd=tmp_path), r"cannot read .*last.pt")
-    assert not any(p.suffix == ".png" for p in tmp_path.iterdir())
-
-
 def _run_here(capsys, *args):
     """``netviz ARGS`` in this process (torch is already imported): (exit code, out, err)."""
     from netviz.cli import run
@@ -273,6 +256,75 @@ def _run_here(capsys, *args):
         run([str(a) for a in args])
     out, err = capsys.readouterr()
     return exc.value.code, out, err
+
+
+def _error_here(capsys, pattern, *args):
+    """``netviz train ARGS`` fails with one line matching PATTERN, exit 2; returns stdout."""
+    code, out, err = _run_here(capsys, "train", *args)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and re.search(pattern, lines[0]), (args, out, err)
+    assert lines[0].startswith("netviz: ")
+    return out
+
+
+def test_bad_input(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _error_here(capsys, r"unknown model 'alexnt'.*alexnet", "alexnt")
+    _error_here(capsys, r"--data nowhere: no such folder", "lenet5", "--data", "nowhere")
+    os.makedirs(tmp_path / "empty" / "train" / "cat")
+    os.makedirs(tmp_path / "empty" / "val" / "cat")
+    _error_here(capsys, r"holds no images", "lenet5", "--data", "empty")
+    _error_here(capsys, r"--batch-size 32 is larger than the 16 training images",
+                "lenet5", "--train-size", "16", "--batch-size", "32")
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "last.pt").write_bytes(b"x")
+    _error_here(capsys, r"add --resume", "lenet5", "--checkpoint-dir", "ck")
+    _error_here(capsys, r"cannot read .*last.pt", "lenet5", "--resume", "--checkpoint-dir", "ck",
+                "--steps", "1")
+    assert not any(p.suffix == ".png" for p in tmp_path.iterdir())
+
+
+def test_unwritable_outputs_are_refused_before_training(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file.txt").write_text("a file")
+    cases = [
+        (("--metrics", "file.txt/m.json"), r"--metrics file.txt/m.json: .*file.txt is a file, "
+                                           r"not a folder"),
+        (("--plot", "file.txt/p.png"), r"--plot file.txt/p.png: .*file.txt is a file"),
+        (("--checkpoint-dir", "file.txt/ck"), r"--checkpoint-dir file.txt/ck: file.txt is a file"),
+        (("--checkpoint-dir", "file.txt"), r"--checkpoint-dir file.txt: is a file, not a folder"),
+        (("--metrics", "."), r"--metrics \.: is a folder: give a file name"),
+    ]
+    if os.path.isdir("/proc"):  # no file can be made there, even by root
+        cases += [(("--metrics", "/proc/m.json"), r"--metrics /proc/m.json: cannot write in /proc "),
+                  (("--checkpoint-dir", "/proc/ck"), r"--checkpoint-dir /proc/ck: cannot write in")]
+    for args, pattern in cases:
+        out = _error_here(capsys, pattern, "lenet5", "--steps", "1", *args)
+        assert "check" not in out and "training" not in out, out  # said before any work
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+    # missing folders are made
+    train(_cfg("lenet5", steps=1, train_size=32, val_size=8, metrics=str(tmp_path / "a/b/m.json"),
+               plot=str(tmp_path / "c/p.png"), checkpoint_dir=str(tmp_path / "d/ck")),
+          echo=lambda *a, **k: None)
+    for made in ("a/b/m.json", "c/p.png", "d/ck/last.pt"):
+        assert (tmp_path / made).is_file(), made
+
+
+@pytest.mark.parametrize("option", ["metrics", "plot", "checkpoint_dir"])
+def test_an_output_that_fails_when_written_is_one_error(tiny, tmp_path, option):
+    import shutil
+    out = tmp_path / "out"
+    dest = {"metrics": str(out / "m.json"), "plot": str(out / "p.png"),
+            "checkpoint_dir": str(out / "ck")}[option]
+
+    def break_it(step, _module):  # the folder becomes a file during the run
+        if step == 1:
+            shutil.rmtree(out)
+            out.write_text("in the way")
+    with pytest.raises(UsageError, match=rf"^--{option.replace('_', '-')} {re.escape(dest)}: "
+                                         r"writing failed \(.+\): choose another path$") as exc:
+        train(_cfg(tiny, steps=2, **{option: dest}), echo=lambda *a, **k: None, on_step=break_it)
+    assert exc.value.exit_code == 2
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

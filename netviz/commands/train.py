@@ -83,16 +83,6 @@ def train_cmd(model, input_shape, data, classes, epochs, steps, max_time, batch_
         raise UsageError("--resume needs --checkpoint-dir DIR (where the run was saved)")
     if data is not None and (train_size or val_size):
         raise UsageError("--train-size and --val-size are for the procedural dataset, not --data")
-    for path, what in ((metrics, "--metrics"), (plot, "--plot")):
-        if path:
-            folder = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(folder):
-                raise UsageError(f"{what} {path}: folder {os.path.dirname(path)} does not exist")
-    if checkpoint_dir and os.path.exists(checkpoint_dir) and not os.path.isdir(checkpoint_dir):
-        raise UsageError(f"--checkpoint-dir {checkpoint_dir}: is a file, not a folder")
-    if checkpoint_dir and not resume and os.path.exists(os.path.join(checkpoint_dir, "last.pt")):
-        raise UsageError(f"--checkpoint-dir {checkpoint_dir} already holds a run: add --resume "
-                         "to continue it, or choose another folder")
     if plot is None and not no_plot and metrics is None:
         base = os.path.splitext(os.path.basename(str(model).rstrip("/")))[0].replace(":", "-")
         plot = f"{base}-train.png"

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from ..errors import CheckFailed, NetvizError, UsageError
 from . import checkpoint as ckpt
 from . import distributed as dd
-from .report import Progress, fmt_time, write_json
+from .report import Progress, check_outputs, fmt_time, plot_path, write_failed, write_json
 
 
 class Diverged(CheckFailed):
@@ -120,6 +120,7 @@ def train(cfg: TrainConfig, echo=print, on_step=None):
         folder_classes(cfg.data)
     if not is_trace_target(cfg.model):
         load(cfg.model, input=cfg.input)
+    check_outputs(cfg)  # an unwritable output is said now, not after training
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -388,9 +389,12 @@ class _Run:
             td.all_gather_object(states, state)
         path = None
         if self.dist.main:
-            path = ckpt.save(self.cfg.checkpoint_dir, model=self.module, optimizer=self.opt,
-                             step=step, total=self.total, rng={"ranks": states},
-                             history=self.history, settings=self.settings(), elapsed=clock)
+            try:
+                path = ckpt.save(self.cfg.checkpoint_dir, model=self.module, optimizer=self.opt,
+                                 step=step, total=self.total, rng={"ranks": states},
+                                 history=self.history, settings=self.settings(), elapsed=clock)
+            except OSError as exc:
+                raise write_failed("--checkpoint-dir", self.cfg.checkpoint_dir, exc) from None
         dd.barrier(self.dist) if gather else None
         return path or ckpt.path_in(self.cfg.checkpoint_dir)
 
@@ -467,21 +471,25 @@ class _Run:
         return self.metrics
 
     def write_outputs(self):
-        import os
         cfg, m = self.cfg, self.metrics
         if cfg.metrics:
-            write_json(cfg.metrics, m)
+            try:
+                write_json(cfg.metrics, m)
+            except OSError as exc:
+                raise write_failed("--metrics", cfg.metrics, exc) from None
             self.echo(f"metrics: {cfg.metrics}")
-        plot = cfg.plot
-        if plot is None and cfg.metrics:
-            plot = os.path.splitext(cfg.metrics)[0] + ".png"
+        plot = plot_path(cfg)
         if plot and m["loss_curve"]:
             from .plot import write_plot
             acc = m["val_accuracy"]
             title = f"{m['model']} on {m['settings'].get('data', '')}, {m['device_name']}" + (
                 f": {100 * acc:.1f}% held-out accuracy" if acc is not None else f" ({m['stopped']})")
-            write_plot(plot, title=title, loss=m["loss_curve"], train_acc=m["train_accuracy_curve"],
-                       val_acc=m["val_curve"], chance=m["chance"])
+            try:
+                write_plot(plot, title=title, loss=m["loss_curve"],
+                           train_acc=m["train_accuracy_curve"], val_acc=m["val_curve"],
+                           chance=m["chance"])
+            except OSError as exc:
+                raise write_failed("--plot", plot, exc) from None
             self.echo(f"plot: {plot}")
 
 

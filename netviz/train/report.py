@@ -5,8 +5,11 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
-from ..fileio import write_atomic
+
+from ..errors import UsageError
+from ..fileio import reason, write_atomic
 
 
 def fmt_time(seconds: float) -> str:
@@ -29,9 +32,6 @@ class Progress:
         self.next_line = 0
         self.last = 0.0
         self.shown = False
-
-    def set_total(self, total: int):
-        self.total = max(1, total)
 
     def line(self, step, loss, acc, ips, elapsed, lr, frac=None):
         frac = min(1.0, step / self.total) if frac is None else frac
@@ -85,3 +85,55 @@ def write_json(path, data):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     write_atomic(path, json.dumps(_clean(data), indent=1) + "\n")
     return path
+
+
+# -- where a run writes ------------------------------------------------------------
+
+def plot_path(cfg) -> str | None:
+    """The plot's file: --plot, else beside --metrics; None for none ("" is --no-plot)."""
+    if cfg.plot is not None:
+        return cfg.plot or None
+    if cfg.metrics:
+        return os.path.splitext(cfg.metrics)[0] + ".png"
+    return None
+
+
+def _writable_folder(folder: str, what: str) -> None:
+    """Create FOLDER if it is missing, then create and remove a file in it."""
+    above = folder
+    while above and not os.path.exists(above) and os.path.dirname(above) != above:
+        above = os.path.dirname(above)
+    if above and os.path.exists(above) and not os.path.isdir(above):
+        raise UsageError(f"{what}: {above} is a file, not a folder: choose another path")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".netviz-", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write in {folder} ({reason(exc)}): choose another "
+                         "path") from None
+
+
+def check_outputs(cfg) -> None:
+    """Every file a run will write can be written: said before any training."""
+    from .checkpoint import path_in
+    for what, path in (("--metrics", cfg.metrics), ("--plot", plot_path(cfg))):
+        if not path:
+            continue
+        if os.path.isdir(path):
+            raise UsageError(f"{what} {path}: is a folder: give a file name")
+        _writable_folder(os.path.dirname(os.path.abspath(path)), f"{what} {path}")
+    folder = cfg.checkpoint_dir
+    if folder:
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise UsageError(f"--checkpoint-dir {folder}: is a file, not a folder")
+        if not cfg.resume and os.path.exists(path_in(folder)):
+            raise UsageError(f"--checkpoint-dir {folder} already holds a run: add --resume "
+                             "to continue it, or choose another folder")
+        _writable_folder(folder, f"--checkpoint-dir {folder}")
+
+
+def write_failed(what: str, path, exc: OSError) -> UsageError:
+    """The one-line error for an output that could not be written after all."""
+    return UsageError(f"{what} {path}: writing failed ({reason(exc)}): choose another path")
