@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 from ..errors import ShapeError
-from ..ir import Layer, LayerInfo, Network, ShapedNetwork, Warning_
+from ..ir import Layer, LayerInfo, Network
 from ..layers import BY_NAME
-from ..shapes import _RULES, _Ctx
+from ..shapes import infer
 from .record import Event
 
 _NOT_FOR_TRACED = "applies to the last dimension"  # the model means it: no warning
@@ -51,14 +51,17 @@ def _exact(ev: Event, name: str, inputs: tuple, ins: tuple):
     if type_name == "softmax" and len(ev.output) != 1:
         return None  # a softmax inside attention is no classifier output
     layer = Layer(name, type_name, attrs, inputs, scope=ev.scope)
-    warnings: list[Warning_] = []
+    feeds = dict(zip(inputs, ins))  # the layer alone, after an input for each source
+    alone = Network(name, tuple(Layer(src, "input", {"shape": shape})
+                                for src, shape in feeds.items()) + (layer,))
     try:
-        out, params, macs = _RULES[type_name](_Ctx(layer, ins, warnings))
+        shaped = infer(alone)
     except (ShapeError, KeyError, TypeError, ValueError, ZeroDivisionError):
         return None
-    if tuple(out) != ev.output or params != ev.params:
+    info = shaped.info[name]
+    if info.output != ev.output or info.params != ev.params:
         return None
-    return layer, macs, [w for w in warnings if _NOT_FOR_TRACED not in w.message]
+    return layer, info.macs, [w for w in shaped.warnings if _NOT_FOR_TRACED not in w.message]
 
 
 def build(events: list[Event], name: str, title: str | None = None,
@@ -89,9 +92,3 @@ def build(events: list[Event], name: str, title: str | None = None,
                       source=source)
     return network, info, warnings, dict(enumerate(names))
 
-
-def shaped(events, name, *, title=None, description=None, source=None, notes=(),
-           extra_warnings=(), metrics=None) -> ShapedNetwork:
-    network, info, warnings, _ = build(events, name, title, description, source)
-    return ShapedNetwork(network, info, tuple(warnings) + tuple(extra_warnings),
-                         metrics=metrics or {}, notes=tuple(notes))

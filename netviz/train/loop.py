@@ -7,9 +7,10 @@ subclasses for bad input (exit 2), failed checks and a diverging loss
 """
 from __future__ import annotations
 
+import importlib
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from ..errors import CheckFailed, NetvizError, UsageError
 from . import checkpoint as ckpt
@@ -122,7 +123,7 @@ def train(cfg: TrainConfig, echo=print, on_step=None):
         load(cfg.model, input=cfg.input)
     check_outputs(cfg)  # an unwritable output is said now, not after training
     try:
-        import torch  # noqa: F401
+        importlib.import_module("torch")  # installed, and not broken
     except ImportError:
         raise UsageError("netviz train needs PyTorch, which is not installed: "
                          "pip install 'netviz[torch]'") from None
@@ -149,7 +150,7 @@ class _Run:
 
     # -- setting up ----------------------------------------------------------
     def prepare(self):
-        import torch  # noqa: F401
+        import torch
         from ..models import is_trace_target
         from . import data as D
         from .model import prepare_network, prepare_target
@@ -493,4 +494,4 @@ class _Run:
             self.echo(f"plot: {plot}")
 
 
-__all__ = ["TrainConfig", "train", "Diverged", "Interrupted", "asdict"]
+__all__ = ["TrainConfig", "train", "Diverged", "Interrupted"]
