@@ -184,6 +184,8 @@ def test_torchvision_models_with_auxiliary_classifiers_are_built_without():
     p.module.train()
     assert isinstance(p.module(torch.zeros(2, 3, 64, 64)), torch.Tensor)
     assert not any("aux_logits" in note for note in prepare_target("torchvision:alexnet").notes)
+    with pytest.raises(UsageError, match=r"^--input: expected a shape like 3x227x227, got '3xa'$"):
+        prepare_target("torchvision:alexnet", input="3xa")
 
 
 def test_nan_loss_stops_at_once_naming_the_step(cli, tmp_path):

@@ -51,25 +51,13 @@ def _fast(dev):
     return contextlib.nullcontext()
 
 
-def _parse_input(text: str) -> tuple:
-    from ..errors import UsageError
-    from ..spec import parse_shape
-    try:
-        return parse_shape(text)
-    except ValueError as exc:
-        raise UsageError(f"--input: {exc}") from None
-
-
-def _shape_text(shape) -> str:
-    return "x".join(str(d) for d in shape)
-
-
 def _failure(exc, target: str, input_shape, device) -> Exception:
     from ..errors import UsageError
-    from .target import _first_line
-    shapes = ", ".join(_shape_text(s[1:]) or "a scalar" for s in exc.shapes)
-    hint = f"give --input with the size the model expects (it was given {_shape_text(input_shape)})"
-    cause = _first_line(exc.cause)
+    from ..ir import format_shape
+    from .target import first_line
+    shapes = ", ".join(format_shape(s[1:]) or "a scalar" for s in exc.shapes)
+    hint = f"give --input with the size the model expects (it was given {format_shape(input_shape)})"
+    cause = first_line(exc.cause)
     if device.type == "meta" and "meta" in cause.lower():
         hint = "the forward reads tensor values, which meta tensors do not have: use --device cpu"
     elif isinstance(exc.cause, TypeError) and "argument" in cause and "top-level" in exc.where:
@@ -89,7 +77,7 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
     multiply-adds are per sample and do not depend on it; profiles do (at
     batch 1 a fast GPU mostly waits for kernel launches)."""
     from ..errors import UsageError
-    from .target import import_torch
+    from .target import import_torch, parse_input
     torch = import_torch()
     from . import fxpath, hookpath
     from .build import build
@@ -102,9 +90,7 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
         raise UsageError(f"{label} is a {type(module).__name__}, not a torch.nn.Module")
     _check_options(depth, profile, device)
     dev = resolve_device(device)
-    if isinstance(input_shape, str):
-        input_shape = _parse_input(input_shape)
-    shape = tuple(int(d) for d in input_shape)
+    shape = parse_input(input_shape)
     if int(batch) < 1:
         raise UsageError(f"--batch {batch}: the batch must be 1 or more")
     if dev.type == "meta":
@@ -173,11 +159,11 @@ def trace_target(target, input=None, device="auto", depth=None, profile=False, b
     3x224x224 (inception_v3: 3x299x299), other models to the size they declare."""
     from ..errors import UsageError
     from ..devices import resolve_device
-    from .target import (Resolved, declared_input, import_torch, instantiate, precheck,
-                         resolve)
+    from .target import (Resolved, declared_input, import_torch, instantiate, parse_input,
+                         precheck, resolve)
     _check_options(depth, profile, device)
-    if isinstance(input, str):
-        input = _parse_input(input)
+    if input is not None:
+        input = parse_input(input)
     import importlib.util
     if importlib.util.find_spec("torch") is None:
         import_torch()  # says how to install it

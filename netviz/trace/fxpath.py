@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .ops import op_name
 from .record import ForwardFailed, flat_tensors
+from .target import first_line
 
 
 class SymbolicTraceFailed(Exception):
@@ -23,7 +24,7 @@ def symbolic(model, is_leaf):
     try:
         graph = tracer.trace(model)
     except Exception as exc:  # anything the model's code raises on proxies
-        raise SymbolicTraceFailed(_first_line(exc)) from exc
+        raise SymbolicTraceFailed(first_line(exc)) from exc
     return graph
 
 
@@ -31,11 +32,6 @@ def graph_module(model, graph):
     """A GraphModule to run the graph as generated code (the profiler's)."""
     import torch.fx
     return torch.fx.GraphModule(model, graph, type(model).__name__)
-
-
-def _first_line(exc) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
 
 
 def _scope(node) -> str:

@@ -47,7 +47,8 @@ def _a(word: str) -> str:
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
-def _first_line(exc) -> str:
+def first_line(exc) -> str:
+    """An exception as one short line: its type and the first line of its message."""
     lines = str(exc).strip().splitlines()
     text = lines[0] if lines else ""
     return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
@@ -111,12 +112,12 @@ def _import_module(ref: str, text: str):
             raise UsageError(f"{text}: cannot import {ref!r} (no module named {exc.name!r}): check "
                              "the name, install the package, or give a file as "
                              "path/to/file.py:ATTR") from None
-        raise UsageError(f"{text}: importing {ref!r} failed: {_first_line(exc)}; install what "
+        raise UsageError(f"{text}: importing {ref!r} failed: {first_line(exc)}; install what "
                          "it needs") from None
     except Exception as exc:
         if _torch_broken(exc):
             import_torch()
-        raise UsageError(f"{text}: importing {ref!r} failed: {_first_line(exc)}; fix the module "
+        raise UsageError(f"{text}: importing {ref!r} failed: {first_line(exc)}; fix the module "
                          "or point at another") from None
     finally:
         for p in added:
@@ -141,7 +142,7 @@ def _import_file(path: str, text: str):
         sys.modules.pop(modname, None)
         if _torch_broken(exc):
             import_torch()
-        raise UsageError(f"{text}: running {path!r} failed: {_first_line(exc)}; fix the file "
+        raise UsageError(f"{text}: running {path!r} failed: {first_line(exc)}; fix the file "
                          "(loading it runs it, as importing it would)") from None
     finally:
         sys.path.remove(folder)
@@ -172,6 +173,16 @@ def resolve(text: str) -> Resolved:
         obj = getattr(obj, part)
     name = attr.split(".")[-1]
     return Resolved(text, name, obj, source=os.path.abspath(ref) if is_file else None)
+
+
+def parse_input(value) -> tuple:
+    """An input size (``3x224x224``, ``[3, 224, 224]``, ...) as a tuple; a
+    one-line error naming ``--input`` otherwise."""
+    from ..spec import parse_shape
+    try:
+        return tuple(parse_shape(value))
+    except ValueError as exc:
+        raise UsageError(f"--input: {exc}") from None
 
 
 def _required(fn) -> list[str]:
@@ -221,7 +232,7 @@ def instantiate(res: Resolved, device, **options):
             warnings.simplefilter("ignore")
             model = obj(**options)
     except Exception as exc:
-        raise UsageError(f"{res.text}: building the model failed: {_first_line(exc)}") from None
+        raise UsageError(f"{res.text}: building the model failed: {first_line(exc)}") from None
     if not isinstance(model, torch.nn.Module):
         raise UsageError(f"{res.text} returned {_a(type(model).__name__)}, not a torch.nn.Module: "
                          "point at a function that returns the model")

@@ -127,10 +127,10 @@ def prepare_target(target: str, input=None, classes=None, data_classes=None) -> 
     """A PyTorch model, trained as it is (its classifier resized to the classes);
     loaded and traced by :mod:`netviz.trace`, which also gives the per-layer shapes."""
     import torch
-    from ..spec import parse_shape
-    from ..trace.target import declared_input, instantiate, resolve
+    from ..trace.target import declared_input, instantiate, parse_input, resolve
     notes = []
     res = resolve(target)
+    given = parse_input(input) if input is not None else None  # before building anything
     cpu = torch.device("cpu")
     if res.torchvision:
         k = choose_classes(1000, classes, data_classes)
@@ -146,8 +146,8 @@ def prepare_target(target: str, input=None, classes=None, data_classes=None) -> 
         module, owned = instantiate(res, cpu)
         if not owned:
             module = copy.deepcopy(module)
-    if input is not None:
-        shape = tuple(parse_shape(input)) if isinstance(input, str) else tuple(input)
+    if given is not None:
+        shape = given
     else:
         shape = res.default_input or declared_input(module)
         if shape is None:
