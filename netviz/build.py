@@ -14,6 +14,7 @@ import re
 
 from .errors import NetvizError, UsageError
 from .ir import Layer, Network, ShapedNetwork
+from .layers import ACTIVATIONS, complete
 from .shapes import infer
 
 # Layers whose output a following ReLU may overwrite in place (their backward
@@ -21,8 +22,7 @@ from .shapes import infer
 _INPLACE_AFTER = frozenset({"conv", "fc", "batchnorm", "add"})
 # Layers that keep their input's shape and carry no parameters: what may sit
 # between the last fc and the network's output when the classes are changed.
-_PASS_THROUGH = frozenset({"softmax", "dropout", "relu", "relu6", "leaky_relu", "elu", "gelu",
-                           "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "mish"})
+_PASS_THROUGH = frozenset({"softmax", "dropout", *ACTIVATIONS})
 
 
 class BuildError(NetvizError):
@@ -116,20 +116,33 @@ def _attr_name(name: str, taken: set, reserved) -> str:
     return candidate
 
 
+def activation_modules(nn) -> dict:
+    """Activation type -> function(attrs, inplace) making its torch module."""
+    return {
+        "relu": lambda a, inplace: nn.ReLU(inplace=inplace),
+        "relu6": lambda a, inplace: nn.ReLU6(inplace=inplace),
+        "leaky_relu": lambda a, inplace: nn.LeakyReLU(a["slope"], inplace=inplace),
+        "elu": lambda a, inplace: nn.ELU(), "gelu": lambda a, inplace: nn.GELU(),
+        "silu": lambda a, inplace: nn.SiLU(), "sigmoid": lambda a, inplace: nn.Sigmoid(),
+        "tanh": lambda a, inplace: nn.Tanh(), "hardswish": lambda a, inplace: nn.Hardswish(),
+        "hardsigmoid": lambda a, inplace: nn.Hardsigmoid(), "mish": lambda a, inplace: nn.Mish(),
+    }
+
+
 def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplace: bool):
     nn = torch.nn
-    t, a = layer.type, layer.attrs
+    t, a = layer.type, complete(layer.type, layer.attrs)
+    where = f" ({layer.loc})" if layer.loc else ""
     if t == "conv":
         return nn.Conv2d(ins[0][0], a["out"], a["kernel"], a["stride"], a["pad"], a["dilation"],
                          a["groups"], bias=a["bias"])
     if t == "lrn":
         return lrn_class()(a["size"], a["alpha"], a["beta"], a["k"], channels=ins[0][0])
-    if t in ("maxpool", "avgpool"):
-        stride = a.get("stride") or a["kernel"]
-        if t == "maxpool":
-            return nn.MaxPool2d(a["kernel"], stride, a["pad"], a.get("dilation", 1),
-                                ceil_mode=a["ceil_mode"])
-        return nn.AvgPool2d(a["kernel"], stride, a["pad"], ceil_mode=a["ceil_mode"],
+    if t == "maxpool":
+        return nn.MaxPool2d(a["kernel"], a["stride"], a["pad"], a["dilation"],
+                            ceil_mode=a["ceil_mode"])
+    if t == "avgpool":
+        return nn.AvgPool2d(a["kernel"], a["stride"], a["pad"], ceil_mode=a["ceil_mode"],
                             count_include_pad=a["count_include_pad"])
     if t == "adaptive_avgpool":
         return nn.AdaptiveAvgPool2d(a["output"])
@@ -152,14 +165,12 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
         return _Add()
     if t == "concat":
         return _Concat()
-    acts = {"relu": lambda: nn.ReLU(inplace=inplace), "relu6": lambda: nn.ReLU6(inplace=inplace),
-            "leaky_relu": lambda: nn.LeakyReLU(a.get("slope", 0.01), inplace=inplace),
-            "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "sigmoid": nn.Sigmoid,
-            "tanh": nn.Tanh, "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid,
-            "mish": nn.Mish}
-    if t in acts:
-        return acts[t]()
-    where = f" ({layer.loc})" if layer.loc else ""
+    if t in ACTIVATIONS:
+        make = activation_modules(nn).get(t)
+        if make is None:
+            raise BuildError(f"layer {layer.name!r}{where}: netviz has no PyTorch module for "
+                             f"the activation {t!r} yet; use another activation to train it")
+        return make(a, inplace)
     if t == "custom":
         raise BuildError(f"layer {layer.name!r}{where} is a custom layer ({a.get('kind')}): "
                          "netviz cannot build it; train the PyTorch model it came from "

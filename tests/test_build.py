@@ -192,6 +192,24 @@ layers:
         build(net)
 
 
+def test_every_activation_builds_and_one_without_a_module_is_named(monkeypatch):
+    import netviz.build as B
+    from netviz.layers import ACTIVATIONS
+    assert set(B.activation_modules(torch.nn)) == set(ACTIVATIONS)
+    acts = "".join(f"  - {a}: {{name: {a}}}\n" for a in ACTIVATIONS)
+    net = parse_spec(f"input: 6\nlayers:\n{acts}  - leaky_relu: {{name: leaky, slope: 0.2}}\n")
+    m = build(net)
+    assert [type(getattr(m, a)).__name__.lower() for a in ACTIVATIONS] == \
+        [a.replace("_", "") for a in ACTIVATIONS]
+    assert m.leaky.negative_slope == 0.2 and m.leaky_relu.negative_slope == 0.01
+    table = B.activation_modules
+    monkeypatch.setattr(B, "activation_modules", lambda nn: {
+        k: v for k, v in table(nn).items() if k != "mish"})
+    with pytest.raises(BuildError, match=r"layer 'mish' \(.*\): netviz has no PyTorch "
+                                         r"module for the activation 'mish'"):
+        build(net)
+
+
 def test_with_classes_resizes_the_classifier_behind_softmax_and_dropout():
     net = load("alexnet")
     assert classifier_layer(net).name == "fc8"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import prod
 
-from ..layers import BY_NAME
+from ..layers import ACTIVATIONS, complete
 
 # -- op names -----------------------------------------------------------------
 
@@ -23,13 +23,6 @@ _RENAME = {
 # ops that hand their input on unchanged (for a figure): they make no layer
 TRANSPARENT = frozenset("contiguous clone detach to type float double half bfloat16 cpu cuda "
                         "requires_grad identity".split())
-
-ACTIVATIONS = {
-    "relu": "relu", "relu6": "relu6", "leaky_relu": "leaky_relu", "elu": "elu", "gelu": "gelu",
-    "silu": "silu", "sigmoid": "sigmoid", "tanh": "tanh", "hardswish": "hardswish",
-    "hardsigmoid": "hardsigmoid", "mish": "mish",
-}
-
 
 def op_name(target) -> str:
     """Canonical name of a function, method or method name: 'add' for
@@ -76,22 +69,9 @@ def _pair(v):
     raise ValueError(v)
 
 
-def defaults(type_name: str) -> dict:
-    """The attributes the spec reader fills in for a type with nothing given."""
-    attrs = {}
-    for f in BY_NAME[type_name].fields:
-        if not f.required and f.default is not None:
-            d = f.default
-            attrs[f.name] = (d, d) if f.kind.startswith("pair") and isinstance(d, int) else d
-    return attrs
-
-
 def _attrs(type_name: str, **given) -> tuple[str, dict]:
-    attrs = defaults(type_name)
-    attrs.update({k: v for k, v in given.items() if v is not None})
-    if type_name in ("maxpool", "avgpool") and attrs.get("stride") is None:
-        attrs["stride"] = attrs["kernel"]
-    return type_name, attrs
+    """(type, attrs) with the attributes the spec reader would fill in."""
+    return type_name, complete(type_name, given)
 
 
 # -- modules ------------------------------------------------------------------
@@ -205,10 +185,10 @@ def function_layer(name: str, args, kwargs, n_data: int, n_const: int, out_dims:
     """
     a = bind(name, args, kwargs)
     try:
-        if name in ACTIVATIONS and n_data == 1 and not n_const:
+        if name in ACTIVATIONS and n_data == 1 and not n_const:  # F.relu is the spec's relu
             if name == "leaky_relu":
                 return _attrs("leaky_relu", slope=float(a.get("negative_slope", 0.01)))
-            return _attrs(ACTIVATIONS[name])
+            return _attrs(name)
         if name == "hardtanh" and n_data == 1 and tuple(args[1:3]) == (0.0, 6.0):
             return _attrs("relu6")
         if name in ("flatten", "view", "reshape") and n_data == 1 and out_dims == 1:

@@ -10,7 +10,7 @@ import re
 from ..errors import UsageError
 from ..fileio import reason, write_atomic
 from ..ir import Network, ShapedNetwork, format_shape
-from ..layers import BY_NAME
+from ..layers import BY_NAME, complete
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _YAML_WORDS = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
@@ -49,11 +49,6 @@ def _value(kind: str, v) -> str:
     return str(int(v))
 
 
-def _default(f):
-    d = f.default
-    return (d, d) if f.kind.startswith("pair") and isinstance(d, int) else d
-
-
 def to_yaml(model, header: tuple[str, ...] = ()) -> str:
     """The spec text of a Network or ShapedNetwork."""
     shaped = model if isinstance(model, ShapedNetwork) else None
@@ -82,15 +77,16 @@ def to_yaml(model, header: tuple[str, ...] = ()) -> str:
             items.append(f"label: {json.dumps(layer.label)}")
         if layer.inputs and layer.inputs != ((prev,) if prev is not None else ()):
             items.append("inputs: [" + ", ".join(_str(i) for i in layer.inputs) + "]")
+        # what the reader fills in from the required fields alone (a pool's stride
+        # is its kernel): those values need not be written
+        defaults = complete(layer.type, {f.name: layer.attrs[f.name] for f in ltype.fields
+                                         if f.required and f.name in layer.attrs})
         for f in ltype.fields:
             if f.name not in layer.attrs:
                 continue
             v = layer.attrs[f.name]
-            if not f.required and v == _default(f):
+            if not f.required and f.name in defaults and v == defaults[f.name]:
                 continue
-            if layer.type in ("maxpool", "avgpool") and f.name == "stride" and \
-                    v == layer.attrs.get("kernel"):
-                continue  # the reader's default stride is the kernel
             items.append(f"{f.name}: {_value(f.kind, v)}")
         lines.append(f"  - {layer.type}: {{{', '.join(items)}}}")
         prev = layer.name
