@@ -79,7 +79,7 @@ def test_cell_count_matches_spec_for_every_zoo_model(model):
     # short: every pool right after a conv (through relu/lrn) is merged into it
     root = parse(netviz.render(model, style="short").svg())
     merged = sum(1 for c in cells(root) if "conv-pool" in c.get("class"))
-    n_short = len([l for l in net.layers if l.type not in hidden | {"lrn"}]) - merged
+    n_short = len([l for l in net.layers if l.type not in hidden | {"lrn", "batchnorm"}]) - merged
     assert len(cells(root)) == n_short
 
 
@@ -386,3 +386,24 @@ def test_legend_marks_group_convolutions():
     root = parse(netviz.render("alexnet", style="bars", legend=True).svg())
     (item,) = [g for g in groups(root, "legend-item") if "conv_group" in g.get("class")]
     assert "G" in texts(item)
+
+
+def test_short_merges_through_batchnorm():
+    net = netviz.spec.parse_spec("input: 3x32x32\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - batchnorm\n"
+                                 "  - relu\n  - maxpool: 2\n  - conv: {out: 8, kernel: 3}\n  - batchnorm\n")
+    root = parse(netviz.render(net, style="short").svg())
+    assert cell_kinds(root) == ["input", "conv-pool", "conv"]
+
+
+def test_labels_spread_evenly_and_long_ones_wrap():
+    scene = netviz.render("alexnet", style="bars").scene
+    xs = [g.children[0].cx for g in next(i for i in scene.children if getattr(i, "id", "") == "cells").children]
+    steps = {round(b - a, 2) for a, b in zip(xs, xs[1:])}
+    assert len(steps) == 1, steps  # conv1's long label reaches over its unlabelled neighbours
+    net = netviz.spec.parse_spec("input: 3x8x8\nlayers:\n  - conv: {out: 4, kernel: 3, label: "
+                                 "\"one, two, three, four, five, six, seven, eight, nine, ten\"}\n")
+    label = [t.text for t in netviz.render(net, style="bars").scene.texts() if t.cls == "label"]
+    assert len(label) > 1 and " ".join(label).replace(", ", ",") == \
+        "one, two, three, four, five, six, seven, eight, nine, ten".replace(", ", ",")
+    inner = [t for t in netviz.render(net, style="short").scene.texts() if t.cls == "cell-text"]
+    assert inner and all(t.size >= 9 for t in inner) and inner[-1].text.endswith("…")

@@ -3,9 +3,10 @@ layout that the ``bars`` and ``short`` styles share."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
-from ..ir import Layer, ShapedNetwork, format_shape
+from ..ir import Layer, ShapedNetwork
 from ..scene import Group, Path, Rect, Scene, Text, fit_size, text_width
 from . import common
 
@@ -33,22 +34,88 @@ class Column:
         return self.kind.replace("_", "-")
 
 
+LABEL_MAX = 150.0  # a label line wider than this wraps at its commas and spaces
+TEXT_GAP = 10.0  # least space between two labels on one line of text
+INNER_MIN = 9.0  # smallest font inside a cell before its text is cut short
+
+
 def label_width(lines) -> float:
     return max((text_width(s, LABEL_SIZE) for s in lines), default=0.0)
+
+
+def wrap(line: str, max_width: float, size: float) -> list[str]:
+    """Break LINE at commas and spaces into lines no wider than MAX_WIDTH
+    (a single word wider than that stays whole)."""
+    if text_width(line, size) <= max_width:
+        return [line]
+    words = [w for w in re.split(r"(?<=,)|(?<= )", line) if w]
+    lines, cur = [], ""
+    for w in words:
+        if cur and text_width((cur + w).rstrip(), size) > max_width:
+            lines.append(cur.rstrip())
+            cur = w.lstrip()
+        else:
+            cur += w
+    if cur.strip():
+        lines.append(cur.rstrip())
+    return lines
+
+
+def wrap_label(lines: list[str]) -> list[str]:
+    return [part for line in lines for part in wrap(line, LABEL_MAX, LABEL_SIZE)]
+
+
+def fit_inner(lines: list[str], width: float) -> tuple[list[str], float]:
+    """Lines and font size for text inside a cell of WIDTH: shrink down to
+    INNER_MIN, then wrap (three lines at most), then cut with an ellipsis."""
+    size = min((fit_size(s, INNER_SIZE, width) for s in lines), default=INNER_SIZE)
+    if size >= INNER_MIN:
+        return lines, size
+    parts = [part for line in lines for part in wrap(line, width, INNER_MIN)]
+    lines = parts[:3]
+    if len(parts) > 3:
+        lines[-1] += "…"  # more follows than fits
+    out = []
+    for line in lines:
+        while text_width(line, INNER_MIN) > width and len(line) > 1:
+            line = line[:-2] + "…"
+        out.append(line)
+    return out, INNER_MIN
+
+
+def place(columns: list[Column], labels: bool, with_bars: bool) -> list[float]:
+    """Cell centres: evenly spaced, except where a label or bar label needs
+    more room than the space between cells; labels may reach over the
+    neighbouring cells as long as no two texts meet."""
+    xs: list[float] = []
+    right = {"label": -1e9, "bar": -1e9}  # right edge of the last text on each text line
+    step = 2 * R + GAP
+    for col in columns:
+        x = MARGIN + step / 2 if not xs else xs[-1] + step
+        widths = {"label": label_width(col.label) if labels else 0.0,
+                  "bar": text_width(col.bar[1], LABEL_SIZE) if labels and with_bars and col.bar else 0.0}
+        for key, w in widths.items():
+            if w:
+                x = max(x, right[key] + TEXT_GAP + w / 2, MARGIN + w / 2)
+        for key, w in widths.items():
+            if w:
+                right[key] = x + w / 2
+        xs.append(x)
+    return xs
+
+
+def icon_top(col: Column, cy: float) -> float:
+    """Where an edge meets a cell from above."""
+    return cy - (R * 0.38 if col.kind in ("add", "concat") else R) - 1
 
 
 def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderOptions,
            with_bars: bool, style: str) -> Scene:
     theme = options.theme
     ids = common.Ids()
-    widths = []
     for col in columns:
-        w = 2 * R + GAP
-        if options.labels:
-            w = max(w, label_width(col.label) + 14)
-            if with_bars and col.bar is not None:
-                w = max(w, text_width(col.bar[1], LABEL_SIZE) + 14)
-        widths.append(w)
+        col.label = wrap_label(col.label)
+    xs = place(columns, options.labels, with_bars)
 
     title_text = options.title
     items: list = []
@@ -60,8 +127,6 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     n_lanes = max(lanes, default=-1) + 1
     top += n_lanes * LANE + (6 if n_lanes else 0)
     cy = top + R + 2
-    row_w = sum(widths)
-    x = MARGIN
     label_lines = max((len(c.label) for c in columns), default=0) if options.labels else 0
     label_top = cy + R + 8
     bars_top = label_top + label_lines * LABEL_LINE + (12 if label_lines else 4)
@@ -70,24 +135,25 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     vmax = max(values, default=0) or 1
 
     cells, labels, bars = [], [], []
-    for col, w in zip(columns, widths):
-        cx = x + w / 2
+    right_edge = 0.0
+    for col, cx in zip(columns, xs):
         first = col.layers[0]
         classes = " ".join(["cell", col.cls_kind] + [f"layer-{ids.token(l.name)}" for l in col.layers])
         prims = common.draw_cell(col.kind, cx, cy, R, theme)
         prims += common.group_mark(col.kind, cx, cy, R, theme, show=(style == "bars"))
+        right_edge = max(right_edge, cx + R + GAP / 2)
         if col.inner and options.labels:
-            n = len(col.inner)
-            size = min(fit_size(s, INNER_SIZE, 2 * R * 0.72) for s in col.inner)
+            lines, size = fit_inner(col.inner, 2 * R * 0.72)
             step = size * 1.2
-            y0 = cy - (n - 1) * step / 2 + size * 0.36
+            y0 = cy - (len(lines) - 1) * step / 2 + size * 0.36
             prims += [Text(cx, y0 + i * step, s, size=size, color=theme["cell_text"], cls="cell-text")
-                      for i, s in enumerate(col.inner)]
+                      for i, s in enumerate(lines)]
         cells.append(Group(tuple(prims), cls=classes, id=ids.make("cell", first.name), title=col.tooltip))
         if options.labels and col.label:
             texts = tuple(Text(cx, label_top + LABEL_SIZE + i * LABEL_LINE, s, size=LABEL_SIZE,
                                color=theme["label"], cls="label") for i, s in enumerate(col.label))
             labels.append(Group(texts, cls=f"label-group layer-{ids.token(first.name)}"))
+            right_edge = max(right_edge, cx + label_width(col.label) / 2)
         if with_bars and col.bar is not None:
             value, text = col.bar
             h = max(1.0, BAR_MAX * value / vmax) if value > 0 else 1.0
@@ -95,19 +161,15 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
             if options.labels:
                 prims.append(Text(cx, bar_base + 6 + LABEL_SIZE, text, size=LABEL_SIZE, color=theme["label"],
                                   cls="bar-label"))
+                right_edge = max(right_edge, cx + text_width(text, LABEL_SIZE) / 2)
             bars.append(Group(tuple(prims), cls=f"bar layer-{ids.token(first.name)}",
                               id=ids.make("bar", first.name), title=f"{first.name}: {text}"))
-        x += w
     if skips:
-        centres, acc = [], MARGIN
-        for w in widths:
-            centres.append(acc + w / 2)
-            acc += w
         paths = []
         for (i, j), lane in zip(skips, lanes):
             y = cy - R - 6 - (lane + 1) * LANE + LANE / 2
-            x0, x1 = centres[i] + 6, centres[j] - 6
-            paths.append(Path(((x0, cy - R * 0.75), (x0, y), (x1, y), (x1, cy - R * 0.75 - 2)),
+            x0, x1 = xs[i] + 6, xs[j] - 6
+            paths.append(Path(((x0, icon_top(columns[i], cy)), (x0, y), (x1, y), (x1, icon_top(columns[j], cy))),
                               stroke=theme["label"], stroke_width=1.2, arrow=True,
                               cls=f"skip layer-{ids.token(columns[i].layers[-1].name)} "
                                   f"to-{ids.token(columns[j].layers[0].name)}"))
@@ -119,7 +181,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     if with_bars:
         items.append(Group(tuple(bars), cls="bars", id="bars"))
         bottom = bar_base + (6 + LABEL_SIZE + 5 if options.labels else 0)
-    width = MARGIN * 2 + row_w
+    width = right_edge + MARGIN
     if title_text:
         width = max(width, MARGIN * 2 + text_width(title_text, 18, "bold"))
     if options.legend:
@@ -196,5 +258,3 @@ def tooltip(layers, shaped: ShapedNetwork) -> str:
     return "; ".join(common.layer_tooltip(l, shaped) for l in layers)
 
 
-def shape_text(shape) -> str:
-    return format_shape(shape, "*")

@@ -1,13 +1,14 @@
 """``short``: the compact row where each convolution followed by pooling
-merges into one dark-ringed cell (../reference/equal.png); LRN, activations
-and dropout are left out; kernel and channels are written in the cells."""
+merges into one dark-ringed cell (../reference/equal.png); LRN, batch
+normalisation, activations and dropout are left out (they belong to the
+convolution before them); kernel and channels are written in the cells."""
 from __future__ import annotations
 
 from ..ir import ShapedNetwork
 from . import common
 from .row import Column, layout, tooltip
 
-LEFT_OUT = common.HIDDEN | {"lrn"}
+LEFT_OUT = common.HIDDEN | {"lrn", "batchnorm"}
 
 
 def inner_for(layer) -> list[str]:
