@@ -176,6 +176,22 @@ def test_a_model_returning_a_tuple_trains_on_its_first_element(tmp_path, attr, r
     assert module(torch.zeros(2, 3, 8, 8)).shape == (2, 4)
 
 
+def test_default_plot_names_keep_targets_apart(capsys, tmp_path, monkeypatch):
+    from netviz.commands.train import default_plot
+    assert default_plot("lenet5") == "lenet5-train.png"
+    assert default_plot("nets/tiny.yaml") == "tiny-train.png"
+    assert default_plot("torchvision:alexnet") == "torchvision-alexnet-train.png"
+    names = {default_plot(t) for t in ("pkg.mod:Net", "pkg.mod:Other", "pkg.other:Net",
+                                       "nets.py:Net", "dir/nets.py:Other")}
+    assert len(names) == 5 and "pkg.mod-Net-train.png" in names
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tuple_net.py").write_text(TUPLE_NET)
+    code, out, err = _run_here(capsys, "train", "tuple_net.py:Pair", "--steps", "1", "--train-size",
+                               "16", "--val-size", "8", "--batch-size", "8", "--device", "cpu")
+    assert code == 0, out + err
+    assert "plot: tuple_net-Pair-train.png" in out and (tmp_path / "tuple_net-Pair-train.png").is_file()
+
+
 def test_torchvision_models_with_auxiliary_classifiers_are_built_without():
     from netviz.train.model import prepare_target
     p = prepare_target("torchvision:googlenet", input="3x64x64")

@@ -8,6 +8,13 @@ import click
 from ..cli import input_option, model_argument
 
 
+def default_plot(model) -> str:
+    """MODEL-train.png, named as figures are: pkg.mod:Net gives pkg.mod-Net-train.png
+    and dir/nets.py:Net nets-Net-train.png, so that two targets do not share a file."""
+    from ..figure import default_name
+    return os.path.splitext(default_name(str(model).rstrip("/"), "train"))[0] + ".png"
+
+
 def _positive(kind):
     return click.IntRange(min=1) if kind is int else click.FloatRange(min=0, min_open=True)
 
@@ -84,8 +91,7 @@ def train_cmd(model, input_shape, data, classes, epochs, steps, max_time, batch_
     if data is not None and (train_size or val_size):
         raise UsageError("--train-size and --val-size are for the procedural dataset, not --data")
     if plot is None and not no_plot and metrics is None:
-        base = os.path.splitext(os.path.basename(str(model).rstrip("/")))[0].replace(":", "-")
-        plot = f"{base}-train.png"
+        plot = default_plot(model)
     cfg = TrainConfig(
         model=model, input=input_shape, data=data, classes=classes, epochs=epochs, steps=steps,
         max_time=max_time, batch_size=batch_size, lr=lr, optimizer=optimizer, momentum=momentum,
