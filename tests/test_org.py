@@ -213,6 +213,60 @@ def test_kernel_windows_sit_in_their_map_and_match_the_kernel(model, streams):
         assert el.text in {str(k) for k in layer.attrs["kernel"]}
 
 
+def _rect(points):
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _windows_by_box(scene):
+    """The screen rectangle of each kernel window, with the classes of its
+    connection, listed under the box (group classes) it sits in."""
+    boxes = {g.cls: _rect([p for face in g.children for p in face.points])
+             for g, _ in _groups(scene) if "box" in g.cls.split()}
+    out = {cls: [] for cls in boxes}
+    for g, _ in _groups(scene):
+        faces = [c for c in g.children if isinstance(c, Polygon) and c.cls == "window"]
+        if not faces:
+            continue
+        rect = _rect([p for f in faces for p in f.points])
+        cx, cy = (rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2
+        (home,) = [cls for cls, (x0, y0, x1, y1) in boxes.items() if x0 <= cx <= x1 and y0 <= cy <= y1]
+        out[home].append((rect, g.cls))
+    return out
+
+
+@pytest.mark.parametrize("model,streams", [(m, s) for m in ZOO for s in (1, 2, 3, 4)])
+def test_kernel_windows_in_one_box_never_overlap(model, streams):
+    fig = netviz.render(model, style="org", streams=streams)
+    by_box = _windows_by_box(fig.scene)
+    # the input feeds the first convolution in every stream: one window for each
+    (inp,) = [cls for cls in by_box if " input " in f" {cls} "]
+    assert len(by_box[inp]) == streams
+    for cls, wins in by_box.items():
+        for (a, ca), (b, cb) in itertools.combinations(wins, 2):
+            assert not boxes_overlap(a, b), (cls, ca, cb)
+
+
+def test_paper_alexnet_windows_lie_on_the_front_face_one_per_stream_top_to_bottom():
+    fig = netviz.render("alexnet", style="org")
+    by_box = _windows_by_box(fig.scene)
+    fronts = {g.cls: _rect(g.children[-1].points) for g, _ in _groups(fig.scene) if "box" in g.cls.split()}
+    checked = 0
+    for cls, wins in by_box.items():
+        if "conv" not in cls.split() or not wins:
+            continue
+        x0, y0, x1, y1 = fronts[cls]
+        for (a, _) in wins:
+            assert x0 < a[0] and a[2] < x1 and y0 < a[1] and a[3] < y1, cls
+        if len(wins) == 2:  # conv2 feeds conv3 in both streams: stream 0's window high, stream 1's low
+            wins = sorted(wins, key=lambda w: [c for c in w[1].split() if c.startswith("to-")])
+            (top, _), (low, _) = wins
+            assert top[1] < (y0 + y1) / 2 < low[3] and top[3] < low[3]
+            checked += 1
+        checked += 1
+    assert checked == 2 * 4 + 2  # conv1..conv4 in two streams; conv2 twice
+
+
 def _groups(scene):
     def rec(items, parents):
         for item in items:

@@ -22,7 +22,7 @@ from ..errors import UsageError
 from ..ir import Layer, ShapedNetwork, format_shape
 from ..scene import Group, Path, Scene, Text, text_width
 from . import common
-from .org_draw import COS, SIN, Cuboid, Placer, arrow, bar, baseline, extent, projection, shift
+from .org_draw import COS, SIN, Cuboid, Placer, arrow, bar, baseline, extent, projection, shift, windows
 
 SIDE = 10.0  # pixels per sqrt(side length)
 DEPTH = 5.5  # pixels per sqrt(channels), shrunk to keep wide networks in WIDTH_BUDGET
@@ -235,15 +235,17 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
             pairs = [(i, j) for i in range(len(src.units)) for j in range(len(dst.units))]
         else:
             pairs = [(i, i) for i in range(len(src.units))]
-        windows = src.boxed and dst.boxed and dst.kind == "conv"
+        wins = {}
+        if src.boxed and dst.boxed and dst.kind == "conv":
+            kh, kw = dst.layer.attrs["kernel"]
+            for i, unit in enumerate(src.units):
+                js = [b for a, b in pairs if a == i]
+                wins.update(zip(((i, j) for j in js), windows(unit, side(kh), RECEDE * side(kw), len(js))))
         for i, j in pairs:
             cls = (f"conn {kind} layer-{tok} from-{'all' if src.single else i} "
                    f"to-{'all' if dst.single else j}")
-            if windows:
-                kh, kw = dst.layer.attrs["kernel"]
-                n = sum(1 for a, _ in pairs if a == i)
-                index = sum(1 for a, b in pairs if a == i and b < j)
-                win = src.units[i].window(side(kh), RECEDE * side(kw), index, n)
+            if wins:
+                win = wins[i, j]
                 items = win.faces(cls="window", width=0.8) + projection(win, dst.units[j].landing())
                 conns.append(Group(tuple(items), cls=cls))
                 kernel_wins.append((win, kh, kw, dst, src.stream_cls(i)))

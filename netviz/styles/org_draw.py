@@ -59,21 +59,90 @@ class Cuboid:
         return [Polygon(tuple(_r(q) for q in face), fill=FILL, stroke=EDGE, stroke_width=width, cls=cls)
                 for face in (left, top, front)]
 
-    def window(self, hk: float, lk: float, index: int, count: int) -> "Cuboid":
-        """The ``index``-th of ``count`` kernel windows inside this box: the first
-        high and far back, the last low and in front, all near the right side."""
-        hk, lk = min(hk, self.h), min(lk, self.l)
-        dk = max(2.0, min(self.d * 0.45, self.d - 2.0)) if self.d > 4 else self.d * 0.6
-        u0 = self.d - dk - min(self.d * 0.2, 12.0)
-        t = index / (count - 1) if count > 1 else 0.5
-        v0 = (self.h - hk) * t
-        w0 = (self.l - lk) * (1.0 - t)
-        x, y = self.at(u0, v0, w0)
-        return Cuboid(x, y, dk, hk, lk)
-
     def landing(self) -> tuple[float, float]:
         """Where projection lines from the layer before end: mid left face."""
         return self.at(0.0, self.h / 2, self.l / 2)
+
+
+WIN_GAP = 2.0  # least room between two windows, and between a window and its box's edges
+WIN_MIN = 8.0  # least width of a window's front face when the windows lie on the box's front face
+
+
+def bbox(box: Cuboid) -> tuple[float, float, float, float]:
+    """The screen rectangle a box covers."""
+    return (box.left, box.top, box.right, box.bottom)
+
+
+def apart(rects, gap: float = WIN_GAP) -> bool:
+    """Whether no two rectangles come within ``gap`` of each other."""
+    return not any(boxes_overlap(a, b, gap - 1e-6) for i, a in enumerate(rects) for b in rects[i + 1:])
+
+
+def windows(box: Cuboid, hk: float, lk: float, count: int) -> list[Cuboid]:
+    """``count`` kernel windows of ``hk`` rows by ``lk`` columns inside ``box``,
+    the first highest, none overlapping another. They lie on the box's front
+    face, stacked (or in a grid where a stack does not fit); in a box too thin
+    for that, along its receding side from high and far back to low and in
+    front. Where even that cannot keep them apart, they are drawn smaller."""
+    hk, lk = max(1.0, min(hk, box.h - 2 * WIN_GAP)), max(1.0, min(lk, box.l - 2 * WIN_GAP))
+    f = 1.0
+    while True:
+        for rows in range(count, 0, -1):
+            wins = _front(box, hk * f, lk * f, count, rows)
+            if wins and apart([bbox(w) for w in wins]):
+                return wins
+        wins = _side(box, hk * f, lk * f, count)
+        if apart([bbox(w) for w in wins]) or f < 0.05:
+            return wins
+        f *= 0.9
+
+
+def _front(box: Cuboid, hk: float, lk: float, count: int, rows: int) -> list[Cuboid] | None:
+    """Windows on the front face in ``rows`` rows (a window's back edges on the face too)."""
+    g = WIN_GAP
+    cols = -(-count // rows)
+    back_x, back_y = lk * COS, lk * SIN
+    wide = (box.d - 2 * g - (cols - 1) * g) / cols  # each column's room
+    dk = min(wide, 0.55 * box.d + back_x) - back_x
+    tall = hk + back_y
+    if dk < WIN_MIN or rows * tall + (rows - 1) * g > box.h - 2 * g + 1e-9:
+        return None
+    w = dk + back_x
+    # clear of the box's right side, as in the paper, where there is room
+    right = min(max(g, min(0.15 * box.d, 8.0)), box.d - g - cols * w - (cols - 1) * g)
+    out = []
+    for i in range(count):
+        r, c = divmod(i, cols) if rows > 1 else (0, i)
+        if count == 1:
+            top = (box.h - tall) / 2
+        elif rows == 1:  # one row of columns: a staircase, first high, last low
+            top = g + (box.h - 2 * g - tall) * i / (count - 1)
+        else:
+            top = g + (box.h - 2 * g - tall) * r / (rows - 1)
+        if cols == 1:
+            left = box.d - right - w
+        else:
+            left = g + (box.d - right - g - w) * c / (cols - 1)
+        out.append(Cuboid(box.x + left + back_x, box.y + top + back_y, dk, hk, lk))
+    return out
+
+
+def _side(box: Cuboid, hk: float, lk: float, count: int) -> list[Cuboid]:
+    """Windows along the box's receding side, for a box too thin to hold them
+    on its front face: the first high and far back, the last low and in front,
+    clear of the box's edges."""
+    dk = max(2.0, min(box.d * 0.45, box.d - 2.0)) if box.d > 4 else box.d * 0.6
+    u0 = box.d - dk - min(box.d * 0.2, 12.0)
+    mv = max(WIN_GAP, min(0.08 * box.h, (box.h - hk) / 2))
+    mw = max(WIN_GAP, min(0.1 * box.l, (box.l - lk) / 2))
+    out = []
+    for i in range(count):
+        t = i / (count - 1) if count > 1 else 0.5
+        v0 = mv + (box.h - hk - 2 * mv) * t
+        w0 = mw + (box.l - lk - 2 * mw) * (1.0 - t)
+        x, y = box.at(u0, v0, w0)
+        out.append(Cuboid(x, y, dk, hk, lk))
+    return out
 
 
 def _r(p):
