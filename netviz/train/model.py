@@ -189,6 +189,8 @@ def _probe(module, shape, target) -> tuple[int, str | None]:
     list, what it returns. A training-mode forward on two zero images, with
     the buffers (batchnorm statistics) and the random generator put back."""
     import torch
+
+    from ..trace.target import first_line
     was = module.training
     buffers = [(b, b.detach().clone()) for b in module.buffers()]
     module.train()
@@ -196,7 +198,8 @@ def _probe(module, shape, target) -> tuple[int, str | None]:
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
             out = module(torch.zeros(2, *shape))
     except Exception as exc:
-        raise UsageError(f"{target} fails on a 2x{format_shape(shape)} input ({exc}); "
+        raise UsageError(f"{target} fails on a 2x{format_shape(shape)} input "
+                         f"({first_line(exc)}); "
                          "give the right --input") from None
     finally:
         with torch.no_grad():
