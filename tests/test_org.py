@@ -1,8 +1,10 @@
 """The ``org`` style: the 2012 AlexNet paper's figure, from any chain network."""
 from __future__ import annotations
 
+import functools
 import io
 import itertools
+import math
 import os
 import re
 import subprocess
@@ -15,7 +17,7 @@ import pytest
 import netviz
 from netviz.errors import UsageError
 from netviz.ir import Layer, Network
-from netviz.scene import Polygon, boxes_overlap
+from netviz.scene import Path, Polygon, boxes_overlap
 from netviz.styles.common import Ids, category
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -235,9 +237,17 @@ def _windows_by_box(scene):
     return out
 
 
-@pytest.mark.parametrize("model,streams", [(m, s) for m in ZOO for s in (1, 2, 3, 4)])
+SPLITS = [(m, s) for m in ZOO for s in (1, 2, 3, 4)]
+
+
+@functools.lru_cache(maxsize=None)
+def _figure(model, streams):
+    return netviz.render(model, style="org", streams=streams)
+
+
+@pytest.mark.parametrize("model,streams", SPLITS)
 def test_kernel_windows_in_one_box_never_overlap(model, streams):
-    fig = netviz.render(model, style="org", streams=streams)
+    fig = _figure(model, streams)
     by_box = _windows_by_box(fig.scene)
     # the input feeds the first convolution in every stream: one window for each
     (inp,) = [cls for cls in by_box if " input " in f" {cls} "]
@@ -245,6 +255,28 @@ def test_kernel_windows_in_one_box_never_overlap(model, streams):
     for cls, wins in by_box.items():
         for (a, ca), (b, cb) in itertools.combinations(wins, 2):
             assert not boxes_overlap(a, b), (cls, ca, cb)
+
+
+@pytest.mark.parametrize("model,streams", SPLITS)
+def test_two_distinct_projection_lines_per_window(model, streams):
+    fig = _figure(model, streams)
+    count = 0
+    for g, _ in _groups(fig.scene):
+        faces = [c for c in g.children if isinstance(c, Polygon) and c.cls == "window"]
+        if not faces:
+            continue
+        corners = {p for f in faces for p in f.points}
+        lines = [c for c in g.children if isinstance(c, Path) and c.dash]
+        assert len(lines) == 2, g.cls
+        (a0, a1), (b0, b1) = (ln.points for ln in lines)
+        assert a1 == b1  # one landing point in the next map
+        assert a0 in corners and b0 in corners and a0 != b0
+        # apart where they leave the window: b0's distance from the line a0-a1
+        (ax, ay), (bx, by), (tx, ty) = a0, b0, a1
+        dist = abs((tx - ax) * (by - ay) - (ty - ay) * (bx - ax)) / math.hypot(tx - ax, ty - ay)
+        assert dist >= 4.0, (g.cls, a0, b0, a1)
+        count += 1
+    assert count > 0
 
 
 def test_paper_alexnet_windows_lie_on_the_front_face_one_per_stream_top_to_bottom():

@@ -150,11 +150,17 @@ def _r(p):
 
 
 def projection(win: Cuboid, target: tuple[float, float], cls: str | None = None) -> list:
-    """Dotted lines from a kernel window's right corners to the point it
-    lands on in the next map."""
-    corners = (win.at(win.d, 0, 0), win.at(win.d, win.h, 0), win.at(win.d, 0, win.l))
+    """Two dotted lines to the point the window lands on in the next map, from
+    the two corners of its outline that are farthest apart as seen from that
+    point (the edges of the cone it projects), so that the two never run
+    together, however steeply they go."""
+    d, h, l = win.d, win.h, win.l
+    outline = [win.at(*c) for c in ((0, h, 0), (d, h, 0), (d, 0, 0), (d, 0, l), (0, 0, l), (0, h, l))]
+    tx, ty = target
+    bearing = [math.atan2(ty - y, tx - x) for x, y in outline]
+    ends = (outline[bearing.index(min(bearing))], outline[bearing.index(max(bearing))])
     return [Path((_r(c), _r(target)), stroke=EDGE, stroke_width=0.8, dash=(1.5, 2.0), cls=cls)
-            for c in corners]
+            for c in ends]
 
 
 def arrow(a: tuple[float, float], b: tuple[float, float], cls: str | None = None) -> Path:
