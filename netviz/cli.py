@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 
 import click
@@ -33,7 +34,11 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module, attr = COMMANDS[name]
-        return getattr(importlib.import_module(module), attr)
+        cmd = getattr(importlib.import_module(module), attr)
+        if cmd.short_help is None and cmd.help:  # the first sentence, without its examples
+            text = re.sub(r"\s*\((e\.g\.|such as|as in)[^)]*\)", "", " ".join(cmd.help.split()))
+            cmd.short_help = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
+        return cmd
 
     def resolve_command(self, ctx, args):
         name = args[0] if args else None
@@ -56,7 +61,7 @@ def trace_options(f):
     """Options for MODELs that are PyTorch targets (ignored for specs)."""
     f = click.option("--device", type=click.Choice(["auto", "cuda", "cpu", "meta"]), default="auto",
                      show_default=True, help="Where a PyTorch model runs while it is traced.")(f)
-    f = click.option("--depth", type=int, default=None,
+    f = click.option("--depth", type=click.IntRange(min=0), default=None,
                      help="How deep into nested modules a traced model is shown.")(f)
     f = click.option("--profile", is_flag=True,
                      help="Time each layer and record peak memory (CUDA).")(f)
@@ -71,7 +76,7 @@ def model_argument(f):
     return click.argument("model", metavar="MODEL")(f)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="netviz", prog_name="netviz")
 def main():
     """Figures of neural networks, from a layer list or a PyTorch model.
@@ -107,8 +112,14 @@ def shapes_cmd(model, input_shape, device, depth, profile, as_json):
         click.echo(format_table(result))
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    return f"netviz: warning: {message}\n"
+
+
 def run(argv=None):
     """Entry point: one clear line and a non-zero exit for bad input."""
+    import warnings
+    warnings.formatwarning = _one_line_warning  # the CLI's warnings are for users, not for debugging
     try:
         rv = main.main(args=argv, prog_name="netviz", standalone_mode=False)
     except NetvizError as exc:

@@ -51,12 +51,12 @@ def check_destination(path: str) -> str:
     """The output format for PATH, or a one-line error if it cannot be written
     there (checked before any drawing)."""
     from .backends import format_for
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a folder; give a file name such as net.svg")
     fmt = format_for(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UsageError(f"cannot write {path}: folder {os.path.dirname(path) or '.'} does not exist")
-    if os.path.isdir(path):
-        raise UsageError(f"cannot write {path}: it is a folder")
     return fmt
 
 
@@ -89,7 +89,14 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     from .models import shaped as to_shaped
     from .styles.common import THEMES, RenderOptions
 
+    style = style.lower()
+    theme = theme.lower()
     module = styles.get(style)
+    if streams is not None and style != "org":
+        raise UsageError(f"--streams splits the org style's figure; the {style} style has no streams")
+    if bar_metric != "size" and style != "bars":
+        raise UsageError(f"--bar-metric sets what the bars style's bars show; the {style} style has none")
+
     if theme not in THEMES:
         import difflib
         near = difflib.get_close_matches(theme, list(THEMES), n=1)
@@ -110,7 +117,7 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         scene = _rescale(scene, width / scene.width)
     elif scale is not None:
         scene = _rescale(scene, scale)
-    return Figure(scene, shaped, style)
+    return Figure(scene, shaped, style)  # style as normalised above
 
 
 def _rescale(scene: Scene, scale: float) -> Scene:

@@ -10,8 +10,8 @@ import difflib
 import os
 
 from . import zoo
-from .errors import UsageError
-from .ir import Network, ShapedNetwork
+from .errors import ShapeError, UsageError
+from .ir import Network, ShapedNetwork, format_shape
 from .shapes import infer
 from .spec import load_spec, parse_shape, with_input
 
@@ -67,7 +67,23 @@ def shaped(model, input=None, **trace_options) -> ShapedNetwork:
                         f"tracing takes {', '.join(TRACE_OPTIONS)}")
     if isinstance(model, ShapedNetwork) and input is None:
         return model
+    if not is_trace_target(model):
+        given = [f"--{k}" for k, v in trace_options.items()
+                 if (k == "device" and v not in (None, "auto")) or (k == "profile" and v)
+                 or (k == "depth" and v is not None) or (k == "batch" and v not in (None, 1))]
+        if given:
+            raise UsageError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to "
+                             "PyTorch models (e.g. torchvision:alexnet); a spec is not run")
     if is_trace_target(model):
         from .trace import trace_target  # torch is imported only here
         return trace_target(model, input=input, **trace_options)
-    return infer(load(model, input=input))  # device/depth/profile only matter when tracing
+    network = load(model, input=input)
+    try:
+        return infer(network)
+    except ShapeError as exc:
+        if input is None:
+            raise
+        # the spec is fine; the size asked for is not
+        size = format_shape(next(l for l in network.layers if l.type == "input").attrs["shape"])
+        hint = " (leave out the batch dimension)" if size.count("x") == 3 else ""
+        raise UsageError(f"--input {size}{hint}: {exc.message}") from None

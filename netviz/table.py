@@ -4,6 +4,14 @@ from __future__ import annotations
 from .ir import ShapedNetwork, format_shape
 
 
+def cols(text: str) -> int:
+    """Terminal columns TEXT takes: wide (CJK) characters take two."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
 def human(n: int) -> str:
     return f"{n:,}"
 
@@ -33,11 +41,11 @@ def format_table(shaped: ShapedNetwork) -> str:
     total = ["total", "", "", human(shaped.total_params), human(shaped.total_macs)]
     total += [f"{sum(m.get(k, 0.0) for m in shaped.metrics.values()):.3f}" for k in metric_keys]
     total += [""] if branching else []
-    widths = [max(len(r[i]) for r in [head, total, *rows]) for i in range(len(head))]
+    widths = [max(cols(r[i]) for r in [head, total, *rows]) for i in range(len(head))]
     right = {3, 4} | {5 + i for i in range(len(metric_keys))}
 
     def fmt(row):
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+        return "  ".join(" " * (w - cols(c)) + c if i in right else c + " " * (w - cols(c))
                          for i, (c, w) in enumerate(zip(row, widths))).rstrip()
 
     rule = "  ".join("-" * w for w in widths)

@@ -407,3 +407,45 @@ def test_labels_spread_evenly_and_long_ones_wrap():
         "one, two, three, four, five, six, seven, eight, nine, ten".replace(", ", ",")
     inner = [t for t in netviz.render(net, style="short").scene.texts() if t.cls == "cell-text"]
     assert inner and all(t.size >= 9 for t in inner) and inner[-1].text.endswith("…")
+
+
+def test_text_no_font_can_draw_is_one_warning_line(tmp_path, cli):
+    from netviz.backends.raster import FALLBACK_FONTS
+    from matplotlib import font_manager
+    if any(f.name in FALLBACK_FONTS[:-2] for f in font_manager.fontManager.ttflist):
+        pytest.skip("a CJK font is installed here: PNG draws the label")
+    spec = tmp_path / "cjk.yaml"
+    spec.write_text("input: 3x8x8\nlayers:\n  - conv: {name: 卷积层, out: 4, kernel: 3, label: 卷积层}\n",
+                    encoding="utf-8")
+    r = cli("render", spec, "-o", tmp_path / "c.png")
+    assert r.returncode == 0
+    warnings = [line for line in r.stderr.splitlines() if "warning" in line.lower()]
+    assert warnings == ["netviz: warning: no installed font can draw '卷积层' in PNG or PDF (SVG shows it); "
+                        "install a font that has it, such as Debian's fonts-noto-cjk"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["shapes", "alexnet", "--input", "1x3x227x227"],
+     "netviz: --input 1x3x227x227 (leave out the batch dimension): conv1: conv needs a CxHxW input"),
+    (["render", "lenet5", "--input", "1x28x28", "-o", "x.svg"],
+     "netviz: --input 1x28x28: c5: kernel 5x5 is larger than the padded input height 4+2*0=4"),
+    (["render", "lenet5", "--style", "short", "--streams", "2", "-o", "x.svg"],
+     "netviz: --streams splits the org style's figure; the short style has no streams"),
+    (["render", "lenet5", "--style", "short", "--bar-metric", "params", "-o", "x.svg"],
+     "netviz: --bar-metric sets what the bars style's bars show; the short style has none"),
+    (["render", "lenet5", "--style", "org", "--legend", "-o", "x.svg"], "netviz: the org style draws"),
+    (["render", "lenet5", "--profile", "-o", "x.svg"], "netviz: --profile applies to PyTorch models"),
+    (["render", "lenet5", "--bar-metric", "time", "-o", "x.svg"],
+     "netviz: --bar-metric time needs per-layer measurements: give a PyTorch model"),
+    (["render", "lenet5", "-o", "."], "netviz: cannot write .: it is a folder"),
+])
+def test_options_that_cannot_apply_are_refused(cli, tmp_path, args, message):
+    r = cli(*args, cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith(message) and len(r.stderr.splitlines()) == 1, r.stderr
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_render_prints_the_engine_warnings(cli, tmp_path):
+    r = cli("render", "alexnet", "--input", "3x224x224", "-o", tmp_path / "a.svg")
+    assert r.returncode == 0
+    assert r.stderr.splitlines()[0].startswith("warning: conv1: 11x11 kernel with stride 4 does not tile")

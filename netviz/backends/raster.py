@@ -5,11 +5,48 @@ default font is DejaVu Sans, the font the layout measured with.
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import warnings
 
 from ..scene import Circle, Group, Path, Polygon, Rect, Scene, Text
 
 DPI = 96.0
+
+
+# Fonts with the glyphs DejaVu Sans lacks (CJK above all), tried in this order
+# wherever they are installed; matplotlib falls back glyph by glyph.
+FALLBACK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Source Han Sans SC",
+                  "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN",
+                  "Noto Sans", "Unifont")
+
+
+class MissingGlyphs(UserWarning):
+    """Text that no installed font can draw in PNG or PDF (SVG leaves it to the viewer)."""
+
+
+def _families(scene: Scene) -> list[str]:
+    """DejaVu Sans, then installed fallback fonts; warn once about text that
+    none of them can draw."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    text = "".join(t.text for t in scene.texts())
+    if text.isascii():
+        return ["DejaVu Sans"]
+    installed = {f.name: f.fname for f in font_manager.fontManager.ttflist}
+    families = ["DejaVu Sans"] + [f for f in FALLBACK_FONTS if f in installed]
+    missing = dict.fromkeys(ch for ch in text if not ch.isspace())
+    for family in families:
+        have = FT2Font(installed[family]).get_charmap()
+        missing = {ch: None for ch in missing if ord(ch) not in have}
+        if not missing:
+            break
+    if missing:
+        sample = "".join(list(missing)[:8])
+        warnings.warn(f"no installed font can draw {sample!r} in PNG or PDF (SVG shows it); install a "
+                      "font that has it, such as Debian's fonts-noto-cjk", MissingGlyphs, stacklevel=3)
+    return families
 
 
 def _figure(scene: Scene):
@@ -80,20 +117,31 @@ def _figure(scene: Scene):
         elif isinstance(item, Text):
             ax.text(item.x, item.y, item.text, fontsize=item.size * px, color=item.color,
                     ha={"start": "left", "middle": "center", "end": "right"}[item.anchor],
-                    va="baseline", fontweight=item.weight, family="DejaVu Sans", zorder=zorder(),
+                    va="baseline", fontweight=item.weight, family=families, zorder=zorder(),
                     parse_math=False)  # labels are plain text, as in SVG: "$x$" stays "$x$"
         else:
             raise TypeError(f"not a scene item: {item!r}")
 
+    families = _families(scene)
     for item in scene.children:
         draw(item)
     return fig
 
 
+@contextlib.contextmanager
+def _quiet():
+    """matplotlib warns once per missing glyph; _families has said it once."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support .* natively")
+        yield
+
+
 def to_png(scene: Scene) -> bytes:
     fig = _figure(scene)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, facecolor=fig.get_facecolor(),
+    with _quiet():
+        fig.savefig(buf, format="png", dpi=DPI, facecolor=fig.get_facecolor(),
                 metadata={"Software": None})
     return buf.getvalue()
 
@@ -101,6 +149,7 @@ def to_png(scene: Scene) -> bytes:
 def to_pdf(scene: Scene) -> bytes:
     fig = _figure(scene)
     buf = io.BytesIO()
-    fig.savefig(buf, format="pdf", dpi=DPI, facecolor=fig.get_facecolor(),
+    with _quiet():
+        fig.savefig(buf, format="pdf", dpi=DPI, facecolor=fig.get_facecolor(),
                 metadata={"Creator": None, "Producer": None, "CreationDate": None})
     return buf.getvalue()

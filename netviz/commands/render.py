@@ -8,24 +8,27 @@ import click
 from ..cli import input_option, model_argument, trace_kwargs, trace_options
 
 
-@click.command("render")
+@click.command("render", short_help="Draw MODEL as a figure: SVG, PNG or PDF.")
 @model_argument
-@click.option("--style", "-s", default="bars", show_default=True,
-              help="bars (cells and a bar chart), short (conv+pool merged) or org (the paper's figure).")
+@click.option("--style", "-s", default="bars", show_default=True, metavar="STYLE",
+              help="bars (cells and a bar chart), short (conv+pool merged) or org (the paper's "
+                   "two-stream figure).")
 @click.option("-o", "--output", "output", default=None, metavar="FILE",
               help="Output file; the format follows its extension (.svg, .png, .pdf). "
                    "'-' writes SVG to stdout. Default: MODEL-STYLE.svg.")
 @input_option
 @click.option("--title", default=None, help="A title drawn above the figure.")
 @click.option("--labels/--no-labels", default=True, show_default=True, help="Draw kernel and size labels.")
-@click.option("--legend", is_flag=True, help="Add a legend of the cell kinds used.")
-@click.option("--theme", default="default", show_default=True, help="default or colorblind.")
+@click.option("--legend/--no-legend", default=False, help="Add a legend of the cell kinds used (bars, short).")
+@click.option("--theme", default="default", show_default=True, metavar="THEME",
+              help="default (the reference colours) or colorblind (Okabe-Ito).")
 @click.option("--width", type=float, default=None, help="Output width in pixels (keeps the aspect).")
 @click.option("--scale", type=float, default=None, help="Output size factor (2 for a sharper PNG).")
-@click.option("--streams", type=int, default=None, help="org style: split the network into N streams.")
+@click.option("--streams", type=click.IntRange(min=1), default=None,
+              help="org style: split the network into N streams.")
 @click.option("--bar-metric", default="size", show_default=True,
               type=click.Choice(["size", "params", "macs", "time", "memory"]),
-              help="What the bars of the bars style show.")
+              help="What the bars of the bars style show (time and memory need --profile).")
 @trace_options
 def render(model, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
            bar_metric, device, depth, profile):
@@ -33,6 +36,10 @@ def render(model, style, output, input_shape, title, labels, legend, theme, widt
     from ..figure import check_destination, default_name
     from ..figure import render as do_render
 
+    if legend and style.lower() == "org":  # the API lets the paper's figure ignore it; asked for here, say so
+        from ..errors import UsageError
+        raise UsageError("the org style draws the paper's figure, which has no legend; "
+                         "--legend works with --style bars or short")
     if output is None:
         output = default_name(model, style)
     if output != "-":
@@ -40,10 +47,12 @@ def render(model, style, output, input_shape, title, labels, legend, theme, widt
     fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
                     theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
                     **trace_kwargs(device, depth, profile))
+    for warning in fig.shaped.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if output == "-":
         sys.stdout.write(fig.svg())
         sys.stdout.flush()
         return
     fig.save(output)
     click.echo(f"wrote {output} ({fig.scene.width * fig.scene.scale:.0f}x"
-               f"{fig.scene.height * fig.scene.scale:.0f}, {style})", err=True)
+               f"{fig.scene.height * fig.scene.scale:.0f}, {fig.style})", err=True)

@@ -18,6 +18,7 @@ STYLES = {
 
 
 def get(name: str):
+    name = name.lower()
     if name not in STYLES:
         near = difflib.get_close_matches(name, list(STYLES), n=1)
         hint = f" (did you mean '{near[0]}'?)" if near else ""

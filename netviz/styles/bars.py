@@ -38,8 +38,14 @@ def label_for(layer) -> list[str]:
 def columns(shaped: ShapedNetwork, metric: str = "size") -> list[Column]:
     if metric not in METRICS:
         raise UsageError(f"unknown bar metric {metric!r}; use {', '.join(METRICS)}")
-    if metric in ("time", "memory") and not shaped.metrics:
-        raise UsageError(f"--bar-metric {metric} needs measured layers: trace a PyTorch model with --profile")
+    if metric in ("time", "memory"):
+        key = {"time": "time_ms", "memory": "memory_mb"}[metric]
+        if not shaped.metrics:
+            raise UsageError(f"--bar-metric {metric} needs per-layer measurements: give a PyTorch model "
+                             "(e.g. torchvision:alexnet) and --profile")
+        if not any(key in m for m in shaped.metrics.values()):
+            raise UsageError(f"--bar-metric {metric}: this profile has no {metric} per layer "
+                             "(peak memory is measured on CUDA only)")
     cols = []
     for layer in shaped.network.layers:
         cat = common.category(layer)

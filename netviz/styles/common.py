@@ -47,7 +47,7 @@ THEMES = {
         "maxpool": "#D55E00", "maxpool_ring": "#EBA06A", "avgpool": "#E69F00", "avgpool_ring": "#F3CF80",
         "lrn": "#8C8C8C", "batchnorm": "#8C8C8C", "batchnorm_ring": "#C6C6C6", "fc": "#009E73",
         "output": "#56B4E9", "output_mark": "#1F6F9E", "add": "#6B3E1E", "concat": "#0072B2",
-        "custom": "#262626", "cell_text": "#FFFFFF", "label": "#0072B2", "bar": "#0072B2",
+        "custom": "#262626", "cell_text": "#1A1A1A", "label": "#0072B2", "bar": "#0072B2",
         "title": "#262626", "background": "#FFFFFF",
     }, "Okabe-Ito colours, distinguishable with every common colour-vision deficiency"),
 }
@@ -165,8 +165,9 @@ def kernel_text(layer: Layer) -> str:
 
 
 def pair_text(value) -> str:
+    """A stride, pad or dilation: 2, or (1,2) when height and width differ."""
     a, b = value
-    return str(a) if a == b else f"{a}*{b}"
+    return str(a) if a == b else f"({a},{b})"
 
 
 def title_items(text: str | None, x: float, y: float, theme: Theme) -> tuple[list, float]:
