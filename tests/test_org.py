@@ -17,7 +17,7 @@ import pytest
 import netviz
 from netviz.errors import UsageError
 from netviz.ir import Layer, Network
-from netviz.scene import Path, Polygon, boxes_overlap
+from netviz.scene import Path, Polygon, Text, boxes_overlap
 from netviz.styles.common import Ids, category
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -175,6 +175,59 @@ def test_no_text_overlaps_or_leaves_the_canvas(model, streams):
         assert 0 <= x0 and x1 <= scene.width and 0 <= y0 and y1 <= scene.height, t
     for a, b in itertools.combinations(texts, 2):
         assert not boxes_overlap(a.box, b.box), (a, b)
+
+
+def _segment_meets_box(a, b, box) -> bool:
+    """Whether the segment a-b passes through the rectangle (x0, y0, x1, y1)."""
+    (ax, ay), (bx, by) = a, b
+    lo, hi = 0.0, 1.0
+    for d, p0, m0, m1 in ((bx - ax, ax, box[0], box[2]), (by - ay, ay, box[1], box[3])):
+        if d == 0:
+            if not m0 <= p0 <= m1:
+                return False
+            continue
+        t0, t1 = sorted(((m0 - p0) / d, (m1 - p0) / d))
+        lo, hi = max(lo, t0), min(hi, t1)
+    return lo <= hi
+
+
+@pytest.mark.parametrize("model", ZOO)
+def test_no_line_runs_through_a_label(model):
+    """Box and window edges, dotted lines and arrows all keep at least 1 px
+    clear of every text (the kernel sizes beside the windows' edges, the side
+    lengths where the dotted lines converge, the notes over the arrows)."""
+    fig = netviz.render(model, style="org")
+    lines, texts = [], []
+    for item, _ in fig.scene.walk():
+        if isinstance(item, Polygon):
+            lines += zip(item.points, item.points[1:] + item.points[:1])
+        elif isinstance(item, Path):
+            lines += zip(item.points, item.points[1:])
+        elif isinstance(item, Text):
+            texts.append(item)
+    assert len(lines) > 50 and len(texts) > 10
+    for t in texts:
+        x0, y0, x1, y1 = t.box
+        grown = (x0 - 1, y0 - 1, x1 + 1, y1 + 1)
+        hit = [(a, b) for a, b in lines if _segment_meets_box(a, b, grown)]
+        assert not hit, (t.text, t.cls, hit[:3])
+
+
+def test_paper_alexnet_labels_every_kernel_window_with_both_sizes():
+    fig, root = svg_root("alexnet")
+    ids = Ids()
+    kernels = {ids.token(l.name): l.attrs["kernel"] for l in drawn_convs(fig.shaped)}
+    windows = Counter()
+    for g, _ in _groups(fig.scene):
+        if any(isinstance(c, Polygon) and c.cls == "window" for c in g.children):
+            windows[(cls_value(ET.fromstring(f'<g class="{g.cls}"/>'), "layer-"))] += 1
+    assert sum(windows.values()) == 12  # 2 in the input, 1 in each conv1, 2 in each conv2, 1 in each conv3 and conv4
+    labels = Counter()
+    for el in tagged(root, "label", "kernel"):
+        tok = cls_value(el, "layer-")
+        assert el.text == str(kernels[tok][0])  # square kernels: both labels say the same
+        labels[tok] += 1
+    assert labels == {tok: 2 * n for tok, n in windows.items()}
 
 
 @pytest.mark.parametrize("model,streams", CASES)

@@ -22,7 +22,8 @@ from ..errors import UsageError
 from ..ir import Layer, ShapedNetwork, format_shape
 from ..scene import Group, Path, Scene, Text, text_width
 from . import common
-from .org_draw import COS, SIN, Cuboid, Placer, arrow, bar, baseline, extent, projection, shift, windows
+from .org_draw import (COS, SIN, Cuboid, Placer, arrow, bar, baseline, beside, edges, extent, projection, shift,
+                       windows)
 
 SIDE = 10.0  # pixels per sqrt(side length)
 DEPTH = 5.5  # pixels per sqrt(channels), shrunk to keep wide networks in WIDTH_BUDGET
@@ -240,7 +241,8 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
             kh, kw = dst.layer.attrs["kernel"]
             for i, unit in enumerate(src.units):
                 js = [b for a, b in pairs if a == i]
-                wins.update(zip(((i, j) for j in js), windows(unit, side(kh), RECEDE * side(kw), len(js))))
+                room = text_width(str(max(kh, kw)), KERNEL) + 10  # for the kernel labels beside a window
+                wins.update(zip(((i, j) for j in js), windows(unit, side(kh), RECEDE * side(kw), len(js), room)))
         for i, j in pairs:
             cls = (f"conn {kind} layer-{tok} from-{'all' if src.single else i} "
                    f"to-{'all' if dst.single else j}")
@@ -258,7 +260,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
                     b = _in_point(dst, j, _lean(i - j, streams))
                 conns.append(Group((arrow(a, b),), cls=cls))
 
-    labels = _labels(cols, closing, kernel_wins, conns, ids) if options.labels else []
+    labels = _labels(cols, closing, kernel_wins, boxes + bars + conns, conns, ids) if options.labels else []
 
     items = [Group(tuple(boxes), cls="boxes", id="boxes"),
              Group(tuple(bars), cls="bars", id="bars"),
@@ -313,13 +315,16 @@ def _at_x(points, x: float) -> float:
     return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
-def _labels(cols: list[Col], closing: list[str], kernel_wins, conns, ids: common.Ids) -> list[Text]:
+LEFT_DOWN = (-SIN, COS)  # the normal of a receding edge that points left and down
+RIGHT_UP = (SIN, -COS)
+
+
+def _labels(cols: list[Col], closing: list[str], kernel_wins, drawn, conns, ids: common.Ids) -> list[Text]:
     obstacles = []
     for col in cols:
         for u in col.units:
             obstacles.append(u.front if col.boxed else (u[0], u[1], u[0] + u[2], u[1] + u[3]))
-    segments = [item.points for g in conns for item in g.children if isinstance(item, Path) and item.arrow]
-    placer = Placer(obstacles, segments)
+    placer = Placer(obstacles, edges(drawn))
     asc = lambda size: baseline(0, size)  # noqa: E731
     out: list[Text] = []
 
@@ -330,39 +335,50 @@ def _labels(cols: list[Col], closing: list[str], kernel_wins, conns, ids: common
             tail = f"layer-{tok} {col.stream_cls(i)}"
             if col.boxed:
                 c, h, w = col.parts[i], col.shape[1], col.shape[2]
-                bx, by = u.at(0, u.h, u.l / 2)  # the bottom receding edge: columns
-                sx, sy = u.at(0, 0.5 * u.h, u.l)  # the back vertical edge: rows
+
+                def along_bottom(text, cls):  # beside the lower receding edge: columns
+                    return [beside(text, LABEL, u.at(0, u.h, f * u.l), LEFT_DOWN, 3, cls) for f in (0.5, 0.3, 0.7)]
+
+                def along_back(text, cls):  # beside the back vertical edge: rows
+                    return [beside(text, LABEL, u.at(0, f * u.h, u.l), (-1, 0), 3, cls) for f in (0.5, 0.3, 0.7)]
+
                 if w == h:
-                    cands = [Text(bx - 3, by + asc(LABEL) - 1, str(h), LABEL, anchor="end",
-                                  cls=f"label side {tail}"),
-                             Text(sx - 3, sy + asc(LABEL) / 2, str(h), LABEL, anchor="end",
-                                  cls=f"label side {tail}")]
-                    out.append(placer.place(cands))
+                    out.append(placer.place(along_bottom(str(h), f"label side {tail}") +
+                                            along_back(str(h), f"label side {tail}"), near=15))
                 else:
-                    out.append(placer.place([Text(sx - 3, sy + asc(LABEL) / 2, str(h), LABEL, anchor="end",
-                                                  cls=f"label side {tail}")]))
-                    out.append(placer.place([Text(bx - 3, by + asc(LABEL) - 1, str(w), LABEL, anchor="end",
-                                                  cls=f"label side-w {tail}")]))
-                out.append(placer.place([Text(u.x + u.d / 2, u.bottom + 3 + asc(LABEL), str(c), LABEL,
-                                              cls=f"label channels {tail}")]))
+                    out.append(placer.place(along_back(str(h), f"label side {tail}"), near=15))
+                    out.append(placer.place(along_bottom(str(w), f"label side-w {tail}"), near=15))
+                out.append(placer.place([beside(str(c), LABEL, (u.x + f * u.d, u.bottom), (0, 1), 3,
+                                                f"label channels {tail}") for f in (0.5, 0.3, 0.7, 0.15, 0.85)],
+                                        near=12))
             else:
                 x, y, bw, bh = u
                 out.append(placer.place([Text(x + bw / 2, y + bh + 3 + asc(LABEL), str(col.parts[i]), LABEL,
-                                              cls=f"label width {tail}")]))
+                                              cls=f"label width {tail}")], near=9))
 
-    # kernel sizes on the windows, where there is room
+    # kernel sizes beside the windows' edges, where there is room: rows by the
+    # front face's right edge (inside it, as in the paper, where it is wide
+    # enough), columns by the receding edge; a thin box's window has both on
+    # its left, on the box's side face
     for win, kh, kw, dst, stream in kernel_wins:
-        tail = f"layer-{ids.token(dst.layer.name)} {stream}"
-        hx, hy = win.at(win.d, win.h / 2, 0)
-        t = placer.place([Text(hx + 2, hy + asc(KERNEL) / 2, str(kh), KERNEL, anchor="start",
-                               cls=f"label kernel {tail}")], obstacles=False, required=False)
-        if t:
-            out.append(t)
-        wx, wy = win.at(win.d, 0, win.l / 2)
-        t = placer.place([Text(wx + 2, wy + asc(KERNEL) / 2 - 1, str(kw), KERNEL, anchor="start",
-                               cls=f"label kernel {tail}")], obstacles=False, required=False)
-        if t:
-            out.append(t)
+        cls = f"label kernel layer-{ids.token(dst.layer.name)} {stream}"
+        rows, columns = str(kh), str(kw)
+        right = (win.right, win.y + win.h / 2)
+        left_rows = [beside(rows, KERNEL, win.at(0, f * win.h, win.l), (-1, 0), 2.5, cls) for f in (0.75, 0.5)]
+        left_cols = [beside(columns, KERNEL, win.at(0, f * win.h, win.l), (-1, 0), 2.5, cls) for f in (0.25, 0.5)]
+        right_rows = [beside(rows, KERNEL, right, (1, 0), 2.5, cls)]
+        right_cols = [beside(columns, KERNEL, win.at(win.d, 0, win.l / 2), RIGHT_UP, 2.5, cls),
+                      beside(columns, KERNEL, (win.right, win.y + KERNEL / 2), (1, 0), 2.5, cls),
+                      beside(columns, KERNEL, win.at(win.d / 2, 0, win.l), (0, -1), 2.5, cls)]
+        if win.d >= text_width(rows, KERNEL) + 7:
+            order = ([beside(rows, KERNEL, right, (-1, 0), 2.5, cls)] + right_rows + left_rows,
+                     right_cols + left_cols)
+        else:
+            order = (left_rows + right_rows, left_cols + right_cols)
+        for cands in order:
+            t = placer.place(cands, obstacles=False, required=False, near=6)
+            if t:
+                out.append(t)
     # "dense" over the arrows into each dense layer
     for k, col in enumerate(cols):
         if k == 0 or col.kind not in ("dense", "output"):
@@ -370,11 +386,16 @@ def _labels(cols: list[Col], closing: list[str], kernel_wins, conns, ids: common
         prev = cols[k - 1]
         cx = (prev.right + min(u[0] for u in col.units)) / 2
         tok = ids.token(col.layer.name)
-        ys = [_at_x(p, cx) for g in conns if f" layer-{tok} " in f" {g.cls} "
-              for p in (g.children[0].points,)]
-        cands = [Text(cx, max(ys) + 3 + asc(NOTE), "dense", NOTE, cls=f"note dense layer-{tok}"),
-                 Text(cx, min(ys) - 4, "dense", NOTE, cls=f"note dense layer-{tok}")]
-        out.append(placer.place(cands))
+        arrows = sorted(((_at_x(p, cx), p) for g in conns if f" layer-{tok} " in f" {g.cls} "
+                         for p in (g.children[0].points,)), key=lambda a: a[0])
+        cands = []
+        for (y, ((x0, y0), (x1, y1))), down in ((arrows[-1], 1), (arrows[0], -1)):  # under the lowest, over the highest
+            n = math.hypot(x1 - x0, y1 - y0)
+            nx, ny = -(y1 - y0) / n, (x1 - x0) / n
+            if ny * down < 0:
+                nx, ny = -nx, -ny
+            cands.append(beside("dense", NOTE, (cx, y), (nx, ny), 3, f"note dense layer-{tok}"))
+        out.append(placer.place(cands, near=15))
 
     # pooling and stride notes, under the map before the gap they describe
     for k, col in enumerate(cols + [None]):

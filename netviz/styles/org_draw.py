@@ -2,10 +2,11 @@
 label placer, and moving a finished drawing onto its canvas."""
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
-from ..scene import Group, Path, Polygon, Rect, Text, boxes_overlap, font_extent
+from ..scene import Group, Path, Polygon, Rect, Text, boxes_overlap, font_extent, text_width
 
 ANGLE = math.radians(62.0)  # the receding axis goes up and to the left, as in the paper
 COS, SIN = math.cos(ANGLE), math.sin(ANGLE)
@@ -78,22 +79,30 @@ def apart(rects, gap: float = WIN_GAP) -> bool:
     return not any(boxes_overlap(a, b, gap - 1e-6) for i, a in enumerate(rects) for b in rects[i + 1:])
 
 
-def windows(box: Cuboid, hk: float, lk: float, count: int) -> list[Cuboid]:
+def windows(box: Cuboid, hk: float, lk: float, count: int, room: float = 0.0) -> list[Cuboid]:
     """``count`` kernel windows of ``hk`` rows by ``lk`` columns inside ``box``,
     the first highest, none overlapping another. They lie on the box's front
-    face, stacked (or in a grid where a stack does not fit); in a box too thin
+    face, stacked as in the paper (drawn up to a fifth smaller where that makes
+    a stack fit), or in a staircase or grid; in a box too thin
     for that, along its receding side from high and far back to low and in
-    front. Where even that cannot keep them apart, they are drawn smaller."""
+    front, leaving ``room`` px beside the first one's back edge for its labels
+    where the box is deep enough. Where even that cannot keep them apart, they
+    are drawn smaller."""
     hk, lk = max(1.0, min(hk, box.h - 2 * WIN_GAP)), max(1.0, min(lk, box.l - 2 * WIN_GAP))
+    for f in (1.0, 0.9, 0.8):
+        wins = _front(box, hk * f, lk * f, count, count)
+        if wins and apart([bbox(w) for w in wins]):
+            return wins
     f = 1.0
     while True:
         for rows in range(count, 0, -1):
             wins = _front(box, hk * f, lk * f, count, rows)
             if wins and apart([bbox(w) for w in wins]):
                 return wins
-        wins = _side(box, hk * f, lk * f, count)
-        if apart([bbox(w) for w in wins]) or f < 0.05:
-            return wins
+        for r in (room, 0.0):
+            wins = _side(box, hk * f, lk * f, count, r)
+            if apart([bbox(w) for w in wins]) or f < 0.05:
+                return wins
         f *= 0.9
 
 
@@ -127,19 +136,26 @@ def _front(box: Cuboid, hk: float, lk: float, count: int, rows: int) -> list[Cub
     return out
 
 
-def _side(box: Cuboid, hk: float, lk: float, count: int) -> list[Cuboid]:
+def _side(box: Cuboid, hk: float, lk: float, count: int, room: float) -> list[Cuboid]:
     """Windows along the box's receding side, for a box too thin to hold them
     on its front face: the first high and far back, the last low and in front,
-    clear of the box's edges."""
+    clear of the box's edges (and of its front face where the box is deep enough)."""
     dk = max(2.0, min(box.d * 0.45, box.d - 2.0)) if box.d > 4 else box.d * 0.6
     u0 = box.d - dk - min(box.d * 0.2, 12.0)
     mv = max(WIN_GAP, min(0.08 * box.h, (box.h - hk) / 2))
     mw = max(WIN_GAP, min(0.1 * box.l, (box.l - lk) / 2))
+    behind = (u0 + dk + WIN_GAP) / COS  # deep enough to be clear of the front face
+    if behind <= box.l - lk - mw:
+        mw = max(mw, behind)
+    # room on the left of the first window (it is far back) and of the last one
+    # (it is low: going left on the side face goes down it)
+    far = max(mw, min(box.l - lk - mw, box.l - lk - room / COS))
+    low = box.h - hk - max(mv, min(room * SIN / COS + 6.0 - hk / 2, (box.h - hk) / 2))
     out = []
     for i in range(count):
         t = i / (count - 1) if count > 1 else 0.5
-        v0 = mv + (box.h - hk - 2 * mv) * t
-        w0 = mw + (box.l - lk - 2 * mw) * (1.0 - t)
+        v0 = mv + (low - mv) * t
+        w0 = mw + (far - mw) * (1.0 - t)
         x, y = box.at(u0, v0, w0)
         out.append(Cuboid(x, y, dk, hk, lk))
     return out
@@ -179,42 +195,82 @@ def baseline(top: float, size: float) -> float:
     return top + font_extent(size)[0]
 
 
+def beside(text: str, size: float, point, normal, clear: float = 2.5, cls: str | None = None) -> Text:
+    """``text`` set beside a line through ``point`` whose unit normal is
+    ``normal``, on that side, its ink box ``clear`` away from the line."""
+    nx, ny = normal
+    w = text_width(text, size)
+    asc, desc = font_extent(size)
+    reach = clear + w / 2 * abs(nx) + (asc + desc) / 2 * abs(ny)
+    cx, cy = point[0] + nx * reach, point[1] + ny * reach
+    return Text(round(cx, 3), round(cy + (asc - desc) / 2, 3), text, size, anchor="middle", cls=cls)
+
+
+CELL = 32.0  # the line index's cell side
+
+
 class Placer:
     """Greedy label placement: each label tries its candidate spots in order and
-    takes the first that overlaps no label placed before it (nor, unless told
-    otherwise, any obstacle such as a box's front face or a bar)."""
+    takes the first that overlaps no label placed before it, is crossed by no
+    line of the drawing (box and window edges, dotted lines, arrows) and,
+    unless told otherwise, covers no obstacle such as a box's front face or a
+    bar. Lines, obstacles and placed labels are kept in grids of cells, so
+    that a spot is checked against the few things near it."""
 
     def __init__(self, obstacles=(), segments=(), gap: float = 1.0):
-        self.obstacles = list(obstacles)
-        self.segments = list(segments)  # lines a label must not sit on (arrows)
-        self.placed: list[tuple[float, float, float, float]] = []
+        self.segments = _Grid()
+        for a, b in segments:
+            self.segments.add((min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])), (a, b))
+        self.obstacles = _Grid()
+        for o in obstacles:
+            self.obstacles.add(o, o)
+        self.labels = _Grid()
         self.gap = gap
 
-    def free(self, box, obstacles: bool = True) -> bool:
-        if any(boxes_overlap(box, b, self.gap) for b in self.placed):
-            return False
-        if not obstacles:
-            return True
-        if any(boxes_overlap(box, o) for o in self.obstacles):
-            return False
+    @property
+    def placed(self) -> list:
+        return self.labels.items
+
+    def _take(self, box):
+        self.labels.add(box, box)
+
+    def crossed(self, box) -> bool:
+        """Whether a line runs through the box or within 2 px of it."""
         grown = (box[0] - 2, box[1] - 2, box[2] + 2, box[3] + 2)
-        return not any(crosses(a, b, grown) for a, b in self.segments)
+        return any(crosses(a, b, grown) for a, b in self.segments.near(grown))
+
+    def free(self, box, obstacles: bool = True, lines: bool = True) -> bool:
+        g = self.gap
+        if any(boxes_overlap(box, b, g) for b in self.labels.near((box[0] - g, box[1] - g, box[2] + g, box[3] + g))):
+            return False
+        if obstacles and any(boxes_overlap(box, o) for o in self.obstacles.near(box)):
+            return False
+        return not (lines and self.crossed(box))
 
     def place(self, candidates: list[Text], obstacles: bool = True, required: bool = True,
-              step: float = 3.0) -> Text | None:
-        """The first free candidate; a required label that finds none moves down
-        from its first candidate until it is free (it always ends up placed)."""
-        for t in candidates:
-            if self.free(t.box, obstacles):
-                self.placed.append(t.box)
-                return t
-        if not required or not candidates:
+              near: float = 0.0, step: float = 3.0) -> Text | None:
+        """The first free candidate; else the free spot nearest the first
+        candidate within ``near`` px. A required label that finds none takes
+        the first candidate that only lines cross (a label near its box reads
+        better than one far from it), else the first candidate moved down until
+        it is free: it always ends up placed."""
+        if not candidates:
             return None
         t = candidates[0]
+        x0, y0, x1, y1 = t.box
+        spots = [(c, c.box) for c in candidates]
+        spots += [((dx, dy), (x0 + dx, y0 + dy, x1 + dx, y1 + dy)) for dx, dy in _around(near, step)]
+        for lines in (True, False) if required else (True,):
+            for c, box in spots:
+                if self.free(box, obstacles, lines):
+                    self._take(box)
+                    return c if isinstance(c, Text) else replace(t, x=round(t.x + c[0], 3), y=round(t.y + c[1], 3))
+        if not required:
+            return None
         for i in range(1, 2000):
             moved = replace(t, y=t.y + i * step)
             if self.free(moved.box, obstacles):
-                self.placed.append(moved.box)
+                self._take(moved.box)
                 return moved
         raise RuntimeError(f"no room for label {t.text!r}")  # pragma: no cover (unbounded space below)
 
@@ -229,9 +285,64 @@ class Placer:
                           anchor=anchor, cls=cls)
                      for k, (s, dx) in enumerate(lines)]
             if all(self.free(t.box) for t in texts):
-                self.placed += [t.box for t in texts]
+                for t in texts:
+                    self._take(t.box)
                 return texts
         raise RuntimeError("no room for a note")  # pragma: no cover
+
+
+class _Grid:
+    """Things with a bounding box, found by the cells of a grid that box covers."""
+
+    def __init__(self):
+        self.cells: dict[tuple[int, int], list[int]] = {}
+        self.items: list = []
+
+    def add(self, box, item):
+        k = len(self.items)
+        self.items.append(item)
+        for cell in _cells(*box):
+            self.cells.setdefault(cell, []).append(k)
+
+    def near(self, box):
+        """The things whose cells meet the box's, each once, in the order added."""
+        ks = {k for cell in _cells(*box) for k in self.cells.get(cell, ())}
+        return [self.items[k] for k in sorted(ks)]
+
+
+def _cells(x0, y0, x1, y1):
+    i0, i1, j0, j1 = math.floor(x0 / CELL), math.floor(x1 / CELL), math.floor(y0 / CELL), math.floor(y1 / CELL)
+    return [(i, j) for i in range(i0, i1 + 1) for j in range(j0, j1 + 1)]
+
+
+@functools.lru_cache(maxsize=None)
+def _around(radius: float, step: float) -> tuple:
+    """Offsets in rings of ``step`` px out to ``radius``, nearest first, in a fixed order."""
+    out = []
+    for r in range(1, int(radius / step) + 1):
+        for k in range(8 * r):
+            a = 2 * math.pi * k / (8 * r)
+            out.append((round(r * step * math.cos(a), 3), round(r * step * math.sin(a), 3)))
+    return tuple(out)
+
+
+def edges(items):
+    """Every straight line drawn in ``items``: the sides of polygons, the paths."""
+    out = []
+
+    def rec(item):
+        if isinstance(item, Group):
+            for c in item.children:
+                rec(c)
+        elif isinstance(item, Polygon):
+            pts = item.points
+            out.extend(zip(pts, pts[1:] + pts[:1]))
+        elif isinstance(item, Path):
+            out.extend(zip(item.points, item.points[1:]))
+
+    for item in items:
+        rec(item)
+    return out
 
 
 def crosses(a, b, box) -> bool:
