@@ -404,6 +404,35 @@ def test_uneven_split_shares_out_the_rest():
     assert got == ["2", "2", "1", "1"]
 
 
+def _front_heights(fig):
+    """Each box's front-face height, with the rows of its map."""
+    ids = Ids()
+    rows = {ids.token(l.name): fig.shaped.info[l.name].output[1] for l in fig.shaped.network.layers
+            if len(fig.shaped.info[l.name].output) == 3}
+    out = []
+    for g, _ in _groups(fig.scene):
+        if "box" in g.cls.split():
+            (_, y0, _, y1) = _rect(g.children[-1].points)
+            out.append((y1 - y0, rows[cls_value(ET.fromstring(f'<g class="{g.cls}"/>'), "layer-")]))
+    return out
+
+
+def test_small_network_is_drawn_large_enough_to_read():
+    lenet, alexnet = netviz.render("lenet5", style="org"), netviz.render("alexnet", style="org")
+    heights = _front_heights(lenet)
+    # LeNet-5 ends in a 1x1 map: even that box is a readable size at scale 1
+    assert min(rows for _, rows in heights) == 1
+    assert min(h for h, _ in heights) >= 20
+    # on the same square-root scale as ever, only a larger unit
+    units = [h / math.sqrt(rows) for h, rows in heights]
+    assert max(units) == pytest.approx(min(units), rel=1e-3)
+    paper = [h / math.sqrt(rows) for h, rows in _front_heights(alexnet)]
+    assert units[0] > 1.5 * paper[0]
+    # the text is not enlarged with it
+    assert {t.size for t in lenet.scene.texts()} <= {t.size for t in alexnet.scene.texts()}
+    assert lenet.scene.width > 600
+
+
 def test_too_many_streams_is_refused():
     with pytest.raises(UsageError, match="c1's 6 channels; use at most 6"):
         netviz.render("lenet5", style="org", streams=7)

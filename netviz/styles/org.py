@@ -40,12 +40,24 @@ KERNEL = 9.0  # kernel window labels
 NOTE = 11.5  # "Max pooling", "Stride of 4", "dense"
 LINE = 1.25  # line height, in font sizes
 MAX_STREAMS = 8
+MIN_SIDE = 25.0  # a small network is drawn larger, until the shortest side of its maps is this long,
+MAX_SIDE = 160.0  # as long as the longest stays within this
 POOL_NOTE = {"maxpool": "Max pooling", "avgpool": "Avg pooling"}
 NOT_DRAWN = frozenset({"act", "dropout", "flatten", "lrn", "batchnorm", "softmax"})
 
 
-def side(s: int) -> float:
-    return SIDE * math.sqrt(max(s, 1))
+def side(s: int, zoom: float = 1.0) -> float:
+    return SIDE * zoom * math.sqrt(max(s, 1))
+
+
+def zoom_of(cols: list[Col]) -> float:
+    """How much larger than the usual scale to draw the maps (and kernels and
+    channels) of a network whose maps are all small (LeNet-5: 32 down to 1),
+    so that its smallest map stays readable; the text stays the same size."""
+    sides = [s for col in cols if col.boxed for s in col.shape[1:]]
+    if not sides:
+        return 1.0
+    return max(1.0, min(MIN_SIDE / side(min(sides)), MAX_SIDE / side(max(sides))))
 
 
 def split(total: int, streams: int) -> tuple[int, ...]:
@@ -134,20 +146,20 @@ def _tip(col: Col, i: int) -> str:
     return f"{name} ({col.layer.type}), stream {i}: {part} of {out}"
 
 
-def _depth_scale(cols: list[Col], closing: list[str]) -> float:
+def _depth_scale(cols: list[Col], closing: list[str], zoom: float) -> float:
     """The channel scale that keeps the figure inside WIDTH_BUDGET."""
     fixed, per = 0.0, 0.0
     for k, col in enumerate(cols):
         fixed += gap_before(col, cols[k - 1] if k else None)
         if col.boxed:
-            fixed += RECEDE * side(col.shape[2]) * COS
+            fixed += RECEDE * side(col.shape[2], zoom) * COS
             per += max(math.sqrt(p) for p in col.parts)
         else:
             fixed += BAR_W
     fixed += note_width(closing)
-    if per == 0 or fixed + DEPTH * per <= WIDTH_BUDGET:
-        return DEPTH
-    return max(DEPTH_MIN, (WIDTH_BUDGET - fixed) / per)
+    if per == 0 or fixed + DEPTH * zoom * per <= WIDTH_BUDGET:
+        return DEPTH * zoom
+    return max(DEPTH_MIN * zoom, (WIDTH_BUDGET - fixed) / per)
 
 
 def note_width(notes: list[str]) -> float:
@@ -181,19 +193,20 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
     if streams > MAX_STREAMS:
         raise UsageError(f"the org style draws at most {MAX_STREAMS} streams, not {streams}")
     cols, closing = plan(shaped, streams)
-    depth = _depth_scale(cols, closing)
+    zoom = zoom_of(cols)
+    depth = _depth_scale(cols, closing, zoom)
 
     # --- vertical: one row per stream, the single units centred between them
     pitch = 0.0
     last_box_h = 0.0
     for col in cols:
         if col.boxed:
-            h = side(col.shape[1])
+            h = side(col.shape[1], zoom)
             last_box_h = h
             if not col.single:
-                up = h / 2 + RECEDE * side(col.shape[2]) * SIN
+                up = h / 2 + RECEDE * side(col.shape[2], zoom) * SIN
                 pitch = max(pitch, up + h / 2 + LABEL * LINE + 4)
-    bar_h = max(60.0, 2.0 * last_box_h)
+    bar_h = max(60.0 * zoom, 2.0 * last_box_h)
     pitch = max(pitch, bar_h + LABEL * LINE + 4) + ROW_GAP
     axes = [s * pitch for s in range(streams)]
     mid = (axes[0] + axes[-1]) / 2
@@ -204,7 +217,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
         x += gap_before(col, cols[k - 1] if k else None)
         rows = [mid] if col.single else axes
         if col.boxed:
-            h, l = side(col.shape[1]), RECEDE * side(col.shape[2])
+            h, l = side(col.shape[1], zoom), RECEDE * side(col.shape[2], zoom)
             x0 = x + l * COS
             col.units = [Cuboid(x0, cy - h / 2, max(1.5, depth * math.sqrt(p)), h, l)
                          for p, cy in zip(col.parts, rows)]
@@ -241,8 +254,8 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
             kh, kw = dst.layer.attrs["kernel"]
             for i, unit in enumerate(src.units):
                 js = [b for a, b in pairs if a == i]
-                room = text_width(str(max(kh, kw)), KERNEL) + 10  # for the kernel labels beside a window
-                wins.update(zip(((i, j) for j in js), windows(unit, side(kh), RECEDE * side(kw), len(js), room)))
+                room = text_width(str(max(kh, kw)), KERNEL) + 6  # for the kernel labels beside a window
+                wins.update(zip(((i, j) for j in js), windows(unit, side(kh, zoom), RECEDE * side(kw, zoom), len(js), room)))
         for i, j in pairs:
             cls = (f"conn {kind} layer-{tok} from-{'all' if src.single else i} "
                    f"to-{'all' if dst.single else j}")

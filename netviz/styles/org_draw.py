@@ -144,8 +144,9 @@ def _side(box: Cuboid, hk: float, lk: float, count: int, room: float) -> list[Cu
     u0 = box.d - dk - min(box.d * 0.2, 12.0)
     mv = max(WIN_GAP, min(0.08 * box.h, (box.h - hk) / 2))
     mw = max(WIN_GAP, min(0.1 * box.l, (box.l - lk) / 2))
-    behind = (u0 + dk + WIN_GAP) / COS  # deep enough to be clear of the front face
-    if behind <= box.l - lk - mw:
+    # deep enough to be clear of the front face, where that leaves the room
+    behind = (u0 + dk + WIN_GAP) / COS
+    if behind <= box.l - lk - max(mw, room / COS):
         mw = max(mw, behind)
     # room on the left of the first window (it is far back) and of the last one
     # (it is low: going left on the side face goes down it)
