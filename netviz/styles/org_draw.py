@@ -221,7 +221,7 @@ class Placer:
     def __init__(self, obstacles=(), segments=(), gap: float = 1.0):
         self.segments = _Grid()
         for a, b in segments:
-            self.segments.add((min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])), (a, b))
+            self.segments.add_segment(a, b)
         self.obstacles = _Grid()
         for o in obstacles:
             self.obstacles.add(o, o)
@@ -300,15 +300,28 @@ class _Grid:
         self.items: list = []
 
     def add(self, box, item):
-        k = len(self.items)
-        self.items.append(item)
         for cell in _cells(*box):
-            self.cells.setdefault(cell, []).append(k)
+            self.cells.setdefault(cell, []).append(item)
+        self.items.append(item)
+
+    def add_segment(self, a, b):
+        """The segment a-b, in the cells it passes through (not all its bounding box's)."""
+        (ax, ay), (bx, by) = sorted((a, b))
+        item = (a, b)
+        for i in range(math.floor(ax / CELL), math.floor(bx / CELL) + 1):
+            if bx == ax:
+                y0, y1 = ay, by
+            else:  # the segment's heights where it crosses this column
+                x0, x1 = max(ax, i * CELL), min(bx, (i + 1) * CELL)
+                y0, y1 = (ay + (by - ay) * (x - ax) / (bx - ax) for x in (x0, x1))
+            for j in range(math.floor(min(y0, y1) / CELL), math.floor(max(y0, y1) / CELL) + 1):
+                self.cells.setdefault((i, j), []).append(item)
+        self.items.append(item)
 
     def near(self, box):
-        """The things whose cells meet the box's, each once, in the order added."""
-        ks = {k for cell in _cells(*box) for k in self.cells.get(cell, ())}
-        return [self.items[k] for k in sorted(ks)]
+        """The things in the cells the box meets (one may come more than once)."""
+        for cell in _cells(*box):
+            yield from self.cells.get(cell, ())
 
 
 def _cells(x0, y0, x1, y1):
@@ -349,6 +362,9 @@ def edges(items):
 def crosses(a, b, box) -> bool:
     """Whether the segment a-b meets the box (x0, y0, x1, y1) (Liang-Barsky clipping)."""
     (ax, ay), (bx, by) = a, b
+    if (ax < box[0] and bx < box[0]) or (ax > box[2] and bx > box[2]) or \
+            (ay < box[1] and by < box[1]) or (ay > box[3] and by > box[3]):
+        return False  # wholly to one side
     dx, dy = bx - ax, by - ay
     t0, t1 = 0.0, 1.0
     for p, q in ((-dx, ax - box[0]), (dx, box[2] - ax), (-dy, ay - box[1]), (dy, box[3] - ay)):
