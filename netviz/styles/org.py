@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ..errors import UsageError
 from ..ir import Layer, ShapedNetwork, format_shape
-from ..scene import Group, Path, Scene, Text, text_width
+from ..scene import Group, Path, Scene, Text, font_extent, text_width
 from . import common
 from .org_draw import (COS, SIN, Cuboid, Placer, arrow, bar, baseline, beside, edges, extent, projection, shift,
                        windows)
@@ -252,10 +252,12 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
         wins = {}
         if src.boxed and dst.boxed and dst.kind == "conv":
             kh, kw = dst.layer.attrs["kernel"]
+            # room for the kernel labels beside a window, and over a lone one
+            room, above = text_width(str(max(kh, kw)), KERNEL) + 6, sum(font_extent(KERNEL)) + 5.5
             for i, unit in enumerate(src.units):
                 js = [b for a, b in pairs if a == i]
-                room = text_width(str(max(kh, kw)), KERNEL) + 6  # for the kernel labels beside a window
-                wins.update(zip(((i, j) for j in js), windows(unit, side(kh, zoom), RECEDE * side(kw, zoom), len(js), room)))
+                made = windows(unit, side(kh, zoom), RECEDE * side(kw, zoom), len(js), room, above)
+                wins.update(zip(((i, j) for j in js), made))
         for i, j in pairs:
             cls = (f"conn {kind} layer-{tok} from-{'all' if src.single else i} "
                    f"to-{'all' if dst.single else j}")
@@ -382,7 +384,7 @@ def _labels(cols: list[Col], closing: list[str], kernel_wins, drawn, conns, ids:
         right_rows = [beside(rows, KERNEL, right, (1, 0), 2.5, cls)]
         right_cols = [beside(columns, KERNEL, win.at(win.d, 0, win.l / 2), RIGHT_UP, 2.5, cls),
                       beside(columns, KERNEL, (win.right, win.y + KERNEL / 2), (1, 0), 2.5, cls),
-                      beside(columns, KERNEL, win.at(win.d / 2, 0, win.l), (0, -1), 2.5, cls)]
+                      *(beside(columns, KERNEL, win.at(f * win.d, 0, win.l), (0, -1), 2.5, cls) for f in (0.5, 0, 1))]
         if win.d >= text_width(rows, KERNEL) + 7:
             order = ([beside(rows, KERNEL, right, (-1, 0), 2.5, cls)] + right_rows + left_rows,
                      right_cols + left_cols)

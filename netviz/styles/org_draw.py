@@ -79,24 +79,26 @@ def apart(rects, gap: float = WIN_GAP) -> bool:
     return not any(boxes_overlap(a, b, gap - 1e-6) for i, a in enumerate(rects) for b in rects[i + 1:])
 
 
-def windows(box: Cuboid, hk: float, lk: float, count: int, room: float = 0.0) -> list[Cuboid]:
+def windows(box: Cuboid, hk: float, lk: float, count: int, room: float = 0.0,
+            above: float = 0.0) -> list[Cuboid]:
     """``count`` kernel windows of ``hk`` rows by ``lk`` columns inside ``box``,
     the first highest, none overlapping another. They lie on the box's front
     face, stacked as in the paper (drawn up to a fifth smaller where that makes
     a stack fit), or in a staircase or grid; in a box too thin
     for that, along its receding side from high and far back to low and in
     front, leaving ``room`` px beside the first one's back edge for its labels
-    where the box is deep enough. Where even that cannot keep them apart, they
-    are drawn smaller."""
+    where the box is deep enough. A lone window on the front face sits low
+    enough to leave ``above`` px over it for a label where the box is tall
+    enough. Where even that cannot keep them apart, they are drawn smaller."""
     hk, lk = max(1.0, min(hk, box.h - 2 * WIN_GAP)), max(1.0, min(lk, box.l - 2 * WIN_GAP))
     for f in (1.0, 0.9, 0.8):
-        wins = _front(box, hk * f, lk * f, count, count)
+        wins = _front(box, hk * f, lk * f, count, count, above)
         if wins and apart([bbox(w) for w in wins]):
             return wins
     f = 1.0
     while True:
         for rows in range(count, 0, -1):
-            wins = _front(box, hk * f, lk * f, count, rows)
+            wins = _front(box, hk * f, lk * f, count, rows, above)
             if wins and apart([bbox(w) for w in wins]):
                 return wins
         for r in (room, 0.0):
@@ -106,7 +108,7 @@ def windows(box: Cuboid, hk: float, lk: float, count: int, room: float = 0.0) ->
         f *= 0.9
 
 
-def _front(box: Cuboid, hk: float, lk: float, count: int, rows: int) -> list[Cuboid] | None:
+def _front(box: Cuboid, hk: float, lk: float, count: int, rows: int, above: float) -> list[Cuboid] | None:
     """Windows on the front face in ``rows`` rows (a window's back edges on the face too)."""
     g = WIN_GAP
     cols = -(-count // rows)
@@ -123,7 +125,7 @@ def _front(box: Cuboid, hk: float, lk: float, count: int, rows: int) -> list[Cub
     for i in range(count):
         r, c = divmod(i, cols) if rows > 1 else (0, i)
         if count == 1:
-            top = (box.h - tall) / 2
+            top = max((box.h - tall) / 2, min(above, box.h - g - tall))
         elif rows == 1:  # one row of columns: a staircase, first high, last low
             top = g + (box.h - 2 * g - tall) * i / (count - 1)
         else:
