@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ..errors import UsageError
 from ..ir import Layer, ShapedNetwork, format_shape
-from ..scene import Group, Path, Scene, Text, font_extent, text_width
+from ..scene import Group, Scene, Text, font_extent, text_width
 from . import common
 from .org_draw import (COS, SIN, Cuboid, Placer, arrow, bar, baseline, beside, edges, extent, projection, shift,
                        windows)
