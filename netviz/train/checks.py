@@ -4,8 +4,15 @@
    and compare each output shape with what the shape engine worked out.
 2. ``gradients``: one forward and backward pass give a finite loss and a
    finite gradient in every parameter.
-3. ``overfit``: the model drives the loss on one small batch to near zero
+3. ``overfit``: the model drives the loss on a handful of images to near zero
    within a bounded number of steps.
+
+The overfit check's cost is bounded by the model's own pace: after a few
+steps its step time is measured, and the step budget is what fits in
+:data:`OVERFIT_SECONDS` (never under :data:`OVERFIT_MIN_STEPS`, never over
+:data:`OVERFIT_MAX_STEPS`), with a wall-clock limit several times that as a
+guard against a machine that slows down. A working network memorises the
+batch in far fewer steps than the smallest budget.
 
 The checks leave the model as they found it: weights, buffers, train/eval
 mode and the random number generators are restored afterwards.
@@ -18,6 +25,17 @@ import time
 from dataclasses import dataclass, field
 
 from ..ir import format_shape
+from .report import CheckProgress
+
+OVERFIT_BATCH = 4  # images memorised by the overfit check
+OVERFIT_LR = 3e-4  # Adam; at 1e-3 plain deep networks (VGG) often miss the target in 150 steps
+OVERFIT_TARGET = 0.05  # the loss that counts as memorised
+OVERFIT_MIN_STEPS = 100  # the step budget of the slowest models
+OVERFIT_MAX_STEPS = 1000  # the step budget of quick models (small ones need a few hundred)
+OVERFIT_SECONDS = 10.0  # the step budget is what fits in this, at the measured pace
+OVERFIT_TIME_LIMIT = 3.0  # wall-clock limit: this many times the budget's expected time ...
+OVERFIT_MIN_TIME_LIMIT = 30.0  # ... but never under this many seconds
+_TIMED_STEPS = 5  # the pace: the quickest of steps 2.._TIMED_STEPS (step 1 warms up)
 
 
 @dataclass
@@ -85,6 +103,10 @@ def check_gradients(model, x, y, loss_fn, autocast) -> CheckResult:
     import torch
     t0 = time.perf_counter()
     model.train()
+    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if not params:
+        return CheckResult("gradients", False, "the model has no trainable parameters "
+                           "(all are frozen or there are none)", time.perf_counter() - t0)
     model.zero_grad(set_to_none=True)
     with autocast():
         loss = loss_fn(model(x), y)
@@ -94,7 +116,6 @@ def check_gradients(model, x, y, loss_fn, autocast) -> CheckResult:
                            time.perf_counter() - t0)
     loss.backward()
     missing, bad = [], []
-    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     for n, p in params:
         if p.grad is None:
             missing.append(n)
@@ -114,45 +135,97 @@ def check_gradients(model, x, y, loss_fn, autocast) -> CheckResult:
                        f"{len(params)} parameter tensors", seconds, {"loss": value})
 
 
-def check_overfit(model, x, y, loss_fn, autocast, max_steps=150, target=0.05, lr=1e-3,
-                  deadline=None) -> CheckResult:
-    """Adam on one batch until its loss is below ``target`` (in train mode, so
-    with dropout: memorising is what a working network can always do)."""
+def _adam(params, lr):
+    """Adam, fused where this PyTorch can (4-5x faster steps on a CPU for
+    tens of millions of parameters, where the update dominates a small batch)."""
     import torch
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr)
+
+
+def step_budget(step_seconds: float, seconds: float = OVERFIT_SECONDS,
+                min_steps: int = OVERFIT_MIN_STEPS, max_steps: int = OVERFIT_MAX_STEPS) -> int:
+    """The overfit check's steps: as many as fit in ``seconds`` at ``step_seconds``
+    a step, within [min_steps, max_steps]."""
+    if step_seconds <= 0:
+        return max_steps
+    return max(min_steps, min(max_steps, int(seconds / step_seconds)))
+
+
+def check_overfit(model, x, y, loss_fn, autocast, max_steps=OVERFIT_MAX_STEPS,
+                  min_steps=OVERFIT_MIN_STEPS, seconds=OVERFIT_SECONDS, target=OVERFIT_TARGET,
+                  lr=OVERFIT_LR, progress=None) -> CheckResult:
+    """Adam on one small batch until its loss is below ``target`` (in train mode,
+    so with dropout: memorising is what a working network can always do).
+
+    The step budget is fixed after the first steps by :func:`step_budget` from
+    their pace, and a wall-clock limit (:data:`OVERFIT_TIME_LIMIT` times the
+    budget's expected time, at least :data:`OVERFIT_MIN_TIME_LIMIT` s) guards
+    against a machine that slows down. ``progress(step, budget, loss, elapsed)``
+    is called after every step (``budget`` is None until it is fixed)."""
     t0 = time.perf_counter()
-    model.train()
+    n = int(x.shape[0])
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr)
+    if not params:
+        return CheckResult("overfit", False, f"one batch of {n} cannot be memorised: the model "
+                           "has no trainable parameters", 0.0, {"steps": 0, "batch": n})
+    model.train()
+    opt = _adam(params, lr)
     first = last = float("nan")
-    step = 0
-    for step in range(1, max_steps + 1):
+    budget, limit, timed = None, None, []
+    step, t_step, timed_out = 0, t0, False
+    min_steps = min(min_steps, max_steps)
+    while budget is None or step < budget:
+        step += 1
         opt.zero_grad(set_to_none=True)
         with autocast():
             loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         last = float(loss.detach().float())
+        now = time.perf_counter()
         if step == 1:
             first = last
+        elif budget is None:
+            timed.append(now - t_step)
+        t_step = now
+        if budget is None and (step >= _TIMED_STEPS or step >= max_steps):
+            pace = min(timed) if timed else now - t0
+            budget = max(step, step_budget(pace, seconds, min_steps, max_steps))
+            limit = max(OVERFIT_MIN_TIME_LIMIT, OVERFIT_TIME_LIMIT * (now - t0 + pace * (budget - step)))
+        if progress is not None:
+            progress(step, budget, last, now - t0)
         if not math.isfinite(last) or last < target:
             break
-        if deadline is not None and time.monotonic() > deadline:
+        if limit is not None and now - t0 > limit:
+            timed_out = True
             break
-    seconds = time.perf_counter() - t0
-    data = {"steps": step, "first_loss": first, "last_loss": last, "batch": int(x.shape[0])}
+    elapsed = time.perf_counter() - t0
+    data = {"steps": step, "step_budget": budget or step, "first_loss": first, "last_loss": last,
+            "batch": n, "lr": lr}
     if math.isfinite(last) and last < target:
-        return CheckResult("overfit", True, f"one batch of {x.shape[0]} memorised: loss "
-                           f"{first:.3f} -> {last:.3f} in {step} steps", seconds, data)
-    why = "stopped by --max-time" if deadline is not None and time.monotonic() > deadline else \
-        f"within {max_steps} steps"
-    return CheckResult("overfit", False, f"one batch of {x.shape[0]} not memorised {why}: loss "
-                       f"{first:.3f} -> {last:.3f} (target {target})", seconds, data)
+        return CheckResult("overfit", True, f"one batch of {n} memorised: loss "
+                           f"{first:.3f} -> {last:.3f} in {step} steps", elapsed, data)
+    if not math.isfinite(last):
+        why = f"the loss became {last} at step {step}"
+    elif timed_out:
+        why = f"stopped at its time limit ({limit:.0f} s) after {step} of {budget} steps"
+    else:
+        why = f"within {step} steps"
+    return CheckResult("overfit", False, f"one batch of {n} not memorised {why}: loss "
+                       f"{first:.3f} -> {last:.3f} (target {target})", elapsed,
+                       {**data, "timed_out": timed_out})
 
 
 def run_checks(model, expected, batch, loss_fn, autocast, device, report,
-               overfit_batch=8, overfit_steps=150, deadline=None) -> list:
-    """Run the three checks in order, calling ``report(result)`` after each; stop
-    at the first failure. The model, its mode and the RNG state are restored."""
+               overfit_batch=OVERFIT_BATCH, overfit_steps=OVERFIT_MAX_STEPS, progress=None,
+               before=None) -> list:
+    """Run the three checks in order, calling ``before(name)`` before each and
+    ``report(result)`` after; stop at the first failure. ``progress`` is the
+    overfit check's (see :func:`check_overfit`). The model, its mode and the
+    RNG state are restored."""
     import torch
     x, y = batch
     state = copy.deepcopy(model.state_dict())
@@ -162,12 +235,15 @@ def run_checks(model, expected, batch, loss_fn, autocast, device, report,
     try:
         with torch.random.fork_rng(devices=devices):
             steps = (
-                lambda: check_shapes(model, expected, x[:2], autocast),
-                lambda: check_gradients(model, x, y, loss_fn, autocast),
-                lambda: check_overfit(model, x[:overfit_batch], y[:overfit_batch], loss_fn,
-                                      autocast, max_steps=overfit_steps, deadline=deadline),
+                ("shapes", lambda: check_shapes(model, expected, x[:2], autocast)),
+                ("gradients", lambda: check_gradients(model, x, y, loss_fn, autocast)),
+                ("overfit", lambda: check_overfit(model, x[:overfit_batch], y[:overfit_batch],
+                                                  loss_fn, autocast, max_steps=overfit_steps,
+                                                  progress=progress)),
             )
-            for step in steps:
+            for name, step in steps:
+                if before is not None:
+                    before(name)
                 result = step()
                 results.append(result)
                 report(result)
@@ -178,3 +254,24 @@ def run_checks(model, expected, batch, loss_fn, autocast, device, report,
         model.zero_grad(set_to_none=True)
         model.train(was_training)
     return results
+
+
+def run_and_report(model, expected, batch, loss_fn, autocast, device, echo, progress="auto",
+                   **options) -> list:
+    """:func:`run_checks` as a run shows it: ``echo`` prints one line per check
+    (passed or FAILED, what was found, how long it took; a failed shape check's
+    table below it), and ``progress`` (auto, bar, lines, off) says how a check
+    shows while it runs (:class:`~netviz.train.report.CheckProgress`)."""
+    live = CheckProgress(progress)
+
+    def report(r):
+        live.clear()
+        echo(f"check {r.name:<9} {'passed' if r.passed else 'FAILED'}  "
+             f"{r.detail.splitlines()[0]}  ({r.seconds:.1f} s)")
+        for line in r.detail.splitlines()[1:]:
+            echo(f"    {line}")
+    try:
+        return run_checks(model, expected, batch, loss_fn, autocast, device, report,
+                          progress=live.step, before=live.start, **options)
+    finally:
+        live.clear()

@@ -55,7 +55,7 @@ class TrainConfig:
     resume: bool = False
     progress: str = "auto"
     evals: int = 4
-    overfit_steps: int = 150
+    overfit_steps: int | None = None  # the overfit check's most steps (default: checks.py's)
 
 
 DEFAULT_EPOCHS = 10
@@ -222,22 +222,23 @@ class _Run:
     # -- checks ----------------------------------------------------------------
     def checks(self):
         import torch.nn.functional as F
-        from .checks import run_checks
+        from .checks import OVERFIT_MAX_STEPS, run_and_report
+        self.check_results = []
         d = self.data
         n = min(len(d.y_train), 16)
         batch = (d.normalise(d.x_train[:n], self.fp.channels_last), d.y_train[:n])
-        self.check_results = []
-
-        def report(r):
-            self.echo(f"check {r.name:<9} {'passed' if r.passed else 'FAILED'}  "
-                      f"{r.detail.splitlines()[0]}  ({r.seconds:.1f} s)")
-            for line in r.detail.splitlines()[1:]:
-                self.echo(f"    {line}")
-        results = run_checks(self.module, self.prep.expected, batch, F.cross_entropy,
-                             self.fp.autocast, self.device, report,
-                             overfit_steps=self.cfg.overfit_steps)
+        results = run_and_report(self.module, self.prep.expected, batch, F.cross_entropy,
+                                 self.fp.autocast, self.device, self.echo,
+                                 self.cfg.progress if self.dist.main else "off",
+                                 overfit_steps=self.cfg.overfit_steps or OVERFIT_MAX_STEPS)
         self.check_results = [r.to_json() for r in results]
         failed = [r for r in results if not r.passed]
+        if self.dist.enabled:  # every rank stops, or none: a rank alone would hang the others
+            failed_ranks, = dd.all_sum([float(bool(failed))], self.dist, self.device)
+            if failed_ranks and not failed:
+                self.finish_metrics(stopped="check_failed")
+                raise CheckFailed(f"a check failed in {failed_ranks:.0f} of the "
+                                  f"{self.dist.world} processes")
         if failed:
             self.finish_metrics(stopped="check_failed")
             raise CheckFailed(f"check {failed[0].name} failed: {failed[0].detail.splitlines()[0]}"

@@ -69,6 +69,60 @@ class Progress:
             self.shown = False
 
 
+class CheckProgress:
+    """What a check shows while it runs: on a terminal ("bar"), one line
+    rewritten in place (the check's name, then the overfit check's step,
+    budget, loss and time), cleared before the check's result is printed;
+    as plain lines ("lines"), a line every :attr:`every` seconds of a check
+    that runs that long; nothing when off."""
+
+    every = 10.0
+
+    def __init__(self, mode: str = "auto", stream=None):
+        self.stream = stream or sys.stdout
+        if mode == "auto":
+            mode = "bar" if getattr(self.stream, "isatty", lambda: False)() else "lines"
+        self.mode = mode
+        self.shown = False
+        self.last = None  # when the live line was last written
+        self.lines = 0  # plain lines written for the running check
+
+    def _write(self, text):
+        self.stream.write(f"\r{text}\x1b[K")
+        self.stream.flush()
+        self.shown = True
+
+    def start(self, name):
+        self.last, self.lines = None, 0
+        if self.mode == "bar":
+            self._write(f"check {name:<9} running")
+
+    def step(self, step, budget, loss, elapsed):
+        now = time.monotonic()
+        if self.mode == "bar":
+            if self.last is not None and now - self.last < 0.25:
+                return
+            of = f"/{budget}" if budget else ""
+            self._write(f"check overfit   running  step {step}{of}  loss {loss:.4f}  "
+                        f"({elapsed:.1f} s)")
+            self.last = now
+        elif self.mode == "lines":
+            if elapsed < self.every * (self.lines + 1):
+                return
+            self.lines = int(elapsed // self.every)
+            of = f" of at most {budget}" if budget else ""
+            self.stream.write(f"  check overfit: step {step}{of}, loss {loss:.4f}, "
+                              f"{elapsed:.0f} s\n")
+            self.stream.flush()
+
+    def clear(self):
+        """Clear the live line (before the check's result is printed)."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+
 def _clean(value):
     """JSON cannot hold NaN or infinity: write them as strings."""
     if isinstance(value, float) and not math.isfinite(value):
