@@ -1,5 +1,6 @@
 """The checks before training: the overfit check stays a real check within a
-bounded budget and shows its progress."""
+bounded budget, shows its progress, and --skip-checks leaves all three out
+and says so."""
 from __future__ import annotations
 
 import io
@@ -11,6 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from netviz.train import TrainConfig, train  # noqa: E402
 from netviz.train.checks import (OVERFIT_MAX_STEPS, OVERFIT_MIN_STEPS, check_overfit,  # noqa: E402
                                  run_checks, step_budget)
 from netviz.train.report import CheckProgress  # noqa: E402
@@ -124,10 +126,32 @@ def test_a_model_that_cannot_learn_fails_the_overfit_check(capsys, tmp_path, mon
     assert len(err.strip().splitlines()) == 1 and "training:" not in out
     m = _metrics(tmp_path / "m.json")
     assert m["stopped"] == "check_failed" and m["checks_passed"] is False
+    assert m["checks_skipped"] is False
     assert [(c["name"], c["passed"]) for c in m["checks"]] == \
         [("shapes", True), ("gradients", True), ("overfit", False)]
     over = m["checks"][-1]
     assert over["steps"] == over["step_budget"] == int(failed.group(1)) <= OVERFIT_MAX_STEPS
+
+
+def test_skip_checks_trains_and_says_so(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "stuck.py").write_text(STUCK_NET)
+    code, out, err = _run_here(capsys, "train", "stuck.py:Stuck", "--skip-checks", "--steps", "2",
+                               "--train-size", "32", "--val-size", "8", "--batch-size", "8",
+                               "--metrics", "m.json", "--no-plot")
+    assert code == 0, out + err
+    assert re.search(r"^checks skipped \(--skip-checks\): the shapes, gradients and overfit "
+                     r"checks were not run$", out, re.M), out
+    assert not re.search(r"^check ", out, re.M)
+    assert re.search(r"^done: .*; checks skipped$", out, re.M), out
+    m = _metrics(tmp_path / "m.json")
+    assert m["checks_skipped"] is True and m["checks"] == [] and m["checks_passed"] is None
+    assert m["steps"] == 2 and m["stopped"] == "steps"
+
+
+def test_checks_are_on_by_default_in_python():
+    cfg = TrainConfig("lenet5")
+    assert cfg.skip_checks is False
 
 
 class _Terminal(io.StringIO):

@@ -69,17 +69,21 @@ def _positive(kind):
 @click.option("--checkpoint-every", type=_positive(int), default=None, metavar="STEPS",
               help="Also save every this many steps.")
 @click.option("--resume", is_flag=True, help="Continue the run saved in --checkpoint-dir.")
+@click.option("--skip-checks", is_flag=True,
+              help="Train without the shapes, gradients and overfit checks (for a model known "
+                   "to work); the output and --metrics say that they were skipped.")
 @click.option("--progress", type=click.Choice(["auto", "bar", "lines", "off"]), default="auto",
               show_default=True, help="auto: a bar on a terminal, a few lines otherwise.")
 def train_cmd(model, input_shape, data, classes, epochs, steps, max_time, batch_size, lr, optimizer,
               momentum, weight_decay, seed, device, compile_, precision, channels_last,
               deterministic, train_size, val_size, metrics, plot, no_plot, checkpoint_dir,
-              checkpoint_every, resume, progress):
+              checkpoint_every, resume, skip_checks, progress):
     """Build MODEL, check it end to end and train it (e.g. netviz train alexnet).
 
     Checks first, each passed or failed: every layer's output shape against the
     shape engine, a finite loss with a gradient in every parameter, and
-    memorising one small batch. Then training on procedural images (or --data)
+    memorising a handful of images within a step budget fitted to the model's
+    pace (--skip-checks leaves them out). Then training on procedural images (or --data)
     with progress, a final accuracy, and optionally --metrics JSON and a PNG.
     Runs under torchrun (DistributedDataParallel) as it is.
     """
@@ -99,5 +103,5 @@ def train_cmd(model, input_shape, data, classes, epochs, steps, max_time, batch_
         channels_last=channels_last, deterministic=deterministic, train_size=train_size,
         val_size=val_size, metrics=metrics, plot="" if no_plot else plot,
         checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, resume=resume,
-        progress=progress)
+        skip_checks=skip_checks, progress=progress)
     train(cfg, echo=click.echo)

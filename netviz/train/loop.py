@@ -54,6 +54,7 @@ class TrainConfig:
     checkpoint_every: int | None = None
     resume: bool = False
     progress: str = "auto"
+    skip_checks: bool = False
     evals: int = 4
     overfit_steps: int | None = None  # the overfit check's most steps (default: checks.py's)
 
@@ -224,6 +225,10 @@ class _Run:
         import torch.nn.functional as F
         from .checks import OVERFIT_MAX_STEPS, run_and_report
         self.check_results = []
+        if self.cfg.skip_checks:
+            self.echo("checks skipped (--skip-checks): the shapes, gradients and overfit checks "
+                      "were not run")
+            return
         d = self.data
         n = min(len(d.y_train), 16)
         batch = (d.normalise(d.x_train[:n], self.fp.channels_last), d.y_train[:n])
@@ -436,7 +441,8 @@ class _Run:
         m = self.metrics
         self.echo(f"done: {step} steps in {fmt_time(clock)}, {m['images_per_second']:,.0f} img/s; "
                   f"accuracy {100 * train_acc:.1f}% training, {100 * val_acc:.1f}% held-out "
-                  f"(chance {100 * chance:.1f}%)  [evaluated in {time.perf_counter() - t0:.1f} s]")
+                  f"(chance {100 * chance:.1f}%)  [evaluated in {time.perf_counter() - t0:.1f} s]"
+                  + ("; checks skipped" if self.cfg.skip_checks else ""))
         if self.dist.main:
             self.write_outputs()
         if not in_sync:
@@ -459,7 +465,9 @@ class _Run:
             "device": str(self.device), "device_name": getattr(self, "device_label", ""),
             "world_size": self.dist.world, "settings": self.settings() if hasattr(self, "data") else {},
             "checks": getattr(self, "check_results", []),
-            "checks_passed": all(c["passed"] for c in getattr(self, "check_results", [])),
+            "checks_skipped": self.cfg.skip_checks,
+            "checks_passed": None if self.cfg.skip_checks else
+            all(c["passed"] for c in getattr(self, "check_results", [])),
             "stopped": stopped, "steps": steps, "planned_steps": getattr(self, "total", 0),
             "epochs": steps / self.steps_per_epoch if hasattr(self, "steps_per_epoch") else 0,
             "train_seconds": clock, "images_per_second": ips,
