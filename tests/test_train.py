@@ -20,19 +20,7 @@ from netviz.train import Interrupted, TrainConfig, train  # noqa: E402
 from netviz.train import data as D  # noqa: E402
 from netviz.train.checks import check_gradients, check_shapes  # noqa: E402
 
-TINY = """\
-name: tiny
-input: 3x16x16
-layers:
-  - conv: {name: conv1, out: 8, kernel: 3, pad: 1}
-  - batchnorm: {name: bn1}
-  - relu
-  - maxpool: 2
-  - flatten
-  - dropout: {name: drop, p: 0.3}
-  - fc: {name: fc, out: 4}
-  - softmax
-"""
+from specs import TINY  # noqa: E402
 
 
 @pytest.fixture

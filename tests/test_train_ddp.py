@@ -13,19 +13,7 @@ torch = pytest.importorskip("torch")
 if not torch.distributed.is_available():
     pytest.skip("this PyTorch has no torch.distributed", allow_module_level=True)
 
-SPEC = """\
-name: tiny
-input: 3x16x16
-layers:
-  - conv: {name: conv1, out: 8, kernel: 3, pad: 1}
-  - batchnorm: {name: bn1}
-  - relu
-  - maxpool: 2
-  - flatten
-  - dropout: {name: drop, p: 0.3}
-  - fc: {name: fc, out: 4}
-  - softmax
-"""
+from specs import TINY as SPEC  # noqa: E402
 
 WORKER = """\
 import json, os, sys
