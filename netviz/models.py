@@ -14,8 +14,7 @@ from .errors import ShapeError, UsageError
 from .ir import Network, ShapedNetwork, format_shape
 from .shapes import infer
 from .spec import load_spec, parse_shape, with_input
-
-SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+from .spec.files import SUFFIXES as SPEC_SUFFIXES
 
 
 def is_trace_target(model) -> bool:

@@ -49,9 +49,25 @@ def read_text(path: str) -> str:
     return text
 
 
+# Readers of other formats, by file suffix: (module, function). Each takes
+# (path) and returns a Network, raising SpecError for bad input; they are
+# imported only when a file of theirs is read.
+READERS = {
+    ".prototxt": ("netviz.spec.prototxt", "load_prototxt"),
+    ".onnx": ("netviz.spec.onnx", "load_onnx"),
+}
+SUFFIXES = (".yaml", ".yml", ".json", *READERS)
+
+
 def load_spec(path: str | os.PathLike) -> Network:
-    """Read a spec file (.yaml, .yml or .json)."""
+    """Read a spec file: YAML (.yaml, .yml), JSON, Caffe prototxt or ONNX."""
     path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in READERS:
+        import importlib
+
+        module, attr = READERS[suffix]
+        return getattr(importlib.import_module(module), attr)(path)
     text = read_text(path)
     stem = os.path.splitext(os.path.basename(path))[0]
     return parse_spec(text, path, default_name=stem)
