@@ -24,7 +24,7 @@ def inner_for(layer) -> list[str]:
     return []
 
 
-def _pool_after(shaped: ShapedNetwork, conv) -> tuple[list, object] | None:
+def pool_after(shaped: ShapedNetwork, conv) -> tuple[list, object] | None:
     """The pool a conv runs into through left-out layers only, on a plain path."""
     net = shaped.network
     skipped, name = [], conv.name
@@ -57,7 +57,7 @@ def columns(shaped: ShapedNetwork) -> list[Column]:
             kind = "conv"  # the cell's text leaves no room for the 'G' mark
         layers = (layer,)
         if cat == "conv" and kind not in ("conv_1xn", "conv_nx1", "conv_dw"):
-            found = _pool_after(shaped, layer)
+            found = pool_after(shaped, layer)
             if found is not None:
                 _, pool = found
                 merged.add(pool.name)
