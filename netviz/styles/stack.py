@@ -1,0 +1,394 @@
+"""``stack``: a vertical stack of labelled, rounded boxes, one per drawn unit,
+top to bottom with arrows between them (../reference/alexnet-stack.png).
+
+The units are those of the ``short`` style: a convolution merges with the
+pooling after it ("11x11 conv, 96, /4, pool/2"); activations, LRN, batch
+normalisation, dropout and flatten are left out. The input and the softmax
+output are captions without a box. An element-wise sum is a small circle
+with "+" in it; a concatenation is a box ("concat, 256").
+
+Boxes are filled by kind: convolutions with a pale tint per stage (one
+tint per input map size, so each run of convolutions between two
+downsamplings shares one), pooling boxes pale yellow, fully connected boxes
+white. Edges that do not run from one unit to the next (shortcuts,
+branches) leave the stack on the right and come back as elbowed arrows,
+each in a lane of its own; edges from one source (or into one target)
+share a lane as a bus, with a dot where they part.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..ir import ShapedNetwork, format_shape
+from ..scene import Circle, Group, Path, Rect, Scene, Text, font_extent, text_width
+from . import common
+from .row import wrap
+from .short import columns as short_columns
+
+MARGIN = 16.0
+FONT = 13.0  # text in the boxes and captions
+LINE = 16.0  # line step of a box with more than one line
+PAD_X = 16.0  # least space between a box's text and its sides
+PAD_Y = 7.0
+BOX_H = 28.0  # height of a one-line box
+BOX_MIN_W = 120.0
+TEXT_MAX = 320.0  # a box line wider than this wraps at its commas
+GAP = 24.0  # between two units: the arrow's length
+MERGE_R = 12.0  # radius of a "+" circle
+RX = 4.0  # corner radius of the boxes
+LANE_FIRST = 22.0  # from the right side of the boxes to the first lane
+LANE_STEP = 18.0
+ARROW_W = 1.6
+LINK_W = 1.3
+STROKE = "#7F7F7F"  # box outlines
+INK = "#000000"  # arrows and links
+TEXT = "#262626"  # text in the boxes
+
+# Pale tints, one per stage of convolutions, in order of first appearance.
+# default: the reference figure's lavender, green and pink, then more of
+# the same family; colorblind: the Okabe-Ito colours mixed with white.
+TINTS = {
+    "default": ("#EEEAF2", "#EBF1DE", "#F2DCDB", "#DBE5F1", "#FDE9D9", "#DBEEF3"),
+    "colorblind": ("#D5ECFA", "#BFE7DC", "#F9E7BF", "#F5D7BF", "#F2DDE9", "#FBF8D0"),
+}
+FILLS = {"maxpool": "#FFF2CC", "avgpool": "#FFF2CC", "fc": "#FFFFFF", "concat": "#FFFFFF",
+         "add": "#FFFFFF", "custom": "#F2F2F2"}
+CONV_KINDS = ("conv", "conv_pool", "conv_1xn", "conv_nx1", "conv_dw", "conv_group")
+
+
+@dataclass
+class Unit:
+    kind: str
+    layers: tuple
+    lines: list[str]
+    shape: str  # "box", "circle" or "caption"
+    fill: str | None = None
+    stage: str | None = None  # conv units: the input map size, e.g. "27x27"
+    tooltip: str = ""
+    top: float = 0.0
+    h: float = 0.0
+    sides: dict = field(default_factory=dict)  # "in"/"out" -> anchor point on the right
+
+    @property
+    def name(self) -> str:
+        return self.layers[0].name
+
+
+# --- text -------------------------------------------------------------------
+
+def _xy(pair) -> str:
+    return f"{pair[0]}x{pair[1]}"
+
+
+def _pool_words(pool) -> str:
+    """The pooling a convolution merges with: "pool/2", "avg pool/2"."""
+    avg = "avg " if common.category(pool) == "avgpool" else ""
+    if pool.type.startswith("global"):
+        return "global avg pool"
+    if pool.type.startswith("adaptive"):
+        return f"{avg}pool to {_xy(pool.attrs['output'])}"
+    stride = pool.attrs["stride"]
+    if tuple(stride) == (1, 1):
+        return f"{_xy(pool.attrs['kernel'])} {avg}pool"
+    return f"{avg}pool/{common.pair_text(stride)}"
+
+
+def _pool_box(pool, labels: bool) -> str:
+    """A pooling box of its own: "3x3 max pool, /2", "adaptive avg pool, 6x6"."""
+    kind = "avg" if common.category(pool) == "avgpool" else "max"
+    if pool.type.startswith("global"):
+        return "global avg pool"
+    if not labels:
+        return f"{kind} pool"
+    if pool.type.startswith("adaptive"):
+        return f"adaptive {kind} pool, {_xy(pool.attrs['output'])}"
+    text = f"{_xy(pool.attrs['kernel'])} {kind} pool"
+    stride = pool.attrs["stride"]
+    return text if tuple(stride) == (1, 1) else f"{text}, /{common.pair_text(stride)}"
+
+
+def unit_text(kind: str, layers, shaped: ShapedNetwork, labels: bool = True) -> list[str]:
+    """The lines written in (or as) a unit."""
+    first = layers[0]
+    if first.label and labels:
+        return first.label.split("\n")
+    cat = common.category(first)
+    out = shaped.info[first.name].output
+    if cat == "input":
+        return [f"input, {format_shape(out)}" if labels else "input"]
+    if cat == "conv":
+        a = first.attrs
+        name = "dw conv" if kind == "conv_dw" else "conv"
+        if not labels:
+            return [f"{name}, pool" if len(layers) > 1 else name]
+        parts = [f"{_xy(a['kernel'])} {name}", str(a["out"])]
+        if tuple(a["stride"]) != (1, 1):
+            parts.append(f"/{common.pair_text(a['stride'])}")
+        if tuple(a["dilation"]) != (1, 1):
+            parts.append(f"dilation {common.pair_text(a['dilation'])}")
+        if len(layers) > 1:
+            parts.append(_pool_words(layers[-1]))
+        return [", ".join(parts)]
+    if cat in ("maxpool", "avgpool"):
+        return [_pool_box(first, labels)]
+    if cat == "fc":
+        return [f"fc, {first.attrs['out']}" if labels else "fc"]
+    if cat == "softmax":
+        return ["softmax"]
+    if cat == "add":
+        return ["+"]
+    if cat == "concat":
+        return [f"concat, {out[0]}" if labels else "concat"]
+    return [f"{first.name}, {format_shape(out)}" if labels else first.name]
+
+
+def stage_of(layer, shaped: ShapedNetwork) -> str | None:
+    ins = shaped.info[layer.name].inputs
+    return _xy(ins[0][1:]) if ins and len(ins[0]) == 3 else None
+
+
+def tints(theme: common.Theme) -> tuple[str, ...]:
+    if theme.name in TINTS:
+        return TINTS[theme.name]
+    return tuple(_pale(theme[k]) for k in ("conv", "fc", "maxpool", "input", "output", "concat"))
+
+
+def _pale(color: str, amount: float = 0.2) -> str:
+    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(255 - (255 - c) * amount):02X}" for c in rgb)
+
+
+def units(shaped: ShapedNetwork, options: common.RenderOptions) -> list[Unit]:
+    """The units top to bottom, with their text and fill."""
+    palette = tints(options.theme)
+    stages: dict[str, int] = {}
+    out = []
+    for col in short_columns(shaped):
+        lines = unit_text(col.kind, col.layers, shaped, options.labels)
+        lines = [part for line in lines for part in wrap(line, TEXT_MAX, FONT)]
+        unit = Unit(kind=col.kind, layers=col.layers, lines=lines, shape="box", tooltip=col.tooltip)
+        if col.kind in ("input", "output"):
+            unit.shape = "caption"
+        elif col.kind == "add":
+            unit.shape, unit.fill = "circle", FILLS["add"]
+        elif col.kind in CONV_KINDS:
+            unit.stage = stage_of(col.layers[0], shaped)
+            index = stages.setdefault(unit.stage, len(stages))
+            unit.fill = palette[index % len(palette)]
+        else:
+            unit.fill = FILLS.get(col.kind, FILLS["custom"])
+        out.append(unit)
+    return out
+
+
+# --- edges and lanes ------------------------------------------------------------
+
+def edges(shaped: ShapedNetwork, us: list[Unit]) -> list[tuple[int, int]]:
+    """(from unit, to unit) for every connection between two units; a layer
+    that has no unit belongs to the unit of its first input."""
+    owner: dict[str, int] = {}
+    for j, u in enumerate(us):
+        for layer in u.layers:
+            owner[layer.name] = j
+    for layer in shaped.network.layers:
+        if layer.name not in owner and layer.inputs:
+            owner[layer.name] = owner.get(layer.inputs[0], -1)
+    found = []
+    for j, u in enumerate(us):
+        for layer in u.layers:
+            for src in layer.inputs:
+                i = owner.get(src, -1)
+                if 0 <= i < j and (i, j) not in found:
+                    found.append((i, j))
+    return sorted(found)
+
+
+def buses(side: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Side edges grouped to share a lane: those of one source, else those
+    into one target, else each alone."""
+    by_src: dict[int, list] = {}
+    for e in side:
+        by_src.setdefault(e[0], []).append(e)
+    groups, lone = [g for g in by_src.values() if len(g) > 1], [g[0] for g in by_src.values() if len(g) == 1]
+    by_dst: dict[int, list] = {}
+    for e in lone:
+        by_dst.setdefault(e[1], []).append(e)
+    groups += list(by_dst.values())
+    return sorted(groups, key=lambda g: (max(e[1] for e in g) - min(e[0] for e in g), min(g)))
+
+
+def assign_lanes(groups: list[list[tuple[int, int]]]) -> list[int]:
+    """A lane per group, the shortest nearest the stack; two groups share a
+    lane only if the units they span do not meet."""
+    spans: list[list[tuple[int, int]]] = []  # per lane: the (first, last) units it spans
+    lanes = []
+    for g in groups:
+        lo, hi = min(e[0] for e in g), max(e[1] for e in g)
+        for k, used in enumerate(spans):
+            if all(hi < a or b < lo for a, b in used):
+                used.append((lo, hi))
+                lanes.append(k)
+                break
+        else:
+            spans.append([(lo, hi)])
+            lanes.append(len(spans) - 1)
+    return lanes
+
+
+def junctions(paths: list[tuple[int, int, tuple]]) -> list[tuple[float, float]]:
+    """Where two links part (one source) or meet (one target): the point on
+    the nearer lane, or on the shared lane the unit nearer the other end."""
+    dots = []
+    for a in range(len(paths)):
+        for b in range(a + 1, len(paths)):
+            (i1, j1, p), (i2, j2, q) = paths[a], paths[b]
+            if i1 == i2 and j1 != j2:
+                if p[1][0] != q[1][0]:
+                    dots.append((min(p[1][0], q[1][0]), p[0][1]))
+                else:
+                    dots.append((p[1][0], min(p[2][1], q[2][1])))
+            elif j1 == j2 and i1 != i2:
+                if p[1][0] != q[1][0]:
+                    dots.append((min(p[1][0], q[1][0]), p[3][1]))
+                else:
+                    dots.append((p[1][0], max(p[1][1], q[1][1])))
+    return sorted(set(dots))
+
+
+# --- layout -------------------------------------------------------------------
+
+def text_items(lines: list[str], cx: float, cy: float, color: str, cls: str, size: float = FONT) -> list[Text]:
+    y0 = cy - (len(lines) - 1) * LINE / 2 + size * 0.36
+    return [Text(cx, y0 + k * LINE, s, size=size, color=color, cls=cls) for k, s in enumerate(lines)]
+
+
+def _height(u: Unit) -> float:
+    if u.shape == "circle":
+        return 2 * MERGE_R
+    if u.shape == "caption":
+        asc, desc = font_extent(FONT)
+        return (len(u.lines) - 1) * LINE + asc * 0.75 + desc
+    return max(BOX_H, (len(u.lines) - 1) * LINE + FONT + 2 * PAD_Y + 2)
+
+
+def _anchors(u: Unit, cx: float, half_w: float, has_in: bool, has_out: bool) -> None:
+    """Where links leave (out) and enter (in) a unit on its right."""
+    cy = u.top + u.h / 2
+    both = has_in and has_out
+    if u.shape == "circle":
+        dx, dy = (MERGE_R * math.cos(math.pi / 6), MERGE_R / 2) if both else (MERGE_R, 0.0)
+        u.sides = {"in": (cx + dx, cy - dy), "out": (cx + dx, cy + dy)}
+        return
+    if u.shape == "caption":
+        right = cx + max(text_width(s, FONT) for s in u.lines) / 2 + 5
+    else:
+        right = cx + half_w
+    dy = u.h / 4 if both else 0.0
+    u.sides = {"in": (right, cy - dy), "out": (right, cy + dy)}
+
+
+def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
+    theme = options.theme
+    us = units(shaped, options)
+    ids = common.Ids()
+    widest_box = max((text_width(s, FONT) for u in us if u.shape == "box" for s in u.lines), default=0.0)
+    box_w = max(BOX_MIN_W, math.ceil(widest_box + 2 * PAD_X))
+    widest = max([box_w] + [text_width(s, FONT) for u in us if u.shape == "caption" for s in u.lines])
+    cx = MARGIN + widest / 2
+
+    items, title_h = common.title_items(options.title, MARGIN, MARGIN, theme)
+    y = MARGIN + title_h
+    for u in us:
+        u.top, u.h = y, _height(u)
+        y += u.h + GAP
+    bottom = y - GAP
+
+    all_edges = edges(shaped, us)
+    side = [e for e in all_edges if e[1] > e[0] + 1]
+    groups = buses(side)
+    lanes = assign_lanes(groups)
+    lane_of = {e: lane for g, lane in zip(groups, lanes) for e in g}
+    for k, u in enumerate(us):
+        _anchors(u, cx, box_w / 2, any(e[1] == k for e in side), any(e[0] == k for e in side))
+
+    boxes = []
+    for u in us:
+        tokens = [f"layer-{ids.token(layer.name)}" for layer in u.layers]
+        cls = " ".join(["unit", u.kind.replace("_", "-")] + tokens)
+        cy = u.top + u.h / 2
+        if u.shape == "box":
+            prims = [Rect(cx - box_w / 2, u.top, box_w, u.h, fill=u.fill, stroke=STROKE, stroke_width=1.0,
+                          rx=RX, cls="box")]
+            prims += text_items(u.lines, cx, cy, TEXT, "box-text")
+        elif u.shape == "circle":
+            prims = [Circle(cx, cy, MERGE_R, fill=u.fill, stroke=INK, stroke_width=ARROW_W, cls="merge"),
+                     Text(cx, cy + 6.5, u.lines[0], size=18, color=INK, cls="merge-text")]
+        else:
+            prims = text_items(u.lines, cx, cy, theme["label"], "caption")
+        boxes.append(Group(tuple(prims), cls=cls, id=ids.make("unit", u.name), title=u.tooltip))
+
+    arrows, links = [], []
+    for i, j in all_edges:
+        a, b = us[i], us[j]
+        cls = f"from-{ids.token(a.layers[-1].name)} to-{ids.token(b.name)}"
+        if j == i + 1:
+            arrows.append(Path(((cx, a.top + a.h + 1), (cx, b.top - 1)), stroke=INK, stroke_width=ARROW_W,
+                               arrow=True, cls=f"arrow {cls}"))
+            continue
+        x = cx + box_w / 2 + LANE_FIRST + lane_of[(i, j)] * LANE_STEP
+        (x0, y0), (x1, y1) = a.sides["out"], b.sides["in"]
+        pts = ((x0, y0), (x, y0), (x, y1), (x1 + 1, y1))
+        links.append((i, j, pts, Path(pts, stroke=INK, stroke_width=LINK_W, arrow=True, cls=f"link {cls}")))
+    dots = [Circle(x, y, 2.6, fill=INK, cls="junction")
+            for x, y in junctions([(i, j, pts) for i, j, pts, _ in links])]
+
+    items.append(Group(tuple(arrows), cls="arrows", id="arrows"))
+    if links:
+        items.append(Group(tuple(p for *_, p in links) + tuple(dots), cls="links", id="links"))
+    items.append(Group(tuple(boxes), cls="units", id="units"))
+
+    right = cx + max(widest, box_w) / 2
+    if side:
+        right = max(right, cx + box_w / 2 + LANE_FIRST + max(lanes) * LANE_STEP + 4)
+    width = right + MARGIN
+    if options.title:
+        width = max(width, 2 * MARGIN + text_width(options.title, 18, "bold"))
+    if options.legend:
+        legend, lw, lh = legend_items(us, MARGIN, bottom + 20)
+        items += legend
+        width = max(width, MARGIN * 2 + lw)
+        bottom += 20 + lh
+    name = shaped.network.title or shaped.network.name
+    return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(items),
+                 title=f"{name} (stack)", desc=common.network_desc(shaped), background=theme["background"])
+
+
+def legend_items(us: list[Unit], x: float, y: float) -> tuple[list, float, float]:
+    """One row per fill used: a swatch and what it stands for."""
+    rows: dict[tuple, str] = {}
+    for u in us:
+        if u.shape == "caption":
+            continue
+        if u.stage is not None:
+            key, text = ("stage", u.stage), f"Convolution on {u.stage} maps"
+        elif u.kind in CONV_KINDS:
+            key, text = ("stage", None), "Convolution"
+        else:
+            key, text = (u.kind,), common.LEGEND_NAMES.get(u.kind, "Other module")
+        rows.setdefault(key + (u.fill, u.shape), text)
+    items, widest, step, sw, sh = [], 0.0, 22.0, 26.0, 14.0
+    for k, (key, text) in enumerate(rows.items()):
+        top = y + k * step
+        fill, shape = key[-2], key[-1]
+        if shape == "circle":
+            swatch = Circle(x + sw / 2, top + sh / 2, sh / 2, fill=fill, stroke=INK, stroke_width=1.0,
+                            cls="legend-swatch")
+        else:
+            swatch = Rect(x, top, sw, sh, fill=fill, stroke=STROKE, stroke_width=1.0, rx=3, cls="legend-swatch")
+        label = Text(x + sw + 8, top + sh / 2 + 12 * 0.36, text, size=12, color="#404040", anchor="start",
+                     cls="legend-text")
+        items.append(Group((swatch, label), cls="legend-item"))
+        widest = max(widest, sw + 8 + text_width(text, 12))
+    height = len(rows) * step - (step - sh) if rows else 0.0
+    return ([Group(tuple(items), cls="legend", id="legend")] if items else []), widest, height
