@@ -47,6 +47,11 @@ def named_layers(name):
     return name not in VGGS
 
 
+def spec_name(module_path):
+    """The spec's name for a torchvision module: its path, dots as underscores."""
+    return module_path.replace(".", "_")
+
+
 def torch_calls(model, input_shape):
     """(module name, type, output shape, params) of every leaf module call, in
     call order, from one forward pass on the meta device."""
@@ -90,32 +95,32 @@ def test_layers_match_torchvision_call_by_call(name, input):
     assert ours == theirs
     if named_layers(name):
         # every layer but the ReLUs (one module called several times in a
-        # ResNet block) is named as torchvision's module is
+        # ResNet block) is named after torchvision's module
         ours_named = [layer.name for layer in shaped.layers if layer.type not in skip | {"relu"}]
-        assert ours_named == [n for n, ltype, _, _ in calls if ltype != "relu"]
+        assert ours_named == [spec_name(n) for n, ltype, _, _ in calls if ltype != "relu"]
 
 
 def test_branch_structure():
     """The shortcuts and the Inception branches read what torchvision's do."""
     net = load("resnet50")
-    assert net["layer1.0.add"].inputs == ("layer1.0.bn3", "layer1.0.downsample.1")
-    assert net["layer1.0.downsample.0"].inputs == ("maxpool",)
-    assert net["layer2.0.downsample.0"].inputs == ("layer1.2.relu3",)
-    assert net["layer2.1.add"].inputs == ("layer2.1.bn3", "layer2.0.relu3")
+    assert net["layer1_0_add"].inputs == ("layer1_0_bn3", "layer1_0_downsample_1")
+    assert net["layer1_0_downsample_0"].inputs == ("maxpool",)
+    assert net["layer2_0_downsample_0"].inputs == ("layer1_2_relu3",)
+    assert net["layer2_1_add"].inputs == ("layer2_1_bn3", "layer2_0_relu3")
     assert sum(1 for layer in net.layers if layer.type == "add") == 3 + 4 + 6 + 3
-    assert sum(1 for layer in net.layers if layer.name.endswith("downsample.0")) == 4
+    assert sum(1 for layer in net.layers if layer.name.endswith("downsample_0")) == 4
     r18 = load("resnet18")
     assert sum(1 for layer in r18.layers if layer.type == "add") == 8
-    assert sum(1 for layer in r18.layers if layer.name.endswith("downsample.0")) == 3
+    assert sum(1 for layer in r18.layers if layer.name.endswith("downsample_0")) == 3
     g = load("googlenet")
     cats = [layer for layer in g.layers if layer.type == "concat"]
-    assert [c.name for c in cats] == [f"inception{t}.cat" for t in
+    assert [c.name for c in cats] == [f"inception{t}_cat" for t in
                                       ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")]
-    assert g["inception4a.cat"].inputs == tuple(
-        f"inception4a.branch{b}.relu" for b in ("1", "2.1", "3.1", "4.1"))
-    for b in ("branch1.conv", "branch2.0.conv", "branch3.0.conv", "branch4.0"):
-        assert g[f"inception4a.{b}"].inputs == ("maxpool3",)
-    assert g["inception3a.branch3.1.conv"].attrs["kernel"] == (3, 3)  # torchvision's, not the paper's 5x5
+    assert g["inception4a_cat"].inputs == tuple(
+        f"inception4a_branch{b}_relu" for b in ("1", "2_1", "3_1", "4_1"))
+    for b in ("branch1_conv", "branch2_0_conv", "branch3_0_conv", "branch4_0"):
+        assert g[f"inception4a_{b}"].inputs == ("maxpool3",)
+    assert g["inception3a_branch3_1_conv"].attrs["kernel"] == (3, 3)  # torchvision's, not the paper's 5x5
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -148,7 +153,7 @@ def test_built_branching_network_computes_what_torchvision_computes(name):
     copied = 0
     for mod_name, mod in ref.named_modules():
         if isinstance(mod, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.Linear)):
-            ours = getattr(built, built.layer_modules[mod_name])
+            ours = getattr(built, built.layer_modules[spec_name(mod_name)])
             ours.load_state_dict(mod.state_dict())
             if isinstance(mod, torch.nn.BatchNorm2d):
                 assert ours.eps == mod.eps
