@@ -56,7 +56,7 @@ def test_unknown_model_suggests(cli):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("netviz: unknown model 'alexnt' (did you mean 'alexnet'?)")
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
-    proc = cli("shapes", "vgg61")
+    proc = cli("shapes", "vg16")
     assert proc.returncode == 2 and "(did you mean 'vgg16'?)" in proc.stderr
 
 
