@@ -9,11 +9,12 @@ with "+" in it; a concatenation is a box ("concat, 256").
 
 Boxes are filled by kind: convolutions with a pale tint per stage (one
 tint per input map size, so each run of convolutions between two
-downsamplings shares one), pooling boxes pale yellow, fully connected boxes
-white. Edges that do not run from one unit to the next (shortcuts,
-branches) leave the stack on the right and come back as elbowed arrows,
-each in a lane of its own; edges from one source (or into one target)
-share a lane as a bus, with a dot where they part.
+downsamplings shares one), pooling boxes pale yellow (grey in the
+colorblind theme), fully connected boxes white. Edges that do not run from
+one unit to the next (shortcuts, branches) leave the stack on the right and
+come back as elbowed arrows, each in a lane of its own; edges from one
+source (or into one target) share a lane as a bus, with a dot where they
+part or meet.
 """
 from __future__ import annotations
 
@@ -52,8 +53,8 @@ TINTS = {
     "default": ("#EEEAF2", "#EBF1DE", "#F2DCDB", "#DBE5F1", "#FDE9D9", "#DBEEF3"),
     "colorblind": ("#D5ECFA", "#BFE7DC", "#F9E7BF", "#F5D7BF", "#F2DDE9", "#FBF8D0"),
 }
-FILLS = {"maxpool": "#FFF2CC", "avgpool": "#FFF2CC", "fc": "#FFFFFF", "concat": "#FFFFFF",
-         "add": "#FFFFFF", "custom": "#F2F2F2"}
+FILLS = {"fc": "#FFFFFF", "concat": "#FFFFFF", "add": "#FFFFFF", "custom": "#F2F2F2"}
+POOL = {"default": "#FFF2CC", "colorblind": "#E6E6E6"}  # a pooling box of its own
 CONV_KINDS = ("conv", "conv_pool", "conv_1xn", "conv_nx1", "conv_dw", "conv_group")
 
 
@@ -176,6 +177,8 @@ def units(shaped: ShapedNetwork, options: common.RenderOptions) -> list[Unit]:
             unit.stage = stage_of(col.layers[0], shaped)
             index = stages.setdefault(unit.stage, len(stages))
             unit.fill = palette[index % len(palette)]
+        elif col.kind in ("maxpool", "avgpool"):
+            unit.fill = POOL.get(options.theme.name, POOL["default"])
         else:
             unit.fill = FILLS.get(col.kind, FILLS["custom"])
         out.append(unit)

@@ -1,0 +1,326 @@
+"""The stack style: one rounded box per drawn unit, top to bottom, arrows
+between them, shortcuts and branches as links on the right."""
+import io
+import os
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import netviz
+from netviz import zoo
+from netviz.scene import Text, boxes_overlap
+
+SVG = "{http://www.w3.org/2000/svg}"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples")
+SKIPPED = {"relu", "lrn", "batchnorm", "dropout", "flatten"}  # drawn as part of the unit before
+POOLS = {"maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "global_avgpool"}
+
+
+def parse(svg: str):
+    return ET.fromstring(svg.encode("utf-8"))
+
+
+def classes(el) -> list[str]:
+    return (el.get("class") or "").split()
+
+
+def units(root):
+    return [g for g in root.iter(f"{SVG}g") if "unit" in classes(g)]
+
+
+def box_of(unit):
+    rects = [r for r in unit.iter(f"{SVG}rect") if "box" in classes(r)]
+    return rects[0] if rects else None
+
+
+def rect(el) -> tuple[float, float, float, float]:
+    x, y, w, h = (float(el.get(k)) for k in ("x", "y", "width", "height"))
+    return x, y, x + w, y + h
+
+
+def text_of(el) -> str:
+    return "".join(el.itertext())
+
+
+def texts(el, cls):
+    return [t for t in el.iter(f"{SVG}text") if cls in classes(t)]
+
+
+def ink(t) -> tuple[float, float, float, float]:
+    """The ink box of an SVG text, measured as the layout measures it."""
+    return Text(float(t.get("x")), float(t.get("y")), text_of(t), size=float(t.get("font-size")),
+                anchor=t.get("text-anchor") or "start").box
+
+
+def points(path) -> list[tuple[float, float]]:
+    return [tuple(map(float, p.split(","))) for p in re.findall(r"-?[\d.]+,-?[\d.]+", path.get("d"))]
+
+
+def paths(root, cls):
+    return [p for p in root.iter(f"{SVG}path") if cls in classes(p)]
+
+
+def ends(path) -> tuple[str, str]:
+    c = classes(path)
+    return (next(x[5:] for x in c if x.startswith("from-")), next(x[3:] for x in c if x.startswith("to-")))
+
+
+def merged_pool(net, conv):
+    """The pooling a convolution runs into, through skipped layers on a plain path."""
+    users = {l.name: [u for u in net.layers if l.name in u.inputs] for l in net.layers}
+    name = conv.name
+    while len(users[name]) == 1 and len(users[name][0].inputs) == 1:
+        nxt = users[name][0]
+        if nxt.type in POOLS:
+            return nxt
+        if nxt.type not in SKIPPED:
+            return None
+        name = nxt.name
+    return None
+
+
+def expected_boxes(net) -> list[str]:
+    """The text of every box, from the spec's layers: a convolution takes the
+    pooling after it (through skipped layers) into its box; a pooling box
+    of its own and a concatenation are only counted."""
+    out, merged = [], set()
+    for l in net.layers:
+        a = l.attrs
+        if l.type == "conv":
+            text = f"{a['kernel'][0]}x{a['kernel'][1]} conv, {a['out']}"
+            if a["stride"][0] > 1:
+                text += f", /{a['stride'][0]}"
+            pool = merged_pool(net, l)
+            if pool is not None and pool.type == "maxpool":
+                text += f", pool/{pool.attrs['stride'][0]}"
+                merged.add(pool.name)
+            out.append(text)
+        elif l.type == "fc":
+            out.append(f"fc, {a['out']}")
+        elif l.type in POOLS and l.name not in merged or l.type == "concat":
+            out.append(l.type)
+    return out
+
+
+@pytest.fixture(scope="module")
+def alexnet():
+    return parse(netviz.render("alexnet", style="stack").svg())
+
+
+# --- the chain: boxes, text, order, arrows -----------------------------------
+
+def test_alexnet_boxes_and_their_text_follow_the_spec(alexnet):
+    boxes = [u for u in units(alexnet) if box_of(u) is not None]
+    got = [" ".join(text_of(t) for t in texts(u, "box-text")) for u in boxes]
+    assert got == expected_boxes(netviz.load("alexnet"))
+    assert got[0] == "11x11 conv, 96, /4, pool/2"  # as in the reference figure
+    assert len(boxes) == 8
+    # the input and the output are captions, not boxes
+    captions = [text_of(t) for t in texts(alexnet, "caption")]
+    assert captions == ["input, 3x227x227", "softmax"]
+    # LRN, relu and dropout have no unit; each merged unit names its conv and its pool
+    names = [c for u in units(alexnet) for c in classes(u) if c.startswith("layer-")]
+    assert "layer-norm1" not in names and "layer-relu1" not in names and "layer-drop6" not in names
+    assert ["layer-conv1", "layer-pool1"] == [c for c in classes(boxes[0]) if c.startswith("layer-")]
+
+
+def test_alexnet_boxes_stack_top_to_bottom_equal_and_apart(alexnet):
+    rects = [rect(box_of(u)) for u in units(alexnet) if box_of(u) is not None]
+    tops = [r[1] for r in rects]
+    assert tops == sorted(tops) and len(set(tops)) == len(tops)
+    assert len({(r[0], r[2]) for r in rects}) == 1, "every box has the same left and right side"
+    for a in range(len(rects)):
+        for b in range(a + 1, len(rects)):
+            assert not boxes_overlap(rects[a], rects[b], gap=10), (a, b)
+    for r in rects:  # the whole figure, with margins
+        assert r[0] >= 10 and r[1] >= 10
+    width, height = float(alexnet.get("width")), float(alexnet.get("height"))
+    assert max(r[2] for r in rects) <= width - 10 and max(r[3] for r in rects) <= height - 10
+
+
+def test_alexnet_text_fits_inside_its_box_and_is_centred(alexnet):
+    for u in units(alexnet):
+        box = box_of(u)
+        if box is None:
+            continue
+        x0, y0, x1, y1 = rect(box)
+        for t in texts(u, "box-text"):
+            tx0, ty0, tx1, ty1 = ink(t)
+            assert x0 + 4 <= tx0 and tx1 <= x1 - 4 and y0 + 2 <= ty0 and ty1 <= y1 - 2, text_of(t)
+            assert t.get("text-anchor") == "middle" and abs(float(t.get("x")) - (x0 + x1) / 2) < 0.01
+    # the box fits the longest text, with room on both sides and no more than that
+    widest = max(ink(t)[2] - ink(t)[0] for t in texts(alexnet, "box-text"))
+    box_w = rect(box_of(units(alexnet)[1]))[2] - rect(box_of(units(alexnet)[1]))[0]
+    assert widest + 16 <= box_w <= widest + 60
+
+
+def test_alexnet_arrows_run_from_each_unit_to_the_next(alexnet):
+    arrows = paths(alexnet, "arrow")
+    us = units(alexnet)
+    assert len(arrows) == len(us) - 1 == 9
+    assert all(a.get("marker-end") == "url(#arrow)" for a in arrows)
+    assert alexnet.find(f"{SVG}defs/{SVG}marker") is not None, "the arrow head is defined"
+    rects = {id(u): rect(box_of(u)) for u in us if box_of(u) is not None}
+    for arrow, (a, b) in zip(arrows, zip(us, us[1:])):
+        (x0, y0), (x1, y1) = points(arrow)[0], points(arrow)[-1]
+        assert x0 == x1 and y1 - y0 >= 15, "a vertical arrow down the stack"
+        if id(a) in rects:
+            assert y0 >= rects[id(a)][3]
+        if id(b) in rects:
+            assert y1 <= rects[id(b)][1]
+            assert rects[id(b)][0] < x1 < rects[id(b)][2]
+    assert not paths(alexnet, "link"), "a chain has no links on the side"
+
+
+def test_alexnet_fills_by_stage(alexnet):
+    fill = {c: box_of(u).get("fill") for u in units(alexnet) if box_of(u) is not None
+            for c in classes(u) if c.startswith("layer-conv") or c.startswith("layer-fc")}
+    # conv1 reads 227x227 maps, conv2 27x27, conv3-5 13x13: three stages
+    assert fill["layer-conv3"] == fill["layer-conv4"] == fill["layer-conv5"]
+    assert len({fill["layer-conv1"], fill["layer-conv2"], fill["layer-conv3"]}) == 3
+    assert {fill["layer-fc6"], fill["layer-fc7"], fill["layer-fc8"]} == {"#FFFFFF"}
+    for c in ("layer-conv1", "layer-conv2", "layer-conv3"):  # pale: every channel well above mid grey
+        rgb = [int(fill[c][k:k + 2], 16) for k in (1, 3, 5)]
+        assert min(rgb) >= 0xC0 and fill[c] != "#FFFFFF"
+
+
+# --- every zoo model --------------------------------------------------------
+
+@pytest.mark.parametrize("model", zoo.names())
+def test_every_zoo_model_has_one_box_per_unit_inside_the_figure(model):
+    root = parse(netviz.render(model, style="stack").svg())
+    boxes = [u for u in units(root) if box_of(u) is not None]
+    expected = expected_boxes(netviz.load(model))
+    assert len(boxes) == len(expected)
+    for u, want in zip(boxes, expected):
+        got = " ".join(text_of(t) for t in texts(u, "box-text"))
+        assert got == want or want in POOLS and "pool" in got or want == "concat" and got.startswith("concat, ")
+        x0, y0, x1, y1 = rect(box_of(u))
+        for t in texts(u, "box-text"):
+            tx0, ty0, tx1, ty1 = ink(t)
+            assert x0 < tx0 and tx1 < x1 and y0 < ty0 and ty1 < y1
+    tops = [rect(box_of(u))[1] for u in boxes]
+    assert tops == sorted(tops)
+
+
+# --- branching networks -------------------------------------------------------
+
+def links(root) -> set[tuple[str, str]]:
+    return {ends(p) for p in paths(root, "link")}
+
+
+def test_residual_shortcuts_are_links_on_the_right_into_plus_circles():
+    root = parse(netviz.render(os.path.join(EXAMPLES, "residual.yaml"), style="stack").svg())
+    net = netviz.load(os.path.join(EXAMPLES, "residual.yaml"))
+    adds = [l.name for l in net.layers if l.type == "add"]
+    merges = [u for u in units(root) if "add" in classes(u)]
+    assert [c for u in merges for c in classes(u) if c.startswith("layer-")] == [f"layer-{a}" for a in adds]
+    assert [text_of(t) for u in merges for t in texts(u, "merge-text")] == ["+", "+"]
+    # the shortcut of block 1 (from the stem), the input of the 1x1 downsampling
+    # (from block 1's sum, past block 2's convolutions) and block 2's main path
+    # (past the 1x1 convolution) leave the stack; everything else is an arrow down it
+    assert links(root) == {("stem", "b1_add"), ("b1_add", "b2_down"), ("b2_conv2", "b2_add")}
+    assert ("b2_down", "b2_add") in {ends(p) for p in paths(root, "arrow")}
+    right = max(rect(box_of(u))[2] for u in units(root) if box_of(u) is not None)
+    centre = {c[6:]: u for u in units(root) for c in classes(u) if c.startswith("layer-")}
+    for p in paths(root, "link"):
+        pts = points(p)
+        assert p.get("marker-end") == "url(#arrow)"
+        assert len(pts) == 4 and pts[1][0] == pts[2][0] > right + 10, "an elbow in a lane right of the boxes"
+        src, dst = ends(p)
+        assert pts[0][1] < pts[-1][1], "links run down"
+        target = centre[dst]
+        circle = next(target.iter(f"{SVG}circle"), None)
+        if circle is not None:  # into the circle's right side
+            cx, cy, r = (float(circle.get(k)) for k in ("cx", "cy", "r"))
+            assert abs(((pts[-1][0] - cx) ** 2 + (pts[-1][1] - cy) ** 2) ** 0.5 - r) < 1.5
+        else:
+            x0, y0, x1, y1 = rect(box_of(target))
+            assert abs(pts[-1][0] - x1) < 1.5 and y0 < pts[-1][1] < y1
+    # two links that share a lane never run alongside each other
+    for a in paths(root, "link"):
+        for b in paths(root, "link"):
+            if a is not b and points(a)[1][0] == points(b)[1][0]:
+                ya, yb = sorted((points(a)[1][1], points(a)[2][1])), sorted((points(b)[1][1], points(b)[2][1]))
+                assert ya[1] < yb[0] or yb[1] < ya[0]
+
+
+def test_inception_branches_leave_the_input_and_meet_at_the_concat():
+    spec = os.path.join(EXAMPLES, "inception.yaml")
+    net = netviz.load(spec)
+    root = parse(netviz.render(spec, style="stack").svg())
+    order = [l.name for l in net.layers if l.type != "input"]
+    drawn = {(src, l.name) for l in net.layers for src in l.inputs}
+    down = {ends(p) for p in paths(root, "arrow")}
+    side = links(root)
+    assert down | side == drawn and not down & side, "every edge of the spec is drawn once"
+    # an edge from one unit to the next runs down the stack; the others go round
+    units_order = ["input"] + order
+    for src, dst in drawn:
+        assert ((src, dst) in down) == (units_order.index(dst) == units_order.index(src) + 1)
+    assert len(side) == 6
+    # the input's three side branches share one lane, the three into the concat another
+    lane = {ends(p): points(p)[1][0] for p in paths(root, "link")}
+    assert len({x for (s, _), x in lane.items() if s == "input"}) == 1
+    assert len({x for (_, d), x in lane.items() if d == "output"}) == 1
+    assert len(set(lane.values())) == 2
+    dots = [c for c in root.iter(f"{SVG}circle") if "junction" in classes(c)]
+    assert len(dots) == 4, "a dot where each bus parts or meets, none where lines only cross"
+    concat = next(u for u in units(root) if "concat" in classes(u))
+    assert [text_of(t) for t in texts(concat, "box-text")] == ["concat, 256"]
+
+
+# --- options and output formats ---------------------------------------------
+
+def test_options_title_labels_legend_theme_width():
+    plain = netviz.render("lenet5", style="stack")
+    root = parse(plain.svg())
+    titled = parse(netviz.render("lenet5", style="stack", title="LeNet-5").svg())
+    assert [text_of(t) for t in texts(titled, "title")] == ["LeNet-5"]
+    assert float(titled.get("height")) > float(root.get("height"))
+    bare = parse(netviz.render("lenet5", style="stack", labels=False).svg())
+    bare_text = [text_of(t) for t in bare.iter(f"{SVG}text")]
+    assert len(units(bare)) == len(units(root)) and not any(ch.isdigit() for s in bare_text for ch in s)
+    legend = parse(netviz.render("lenet5", style="stack", legend=True).svg())
+    fills = {box_of(u).get("fill") for u in units(legend) if box_of(u) is not None}
+    items = [g for g in legend.iter(f"{SVG}g") if "legend-item" in classes(g)]
+    assert len(items) == len(fills)
+    assert "Fully connected" in [text_of(t) for t in texts(legend, "legend-text")]
+    cb = parse(netviz.render("lenet5", style="stack", theme="colorblind").svg())
+    conv = lambda r: [box_of(u).get("fill") for u in units(r) if "conv-pool" in classes(u)]
+    assert conv(cb) != conv(root) and len(set(conv(cb))) == 2
+    wide = parse(netviz.render("lenet5", style="stack", width=600).svg())
+    assert float(wide.get("width")) == 600 and wide.get("viewBox") == root.get("viewBox")
+    with pytest.raises(netviz.NetvizError, match="streams"):
+        netviz.render("lenet5", style="stack", streams=2)
+
+
+def test_png_and_pdf():
+    from PIL import Image
+    fig = netviz.render("lenet5", style="stack")
+    img = Image.open(io.BytesIO(fig.png())).convert("RGB")
+    assert img.size == (round(fig.scene.width), round(fig.scene.height))
+    root = parse(fig.svg())
+    for u in units(root):
+        box = box_of(u)
+        if box is not None:  # the box's fill, just inside its left side
+            x0, y0, x1, y1 = rect(box)
+            px = img.getpixel((int(x0 + 5), int((y0 + y1) / 2)))
+            want = tuple(int(box.get("fill")[k:k + 2], 16) for k in (1, 3, 5))
+            assert max(abs(a - b) for a, b in zip(px, want)) <= 3, (classes(u), px, want)
+    pdf = fig.pdf()
+    assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF") and b"/Type /Page" in pdf
+
+
+def test_cli_render_stack(cli, tmp_path):
+    out = tmp_path / "x.svg"
+    r = cli("render", "alexnet", "--style", "stack", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "stack" in r.stderr
+    root = parse(out.read_text(encoding="utf-8"))
+    assert len([u for u in units(root) if box_of(u) is not None]) == 8
+    r = cli("render", "alexnet", "--style", "stak", "-o", tmp_path / "y.svg")
+    assert r.returncode == 2 and "did you mean 'stack'" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "y.svg").exists()
