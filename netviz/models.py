@@ -10,7 +10,7 @@ import difflib
 import os
 
 from . import zoo
-from .errors import ShapeError, UsageError
+from .errors import ShapeError, SpecError, UsageError
 from .ir import Network, ShapedNetwork, format_shape
 from .shapes import infer
 from .spec import load_spec, parse_shape, with_input
@@ -37,7 +37,14 @@ def load(model, input=None) -> Network:
             network = load_spec(zoo.path(text))
             network = network.replace(source=None)
         elif os.path.isfile(text) or text.endswith(SPEC_SUFFIXES):
-            network = load_spec(text)
+            try:
+                network = load_spec(text)
+            except SpecError as exc:
+                # a file that does not say its input size (a Caffe Data layer) is
+                # read all the same when the size is given (--input)
+                if input is None or getattr(exc, "network", None) is None:
+                    raise
+                network = exc.network
         else:
             near = difflib.get_close_matches(text, zoo.names(), n=1, cutoff=0.5)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
