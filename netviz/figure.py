@@ -83,7 +83,7 @@ def write_atomic(path: str, data: bytes) -> None:
 def render(model, style: str = "bars", *, input=None, title=None, labels: bool = True,
            legend: bool = False, theme: str = "default", width: float | None = None,
            scale: float | None = None, streams: int | None = None, bar_metric: str = "size",
-           **trace_options) -> Figure:
+           expand: bool = False, **trace_options) -> Figure:
     """Draw MODEL (zoo name, spec path, Network, ShapedNetwork or PyTorch target)."""
     from . import styles
     from .models import shaped as to_shaped
@@ -96,6 +96,9 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         raise UsageError(f"--streams splits the org style's figure; the {style} style has no streams")
     if bar_metric != "size" and style != "bars":
         raise UsageError(f"--bar-metric sets what the bars style's bars show; the {style} style has none")
+    if expand and style not in ("bars", "short"):
+        raise UsageError(f"--expand draws every repeated module of the bars and short styles; "
+                         f"the {style} style does not mark repeats")
 
     if theme not in THEMES:
         import difflib
@@ -110,7 +113,7 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         raise UsageError("--streams must be at least 1")
     shaped = to_shaped(model, input=input, **trace_options)
     options = RenderOptions(title=title, labels=labels, legend=legend, theme=THEMES[theme],
-                            bar_metric=bar_metric, streams=streams)
+                            bar_metric=bar_metric, streams=streams, expand=expand)
     with gc_paused():
         scene = module.build(shaped, options)
     if width is not None:

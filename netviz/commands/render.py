@@ -29,9 +29,11 @@ from ..cli import input_option, model_argument, trace_kwargs, trace_options
 @click.option("--bar-metric", default="size", show_default=True,
               type=click.Choice(["size", "params", "macs", "time", "memory"]),
               help="What the bars of the bars style show (time and memory need --profile).")
+@click.option("--expand", is_flag=True, default=False,
+              help="bars, short: draw every repeated module (ResNet's blocks) instead of one marked xN.")
 @trace_options
 def render(model, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
-           bar_metric, device, depth, profile):
+           bar_metric, expand, device, depth, profile):
     """Draw MODEL as a figure (e.g. netviz render alexnet --style short -o alexnet.svg)."""
     from ..figure import check_destination, default_name
     from ..figure import render as do_render
@@ -46,7 +48,7 @@ def render(model, style, output, input_shape, title, labels, legend, theme, widt
         check_destination(output)  # a bad extension or folder is refused before any work
     fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
                     theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
-                    **trace_kwargs(device, depth, profile))
+                    expand=expand, **trace_kwargs(device, depth, profile))
     for warning in fig.shaped.warnings:
         click.echo(f"warning: {warning}", err=True)
     if output == "-":

@@ -1,5 +1,7 @@
 """``bars``: one cell per drawn layer, its kernel label under it, and under
-that a bar chart of feature-map sizes (../reference/alexnet.png)."""
+that a bar chart of feature-map sizes (../reference/alexnet.png). A batch
+normalisation right after a convolution shares the convolution's cell, as in
+resnet50.png; activations, dropout and flatten have no cell."""
 from __future__ import annotations
 
 from ..errors import UsageError
@@ -47,16 +49,35 @@ def columns(shaped: ShapedNetwork, metric: str = "size") -> list[Column]:
             raise UsageError(f"--bar-metric {metric}: this profile has no {metric} per layer "
                              "(peak memory is measured on CUDA only)")
     cols = []
-    for layer in shaped.network.layers:
+    net = shaped.network
+    owner: dict[str, Column] = {}
+    for layer in net.layers:
         cat = common.category(layer)
         if cat in common.HIDDEN:
+            continue
+        conv = _conv_before(layer, owner, net) if cat == "batchnorm" else None
+        if conv is not None:  # conv + batchnorm is one unit: one cell
+            conv.layers += (layer,)
+            conv.tooltip = tooltip(conv.layers, shaped)
             continue
         kind = common.cell_kind(layer, shaped)
         show_bar = cat in BARRED if metric == "size" else True
         cols.append(Column(kind=kind, layers=(layer,), label=label_for(layer),
                            bar=bar_for(layer, shaped, metric) if show_bar else None,
                            tooltip=tooltip((layer,), shaped)))
+        owner[layer.name] = cols[-1]
     return cols
+
+
+def _conv_before(layer, owner: dict, net):
+    """The column of the convolution a batchnorm normalises, if it reads
+    from nothing else and nothing else reads the convolution."""
+    if len(layer.inputs) != 1 or layer.label:
+        return None
+    col = owner.get(layer.inputs[0])
+    if col is None or common.category(col.layers[-1]) != "conv" or len(net.consumers[col.layers[-1].name]) != 1:
+        return None
+    return col
 
 
 def build(shaped: ShapedNetwork, options: common.RenderOptions):

@@ -40,7 +40,7 @@ THEMES = {
         "lrn": "#7F7F7F", "batchnorm": "#7F7F7F", "batchnorm_ring": "#B3B3B3", "fc": "#92D050",
         "output": "#FA992E", "output_mark": "#C76A0E", "add": "#843C0C", "concat": "#7030A0",
         "custom": "#262626", "cell_text": "#FFFFFF", "label": "#5B9BD5", "bar": "#5B9BD5",
-        "title": "#262626", "background": "#FFFFFF",
+        "title": "#262626", "background": "#FFFFFF", "frame": "#F3F7FC",
     }, "the colours of the hand-drawn reference figures"),
     "colorblind": Theme("colorblind", {
         "input": "#F0E442", "conv": "#CC79A7", "conv_ring": "#E7BDD5", "conv_pool_ring": "#7A2E5C",
@@ -48,7 +48,7 @@ THEMES = {
         "lrn": "#8C8C8C", "batchnorm": "#8C8C8C", "batchnorm_ring": "#C6C6C6", "fc": "#009E73",
         "output": "#56B4E9", "output_mark": "#1F6F9E", "add": "#6B3E1E", "concat": "#0072B2",
         "custom": "#262626", "cell_text": "#1A1A1A", "label": "#0072B2", "bar": "#0072B2",
-        "title": "#262626", "background": "#FFFFFF",
+        "title": "#262626", "background": "#FFFFFF", "frame": "#F2F5F8",
     }, "Okabe-Ito colours, distinguishable with every common colour-vision deficiency"),
 }
 
@@ -61,6 +61,7 @@ class RenderOptions:
     theme: Theme = field(default_factory=lambda: THEMES["default"])
     bar_metric: str = "size"
     streams: int | None = None  # org style: override the network's streams
+    expand: bool = False  # bars, short: draw every repeated module, not one marked xN
 
 
 LEGEND_NAMES = {

@@ -112,9 +112,14 @@ def icon_top(col: Column, cy: float) -> float:
 def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderOptions,
            with_bars: bool, style: str) -> Scene:
     theme = options.theme
-    ids = common.Ids()
     for col in columns:
         col.label = wrap_label(col.label)
+    from .modules import plan
+    items = plan(shaped.network, columns)
+    if items is not None:
+        from .modrow import layout as module_layout
+        return module_layout(shaped, columns, items, options, with_bars, style)
+    ids = common.Ids()
     xs = place(columns, options.labels, with_bars)
 
     title_text = options.title
@@ -137,33 +142,15 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     cells, labels, bars = [], [], []
     right_edge = 0.0
     for col, cx in zip(columns, xs):
-        first = col.layers[0]
-        classes = " ".join(["cell", col.cls_kind] + [f"layer-{ids.token(l.name)}" for l in col.layers])
-        prims = common.draw_cell(col.kind, cx, cy, R, theme)
-        prims += common.group_mark(col.kind, cx, cy, R, theme, show=(style == "bars"))
+        cells.append(cell_group(col, cx, cy, options, ids, style))
         right_edge = max(right_edge, cx + R + GAP / 2)
-        if col.inner and options.labels:
-            lines, size = fit_inner(col.inner, 2 * R * 0.72)
-            step = size * 1.2
-            y0 = cy - (len(lines) - 1) * step / 2 + size * 0.36
-            prims += [Text(cx, y0 + i * step, s, size=size, color=theme["cell_text"], cls="cell-text")
-                      for i, s in enumerate(lines)]
-        cells.append(Group(tuple(prims), cls=classes, id=ids.make("cell", first.name), title=col.tooltip))
         if options.labels and col.label:
-            texts = tuple(Text(cx, label_top + LABEL_SIZE + i * LABEL_LINE, s, size=LABEL_SIZE,
-                               color=theme["label"], cls="label") for i, s in enumerate(col.label))
-            labels.append(Group(texts, cls=f"label-group layer-{ids.token(first.name)}"))
+            labels.append(label_group(col, cx, label_top, theme, ids))
             right_edge = max(right_edge, cx + label_width(col.label) / 2)
         if with_bars and col.bar is not None:
-            value, text = col.bar
-            h = max(1.0, BAR_MAX * value / vmax) if value > 0 else 1.0
-            prims = [Rect(cx - BAR_WIDTH / 2, bar_base - h, BAR_WIDTH, h, fill=theme["bar"], cls="bar-rect")]
+            bars.append(bar_group(col, cx, bar_base, vmax, options, ids))
             if options.labels:
-                prims.append(Text(cx, bar_base + 6 + LABEL_SIZE, text, size=LABEL_SIZE, color=theme["label"],
-                                  cls="bar-label"))
-                right_edge = max(right_edge, cx + text_width(text, LABEL_SIZE) / 2)
-            bars.append(Group(tuple(prims), cls=f"bar layer-{ids.token(first.name)}",
-                              id=ids.make("bar", first.name), title=f"{first.name}: {text}"))
+                right_edge = max(right_edge, cx + text_width(col.bar[1], LABEL_SIZE) / 2)
     if skips:
         paths = []
         for (i, j), lane in zip(skips, lanes):
@@ -195,6 +182,42 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),
                  title=f"{name} ({style})", desc=common.network_desc(shaped),
                  background=theme["background"])
+
+
+def cell_group(col: Column, cx: float, cy: float, options, ids, style: str) -> Group:
+    """A cell's icon and the text inside it."""
+    theme = options.theme
+    first = col.layers[0]
+    classes = " ".join(["cell", col.cls_kind] + [f"layer-{ids.token(l.name)}" for l in col.layers])
+    prims = common.draw_cell(col.kind, cx, cy, R, theme)
+    prims += common.group_mark(col.kind, cx, cy, R, theme, show=(style == "bars"))
+    if col.inner and options.labels:
+        lines, size = fit_inner(col.inner, 2 * R * 0.72)
+        step = size * 1.2
+        y0 = cy - (len(lines) - 1) * step / 2 + size * 0.36
+        prims += [Text(cx, y0 + i * step, s, size=size, color=theme["cell_text"], cls="cell-text")
+                  for i, s in enumerate(lines)]
+    return Group(tuple(prims), cls=classes, id=ids.make("cell", first.name), title=col.tooltip)
+
+
+def label_group(col: Column, cx: float, top: float, theme, ids) -> Group:
+    """The blue lines under a cell, from TOP down."""
+    texts = tuple(Text(cx, top + LABEL_SIZE + i * LABEL_LINE, s, size=LABEL_SIZE,
+                       color=theme["label"], cls="label") for i, s in enumerate(col.label))
+    return Group(texts, cls=f"label-group layer-{ids.token(col.layers[0].name)}")
+
+
+def bar_group(col: Column, cx: float, bar_base: float, vmax: float, options, ids) -> Group:
+    """A cell's bar in the chart, standing on BAR_BASE, with its label under it."""
+    first = col.layers[0]
+    value, text = col.bar
+    h = max(1.0, BAR_MAX * value / vmax) if value > 0 else 1.0
+    prims = [Rect(cx - BAR_WIDTH / 2, bar_base - h, BAR_WIDTH, h, fill=options.theme["bar"], cls="bar-rect")]
+    if options.labels:
+        prims.append(Text(cx, bar_base + 6 + LABEL_SIZE, text, size=LABEL_SIZE, color=options.theme["label"],
+                          cls="bar-label"))
+    return Group(tuple(prims), cls=f"bar layer-{ids.token(first.name)}",
+                 id=ids.make("bar", first.name), title=f"{first.name}: {text}")
 
 
 LANE = 10.0

@@ -1,0 +1,171 @@
+"""The structure of a branching network, for drawing it as the reference
+figures do (googlenet.png, resnet50.png): a row of cells and *modules*.
+
+A module is the part of the graph between two cells that every path runs
+through (the cell before it, and the merge cell that ends it): a residual
+block, an Inception module. Its *lanes* are the separate branches between
+the two; an edge straight from the cell before to the merge is a *shortcut*.
+Lanes are sequences again, so modules nest. A graph that does not split
+this way (a U-Net's long skips, DenseNet's all-to-all blocks) has no plan,
+and is drawn as one row with brackets instead.
+
+Runs of identical modules (ResNet's blocks within a stage) are kept once
+with a repeat count, drawn "x3".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Cell:
+    col: int
+
+
+@dataclass
+class Module:
+    lanes: list[list]  # each lane: a list of Cell | Module
+    shortcut: bool  # an edge straight from the cell before to the merge
+    merge: int | None  # the merge cell's column; None where lanes end the network
+    repeat: int = 1
+    first_cols: list[int] = field(default_factory=list)  # a column of each repeat, for tooltips
+
+
+def column_edges(network, columns) -> tuple[list[set[int]], list[set[int]]]:
+    """Edges between columns (from the layers they draw); layers without a
+    cell belong to the cell they follow."""
+    owner: dict[str, int] = {}
+    for j, col in enumerate(columns):
+        for layer in col.layers:
+            owner[layer.name] = j
+    for layer in network.layers:
+        if layer.name not in owner and layer.inputs:
+            owner[layer.name] = owner.get(layer.inputs[0], -1)
+    succ = [set() for _ in columns]
+    pred = [set() for _ in columns]
+    for j, col in enumerate(columns):
+        for layer in col.layers:
+            for src in layer.inputs:
+                i = owner.get(src, -1)
+                if 0 <= i != j:
+                    succ[i].add(j)
+                    pred[j].add(i)
+    return succ, pred
+
+
+def plan(network, columns) -> list | None:
+    """Cells and modules in drawing order, or None for a graph that is a
+    chain (nothing to plan) or does not split into modules."""
+    succ, pred = column_edges(network, columns)
+    if all(len(s) <= 1 for s in succ) and all(len(p) <= 1 for p in pred):
+        return None
+    if any(i >= j for j, ps in enumerate(pred) for i in ps):
+        return None  # columns out of topological order
+    return _sequence(list(range(len(columns))), None, succ, pred)
+
+
+def _sequence(nodes: list[int], entry: int | None, succ, pred) -> list | None:
+    """Split NODES (in topological order, fed from ENTRY) at the cells every
+    path runs through."""
+    pos = {n: p for p, n in enumerate(nodes)}
+    end = len(nodes)
+    far = max((pos[t] for t in succ[entry] if t in pos), default=-1) if entry is not None else -1
+    items: list = []
+    region: list[int] = []
+    before = entry
+    for p, n in enumerate(nodes):
+        if far <= p:  # no edge jumps over n: every path runs through it
+            if region:
+                module = _module(region, before, n, succ, pred)
+                if module is None:
+                    return None
+                items.append(module)
+            elif before is None:
+                if pred[n]:
+                    return None
+            elif pred[n] != {before}:
+                return None  # not fed by the cell before it
+            if not region:
+                items.append(Cell(n))
+            region = []
+            before = n
+        else:
+            region.append(n)
+        for t in succ[n]:
+            far = max(far, pos.get(t, end))
+        if not succ[n]:  # an output of the network: its path ends past everything here
+            far = max(far, end)
+    if region:  # branches that end the network (several outputs)
+        module = _module(region, before, None, succ, pred)
+        if module is None:
+            return None
+        items.append(module)
+    return items
+
+
+def _module(region: list[int], entry: int | None, merge: int | None, succ, pred) -> Module | None:
+    if entry is None:
+        return None  # branches with no cell before them: several inputs
+    inside = set(region)
+    comps: list[list[int]] = []
+    seen: set[int] = set()
+    for n in region:  # weakly connected components, each in topological order
+        if n in seen:
+            continue
+        stack, comp = [n], set()
+        while stack:
+            m = stack.pop()
+            if m in comp:
+                continue
+            comp.add(m)
+            stack.extend(x for x in (succ[m] | pred[m]) if x in inside and x not in comp)
+        seen |= comp
+        comps.append(sorted(comp))
+    shortcut = merge is not None and merge in succ[entry]
+    if len(comps) == 1 and not shortcut:
+        return None  # one tangle: not a module
+    lanes = []
+    for comp in comps:
+        if not any(entry in pred[n] for n in comp):
+            return None  # a branch not fed by the module's first cell
+        lane = _sequence(comp, entry, succ, pred)
+        if lane is None:
+            return None
+        lanes.append(lane)
+    return Module(lanes=lanes, shortcut=shortcut, merge=merge, first_cols=[region[0]])
+
+
+def signature(item, columns) -> tuple:
+    """What makes two items look the same: the text and kind of every cell,
+    and the structure (a module's own repeat count aside)."""
+    if isinstance(item, Cell):
+        c = columns[item.col]
+        return ("cell", c.kind, tuple(c.label), tuple(c.inner), c.bar[1] if c.bar else None)
+    lanes = tuple(tuple(x.repeat if isinstance(x, Module) else 1 for x in lane) +
+                  tuple(signature(x, columns) for x in lane) for lane in item.lanes)
+    merge = signature(Cell(item.merge), columns) if item.merge is not None else None
+    return ("module", item.shortcut, merge, lanes)
+
+
+def collapse(items: list, columns) -> list:
+    """Runs of identical modules, kept once with a repeat count (recursively)."""
+    out: list = []
+    for item in items:
+        if isinstance(item, Module):
+            item.lanes = [collapse(lane, columns) for lane in item.lanes]
+            prev = out[-1] if out else None
+            if (isinstance(prev, Module) and prev.merge is not None and item.merge is not None
+                    and signature(prev, columns) == signature(item, columns)):
+                prev.repeat += item.repeat
+                prev.first_cols += item.first_cols
+                continue
+        out.append(item)
+    return out
+
+
+def cells_of(item) -> list[int]:
+    """Every column drawn for an item."""
+    if isinstance(item, Cell):
+        return [item.col]
+    cols = [c for lane in item.lanes for x in lane for c in cells_of(x)]
+    return cols + ([item.merge] if item.merge is not None else [])

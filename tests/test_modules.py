@@ -1,0 +1,202 @@
+"""Branching networks drawn as modules (framed lanes, merge cells, shortcuts,
+repeats): the plan of the graph and the figure, parsed."""
+import itertools
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import netviz
+from netviz.scene import Text
+from netviz.spec import parse_spec
+from netviz.styles import bars
+from netviz.styles.modules import Cell, Module, plan
+
+SVG = "{http://www.w3.org/2000/svg}"
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
+
+
+def the_plan(model):
+    shaped = netviz.shaped(model)
+    cols = bars.columns(shaped)
+    return plan(shaped.network, cols), cols
+
+
+def names(items, cols):
+    out = []
+    for item in items:
+        if isinstance(item, Cell):
+            out.append(cols[item.col].layers[0].name)
+        else:
+            out.append(("module", [names(lane, cols) for lane in item.lanes],
+                        cols[item.merge].layers[0].name if item.merge is not None else None, item.shortcut))
+    return out
+
+
+def block(i, src, out=8):
+    """A residual block reading SRC: two 3x3 convs with batchnorm, summed with SRC."""
+    return (f"  - conv: {{name: c{i}a, out: {out}, kernel: 3, pad: 1, inputs: {src}}}\n"
+            f"  - batchnorm: {{name: n{i}a}}\n  - relu\n"
+            f"  - conv: {{name: c{i}b, out: {out}, kernel: 3, pad: 1}}\n"
+            f"  - batchnorm: {{name: n{i}b}}\n"
+            f"  - add: {{name: s{i}, inputs: [n{i}b, {src}]}}\n  - relu: {{name: r{i}}}\n")
+
+
+def blocks_spec(n):
+    text = "name: blocks\ninput: 8x16x16\nlayers:\n"
+    src = "input"
+    for i in range(n):
+        text += block(i, src)
+        src = f"r{i}"
+    return parse_spec(text + "  - global_avgpool\n  - flatten\n  - fc: 4\n")
+
+
+def parse(svg):
+    return ET.fromstring(svg)
+
+
+def groups(root, cls):
+    return [g for g in root.iter(f"{SVG}g") if cls in (g.get("class") or "").split()]
+
+
+def frames(root):
+    return [r for r in root.iter(f"{SVG}rect") if r.get("class") == "module-frame"]
+
+
+def test_residual_example_is_two_modules():
+    items, cols = the_plan(os.path.join(EXAMPLES, "residual.yaml"))
+    assert names(items, cols) == [
+        "input", "stem",
+        ("module", [["b1_conv1", "b1_conv2"]], "b1_add", True),  # identity shortcut, batchnorms in the conv cells
+        ("module", [["b2_conv1", "b2_conv2"], ["b2_down"]], "b2_add", False),  # projection: a second lane
+        "global_avgpool1", "fc1", "softmax1"]
+
+
+def test_inception_module_has_four_lanes_into_the_concat():
+    items, cols = the_plan(os.path.join(EXAMPLES, "inception.yaml"))
+    assert names(items, cols) == [
+        "input", ("module", [["b1"], ["b2_reduce", "b2"], ["b3_reduce", "b3"], ["b4_pool", "b4"]], "output", False)]
+
+
+def test_nested_modules_and_branches_that_end_the_network():
+    net = parse_spec("input: 4x8x8\nlayers:\n"
+                     "  - conv: {name: a, out: 4, kernel: 1}\n"
+                     "  - conv: {name: b, out: 4, kernel: 1}\n"
+                     "  - conv: {name: c, out: 4, kernel: 1}\n"
+                     "  - add: {name: inner, inputs: [c, b]}\n"
+                     "  - add: {name: outer, inputs: [inner, a]}\n"
+                     "  - conv: {name: head1, out: 2, kernel: 1}\n"
+                     "  - conv: {name: head2, out: 3, kernel: 1, inputs: outer}\n")
+    items, cols = the_plan(net)
+    assert names(items, cols) == [
+        "input", "a",
+        ("module", [["b", ("module", [["c"]], "inner", True)]], "outer", True),
+        ("module", [["head1"], ["head2"]], None, False)]
+    root = parse(netviz.render(net).svg())
+    assert len(frames(root)) == 3
+
+
+@pytest.mark.parametrize("spec", [
+    # crossing skips: a -> p jumps over b, b -> q jumps over p
+    "  - conv: {name: a, out: 4, kernel: 1}\n  - conv: {name: b, out: 4, kernel: 1}\n"
+    "  - conv: {name: c, out: 4, kernel: 1}\n  - add: {name: p, inputs: [c, a]}\n"
+    "  - add: {name: q, inputs: [p, b]}\n",
+    # a dense block: every layer reads all before it
+    "  - conv: {name: a, out: 4, kernel: 1}\n  - conv: {name: b, out: 4, kernel: 1}\n"
+    "  - concat: {name: ab, inputs: [a, b]}\n  - conv: {name: c, out: 4, kernel: 1}\n"
+    "  - concat: {name: abc, inputs: [a, b, c]}\n",
+])
+def test_graphs_that_do_not_split_into_modules_keep_the_bracket_row(spec):
+    net = parse_spec("input: 4x8x8\nlayers:\n" + spec)
+    items, _ = the_plan(net)
+    assert items is None
+    root = parse(netviz.render(net).svg())
+    assert not frames(root)
+    assert any("skip" in (p.get("class") or "") for p in root.iter(f"{SVG}path"))
+
+
+def test_identical_modules_are_drawn_once_marked_with_their_count():
+    net = blocks_spec(3)
+    root = parse(netviz.render(net).svg())
+    assert len(frames(root)) == 1
+    assert [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "repeat"] == ["x3"]
+    module = groups(root, "module")[0]
+    assert "3 identical modules" in module.find(f"{SVG}title").text
+    cells = [g.get("class") for g in groups(root, "cell")]
+    assert sum("layer-c0a" in c for c in cells) == 1 and not any("layer-c1a" in c for c in cells)
+    root = parse(netviz.render(net, expand=True).svg())
+    assert len(frames(root)) == 3 and not any(t.get("class") == "repeat" for t in root.iter(f"{SVG}text"))
+    assert any("layer-c2a" in g.get("class") for g in groups(root, "cell"))
+
+
+def test_modules_that_differ_are_not_merged():
+    text = "input: 8x16x16\nlayers:\n" + block(0, "input") + block(1, "r0", out=8).replace("kernel: 3, pad: 1", "kernel: 5, pad: 2")
+    root = parse(netviz.render(parse_spec(text)).svg())
+    assert len(frames(root)) == 2 and not any(t.get("class") == "repeat" for t in root.iter(f"{SVG}text"))
+
+
+def circles(group):
+    return [(float(c.get("cx")), float(c.get("cy")), float(c.get("r") or c.get("rx")))
+            for c in group.iter() if c.tag in (f"{SVG}circle", f"{SVG}ellipse")]
+
+
+def inside(rect, circle):
+    x, y, w, h = (float(rect.get(k)) for k in ("x", "y", "width", "height"))
+    cx, cy, r = circle
+    return x <= cx - r and cx + r <= x + w and y <= cy - r and cy + r <= y + h
+
+
+@pytest.mark.parametrize("model", ["resnet50", "googlenet", os.path.join(EXAMPLES, "residual.yaml")])
+def test_figures_of_branching_zoo_models_are_tidy(model):
+    fig = netviz.render(model)
+    root = parse(fig.svg())
+    # every cell of a module lies inside its frame; cells never overlap
+    cells = groups(root, "cell")
+    discs = [circles(c)[0] for c in cells]
+    for a, b in itertools.combinations(discs, 2):
+        assert (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 >= (a[2] + b[2]) ** 2, (a, b)
+    rects = frames(root)
+    assert rects
+    for rect in rects:
+        x, w = float(rect.get("x")), float(rect.get("width"))
+        within = [d for d in discs if x <= d[0] <= x + w]
+        assert within and all(inside(rect, d) for d in within)
+    # frames side by side, never overlapping
+    spans = sorted((float(r.get("x")), float(r.get("x")) + float(r.get("width"))) for r in rects)
+    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))
+    # no two texts meet
+    texts = [t for t in fig.scene.texts()]
+    for a, b in itertools.combinations(texts, 2):
+        ax0, ay0, ax1, ay1 = a.box
+        bx0, by0, bx1, by1 = b.box
+        assert ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0, (a.text, b.text)
+    assert isinstance(texts[0], Text)
+
+
+def test_bars_follow_the_axis_lane_and_the_merges():
+    shaped = netviz.shaped(os.path.join(EXAMPLES, "inception.yaml"))
+    root = parse(netviz.render(shaped).svg())
+    labels = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "bar-label"]
+    info = shaped.info
+    size = "*".join
+    # the input, the lane on the axis (the first of the widest lanes: b2_reduce, b2) and the concat
+    assert labels == [size(str(d) for d in info[n].output) for n in ("input", "b2_reduce", "b2", "output")]
+    bars_x = [float(g.find(f"{SVG}rect").get("x")) for g in groups(root, "bar")]
+    assert bars_x == sorted(bars_x)
+
+
+def test_traced_resnet_is_drawn_in_stages_of_blocks():
+    pytest.importorskip("torchvision")
+    for model in ("torchvision:resnet18", "resnet18"):
+        root = parse(netviz.render(model, input="3x64x64", device="meta" if ":" in model else "auto").svg()
+                     if ":" in model else netviz.render(model, input="3x64x64").svg())
+        # stage 1: two identity blocks (x2); stages 2-4: a projection block, then an identity block
+        assert len(frames(root)) == 7, model
+        assert [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "repeat"] == ["x2"], model
+        adds = [g for g in groups(root, "cell") if "add" in g.get("class").split()]
+        assert len(adds) == 7, model
+
+
+def test_expand_is_refused_by_styles_without_repeats(cli):
+    r = cli("render", "resnet18", "--style", "org", "--expand", "-o", "x.svg")
+    assert r.returncode == 2 and "--expand" in r.stderr and "Traceback" not in r.stderr
