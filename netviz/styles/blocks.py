@@ -1,0 +1,354 @@
+"""``blocks``: the network as one row of 3D boxes in the PlotNeuralNet manner
+(../reference/alexnet-3d-boxes.png). Each feature map is a box, its height
+and depth from its rows and columns and its width from its channels, on
+square-root scales; a pooling is a thin red slab at the end of the
+convolution it follows; dense layers are long thin bars in perspective and
+the softmax output a coloured one; arrows run along the axis between them,
+and branches arc over the boxes into a sum or concatenation marker.
+Activations, dropout, LRN and batch normalisation are left out."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from ..ir import Layer, ShapedNetwork, format_shape
+from ..scene import Group, Scene, Text, text_width
+from . import common
+from .blocks_draw import C, S, Box, legend, marker, palette, shift, skip, straight
+from .blocks_draw import extent as scene_extent
+from .org_draw import Placer, beside, edges
+from .row import assign_lanes
+from .short import LEFT_OUT, pool_after
+
+SIDE = 12.0  # px per sqrt(rows) for a box's height, and per sqrt(columns) for its depth
+MAX_SIDE = 300.0  # the tallest box, for very large inputs
+MIN_TALL = 130.0  # the tallest box, for networks of small maps
+MAX_ZOOM = 2.5
+CHANNEL = 4.0  # px per sqrt(channels) for a box's width, shrunk to keep the figure in WIDTH_BUDGET
+CHANNEL_MIN = 1.2
+MIN_WIDTH = 5.0  # the thinnest box
+WIDTH_BUDGET = 1600.0
+FEATURE = 3.0  # px per sqrt(features) for a dense bar's length
+BAR_MIN = 24.0
+BAR_SIDE = 9.0  # a dense bar's front face
+OUT_SIDE = 15.0  # the output bar's front face
+SLAB_MIN, SLAB_MAX = 5.0, 12.0  # a pooling slab's width
+MARKER_R = 10.0
+GAP = 34.0  # the visible stretch of an arrow between two blocks
+FRONT_GAP = 26.0  # least room between two front faces, for the side label of the first
+LINE_WIDTH = 2.0
+LABEL = 12.0
+KIND = 12.5  # "softmax" under the output
+MARGIN = 14.0
+SKIP_CLEAR = 18.0  # a skip arrow's height over the blocks it passes
+LANE = 12.0
+POOLS = ("maxpool", "avgpool")
+
+
+@dataclass
+class Unit:
+    """One block of the figure: a box, a bar or a marker, and the layers it stands for."""
+
+    kind: str  # input | conv | pool | fc | output | add | concat | custom
+    layer: Layer
+    shape: tuple
+    pool: Layer | None = None  # drawn as a slab at the end of the box
+    pool_shape: tuple = ()
+    layers: list = field(default_factory=list)  # every layer it stands for
+    box: Box | None = None
+    slab: Box | None = None
+    cx: float = 0.0  # a marker's centre
+
+    @property
+    def boxed(self) -> bool:
+        return self.kind not in ("fc", "output", "add", "concat") and len(self.shape) == 3
+
+    @property
+    def marked(self) -> bool:
+        return self.kind in ("add", "concat")
+
+    @property
+    def end(self) -> float:
+        if self.marked:
+            return self.cx + MARKER_R
+        return (self.slab or self.box).end
+
+
+def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
+    """The blocks in topological order, and the edges between them."""
+    net = shaped.network
+    units: list[Unit] = []
+    owner: dict[str, int] = {}
+    for layer in net.layers:
+        if layer.name in owner:  # a pooling merged into its convolution
+            continue
+        cat = common.category(layer)
+        out = tuple(shaped.info[layer.name].output)
+        src = owner.get(layer.inputs[0]) if layer.inputs else None
+        if cat in LEFT_OUT:
+            if src is not None:
+                owner[layer.name] = src
+                units[src].layers.append(layer)
+            continue
+        if cat == "softmax" and src is not None and units[src].kind == "fc" and src == len(units) - 1 \
+                and len(net.consumers[units[src].layer.name]) <= 1:
+            units[src].kind = "output"  # the last dense layer is the output bar
+            units[src].layers.append(layer)
+            owner[layer.name] = src
+            continue
+        kind = {"input": "input", "conv": "conv", "fc": "fc", "softmax": "output", "add": "add",
+                "concat": "concat", "maxpool": "pool", "avgpool": "pool"}.get(cat, "custom")
+        unit = Unit(kind, layer, out, layers=[layer])
+        owner[layer.name] = len(units)
+        if cat == "conv":
+            found = pool_after(shaped, layer)
+            if found is not None:
+                unit.pool = found[1]
+                owner[unit.pool.name] = len(units)
+        units.append(unit)
+        if unit.pool is not None:
+            unit.layers.append(unit.pool)
+    edges = []
+    for j, unit in enumerate(units):
+        for name in unit.layer.inputs:
+            i = owner.get(name)
+            if i is not None and i != j and (i, j) not in edges:
+                edges.append((i, j))
+    return units, sorted(edges)
+
+
+def side(n: int, k: float) -> float:
+    return k * math.sqrt(max(n, 1))
+
+
+def _features(shape) -> int:
+    return math.prod(shape) if shape else 1
+
+
+def shape_units(units: list[Unit], side_k: float, channel_k: float, zoom: float = 1.0) -> None:
+    """Each unit's box (or marker) at x = 0 along the axis, before placing."""
+    for u in units:
+        if u.marked:
+            u.cx = MARKER_R
+            continue
+        if u.boxed:
+            c, h, w = u.shape
+            width = SLAB_MAX if u.kind == "pool" else max(MIN_WIDTH, channel_k * math.sqrt(c))
+            u.box = Box.centred(0.0, width, side(h, side_k), side(w, side_k))
+            if u.pool is not None:
+                pc, ph, pw = u.pool_shape
+                u.slab = Box.centred(u.box.end, min(SLAB_MAX, max(SLAB_MIN, u.box.d * 0.25)),
+                                     side(ph, side_k), side(pw, side_k))
+        else:
+            face = OUT_SIDE if u.kind == "output" else BAR_SIDE
+            u.box = Box.centred(0.0, face, face, max(BAR_MIN, zoom * FEATURE * math.sqrt(_features(u.shape))))
+
+
+def entry(u: Unit) -> float:
+    """Where the axis first meets the unit on screen, from its start along the axis."""
+    if u.marked:
+        return u.cx - MARKER_R
+    hit = u.box.span_y(0.0)
+    return hit[0] if hit else u.box.x
+
+
+def place(units: list[Unit]) -> float:
+    """Move the units along the axis, each ``GAP`` of visible arrow after the
+    one before; returns the figure's width on screen."""
+    prev_end, prev_front = 0.0, 0.0
+    for k, u in enumerate(units):
+        start = 0.0
+        if k:
+            origin = u.cx - MARKER_R if u.marked else u.box.x
+            start = prev_end + GAP - (entry(u) - origin)
+            if not u.marked:  # a deep block's front face clear of the labels of the one before
+                start = max(start, prev_front + FRONT_GAP - (u.box.fx - origin))
+        _move(u, start)
+        prev_end = u.end
+        prev_front = u.cx + MARKER_R if u.marked else (u.slab or u.box).front[2]
+    x0, _, x1, _ = scene_extent(_drawn(units))
+    return x1 - x0
+
+
+def _move(u: Unit, x: float) -> None:
+    if u.marked:
+        u.cx = x + MARKER_R
+        return
+    dx = x - u.box.x
+    u.box = Box(u.box.fx + dx, u.box.fy, u.box.d, u.box.h, u.box.l)
+    if u.slab is not None:
+        u.slab = Box(u.slab.fx + dx, u.slab.fy, u.slab.d, u.slab.h, u.slab.l)
+
+
+def _drawn(units):
+    out = []
+    for u in units:
+        if u.marked:
+            out += marker(u.cx, MARKER_R, u.kind, "#000000")
+        else:
+            out += u.box.faces("#FFFFFF") + (u.slab.faces("#FFFFFF") if u.slab else [])
+    return out
+
+
+def layout(units: list[Unit]) -> None:
+    """Scales and positions. A network whose maps are all small (LeNet-5) is
+    drawn larger, until its tallest box is MIN_TALL high; a very large input
+    is drawn smaller, until its box is MAX_SIDE high; the channel scale
+    shrinks until the row fits WIDTH_BUDGET."""
+    sides = [s for u in units if u.boxed for s in u.shape[1:]]
+    zoom = 1.0
+    if sides:
+        tallest = SIDE * math.sqrt(max(sides))
+        zoom = min(MAX_ZOOM, MAX_SIDE / tallest, max(1.0, MIN_TALL / tallest))
+    side_k, channel_k = SIDE * zoom, CHANNEL * max(1.0, zoom)
+    shape_units(units, side_k, channel_k, max(1.0, zoom))
+    width = place(units)
+    if width > WIDTH_BUDGET:
+        shape_units(units, side_k, 0.0, max(1.0, zoom))
+        bare = place(units)
+        k = channel_k * (WIDTH_BUDGET - bare) / (width - bare) if width > bare else channel_k
+        shape_units(units, side_k, max(CHANNEL_MIN, k), max(1.0, zoom))
+        place(units)
+
+
+def _tip(u: Unit, shaped: ShapedNetwork) -> str:
+    return "; ".join(f"{l.name} ({l.type}): {format_shape(shaped.info[l.name].output)}, "
+                     f"{shaped.info[l.name].params:,} params" for l in u.layers)
+
+
+def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
+    units, links = plan(shaped)
+    for u in units:
+        if u.pool is not None:
+            u.pool_shape = tuple(shaped.info[u.pool.name].output)
+    layout(units)
+    colours = palette(options.theme)
+    ids = common.Ids()
+
+    # painter's order: along the axis, each arrow before the block it leads into
+    blocks, straights = [], {j for i, j in links if i == j - 1}
+    for j, u in enumerate(units):
+        tok = ids.token(u.layer.name)
+        if j in straights:
+            prev = units[j - 1]
+            stop = u.cx - MARKER_R if u.marked else u.box.x
+            blocks.append(straight(prev.end, stop, (prev.end, entry(u)), colours["arrow"], LINE_WIDTH,
+                                   cls=f"arrow layer-{tok} from-{ids.token(prev.layer.name)}"))
+        if u.marked:
+            prims = marker(u.cx, MARKER_R, u.kind, colours[u.kind])
+        else:
+            fill = colours["pool" if u.kind == "pool" else u.kind]
+            prims = u.box.faces(fill)
+        blocks.append(Group(tuple(prims), cls=f"block {u.kind} layer-{tok}", id=ids.make("block", u.layer.name),
+                            title=_tip(u, shaped)))
+        if u.slab is not None:
+            blocks.append(Group(tuple(u.slab.faces(colours["pool"])), cls=f"slab {common.category(u.pool)} "
+                                f"layer-{ids.token(u.pool.name)}", id=ids.make("slab", u.pool.name),
+                                title=f"{u.pool.name} ({u.pool.type}): {format_shape(u.pool_shape)}"))
+
+    skips = _skips(units, links, colours, ids)
+    items = [Group(tuple(blocks), cls="blocks", id="blocks")]
+    if skips:
+        items.append(Group(tuple(skips), cls="skips", id="skips"))
+    if options.labels:
+        items.append(Group(tuple(_labels(units, items, colours, ids)), cls="labels", id="labels"))
+
+    x0, y0, x1, y1 = scene_extent(items)
+    theme = options.theme
+    title, title_h = common.title_items(options.title, MARGIN, MARGIN, theme)
+    dx, dy = MARGIN - x0, MARGIN + title_h - y0
+    items = title + [shift(item, dx, dy) for item in items]
+    width = x1 - x0 + 2 * MARGIN
+    height = y1 - y0 + 2 * MARGIN + title_h
+    if options.title:
+        width = max(width, 2 * MARGIN + text_width(options.title, 18, "bold"))
+    if options.legend:
+        kinds = list(dict.fromkeys(k for u in units for k in _legend_kinds(u)))
+        entries, lh = legend(kinds, colours, MARGIN, height - MARGIN + 8, max(width - 2 * MARGIN, 320), LABEL)
+        items += entries
+        height += 8 + lh
+    name = shaped.network.title or shaped.network.name
+    return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),
+                 title=f"{name} (blocks)", desc=common.network_desc(shaped), background=theme["background"])
+
+
+def _legend_kinds(u: Unit) -> list[str]:
+    if u.kind == "pool":
+        return [common.category(u.layer)]
+    return [u.kind] + ([common.category(u.pool)] if u.pool is not None else [])
+
+
+def _top(u: Unit, x: float) -> float:
+    if u.marked:
+        return -MARKER_R
+    hit = u.box.span_x(x)
+    return hit[0] if hit else u.box.bounds[1]
+
+
+def _centre(u: Unit) -> float:
+    return u.cx if u.marked else u.box.x + u.box.d / 2
+
+
+def _skips(units: list[Unit], links, colours: dict, ids: common.Ids) -> list:
+    """Edges that skip blocks arc over them, from the top of one block into the top of another."""
+    far = [(i, j) for i, j in links if j > i + 1]
+    lanes = assign_lanes(far)
+    outs = {i: [e for e in far if e[0] == i] for i, _ in far}
+    ins = {j: [e for e in far if e[1] == j] for _, j in far}
+    out = []
+    for (i, j), lane in zip(far, lanes):
+        a, b = units[i], units[j]
+        xa = _centre(a) + _spread(outs[i].index((i, j)), len(outs[i]), a)
+        xb = _centre(b) + _spread(ins[j].index((i, j)), len(ins[j]), b)
+        top = min(units[k].box.bounds[1] if not units[k].marked else -MARKER_R for k in range(i, j + 1))
+        y = top - SKIP_CLEAR - lane * LANE
+        out.append(skip((xa, _top(a, xa)), (xb, _top(b, xb)), y, colours["arrow"], LINE_WIDTH * 0.8,
+                        cls=f"skip layer-{ids.token(b.layer.name)} from-{ids.token(a.layer.name)}"))
+    return out
+
+
+def _spread(k: int, n: int, u: Unit) -> float:
+    step = min(7.0, (MARKER_R * 1.2 if u.marked else max(u.box.d - 4, 0)) / max(n - 1, 1))
+    return (k - (n - 1) / 2) * step
+
+
+def _labels(units: list[Unit], drawn, colours: dict, ids: common.Ids) -> list[Text]:
+    """Channels under each box, its side along its lower receding edge (rows
+    by its front left edge where they differ), features by a bar's, and
+    "softmax" under the output; each kept clear of the lines and of the other labels."""
+    obstacles = [u.box.front for u in units if not u.marked]
+    obstacles += [(u.cx - MARKER_R, -MARKER_R, u.cx + MARKER_R, MARKER_R) for u in units if u.marked]
+    placer = Placer(obstacles, edges(drawn))
+    n = math.hypot(S, C)
+    down_right = (S / n, C / n)  # the normal of a receding edge, away from the box
+    out = []
+    colour = colours["label"]
+
+    def put(cands, near=14.0):
+        t = placer.place([replace(c, color=colour) for c in cands], near=near)
+        out.append(t)
+
+    for u in units:
+        if u.marked:
+            continue
+        tail = f"layer-{ids.token(u.layer.name)}"
+        b, p = u.box, u.box.at
+        if u.boxed:
+            c, h, w = u.shape
+            put([beside(str(c), LABEL, (b.fx + f * b.d, b.fy + b.h), (0, 1), 3, f"label channels {tail}")
+                 for f in (0.5, 0.3, 0.7)])
+            put([beside(str(w), LABEL, p(b.d, b.h, f * b.l), down_right, 2.5, f"label side {tail}")
+                 for f in (0.5, 0.3, 0.7, 0.15)])
+            if h != w:
+                put([beside(str(h), LABEL, p(0, f * b.h, 0), (-1, 0), 3, f"label side-h {tail}")
+                     for f in (0.75, 0.5, 0.9)])
+        else:
+            text = str(_features(u.shape))
+            put([beside(text, LABEL, p(b.d, b.h, f * b.l), down_right, 2.5, f"label features {tail}")
+                 for f in (0.15, 0.3, 0.05)])
+            if u.kind == "output":
+                x0, _, x1, y1 = b.bounds
+                name = "softmax" if any(common.category(l) == "softmax" for l in u.layers) else "output"
+                put([Text(b.fx + b.d / 2, y1 + 6 + KIND * 0.75, name, KIND, weight="bold", cls=f"label kind {tail}")],
+                    near=20)
+    return [t for t in out if t is not None]
