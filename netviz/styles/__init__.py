@@ -14,6 +14,7 @@ STYLES = {
     "bars": "netviz.styles.bars",
     "short": "netviz.styles.short",
     "org": "netviz.styles.org",
+    "blocks": "netviz.styles.blocks",
     "stack": "netviz.styles.stack",
 }
 
