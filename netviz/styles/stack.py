@@ -48,10 +48,11 @@ TEXT = "#262626"  # text in the boxes
 
 # Pale tints, one per stage of convolutions, in order of first appearance.
 # default: the reference figure's lavender, green and pink, then more of
-# the same family; colorblind: the Okabe-Ito colours mixed with white.
+# the same family; colorblind: the Okabe-Ito colours, one part to three of
+# white (sky blue, bluish green, orange, vermillion, reddish purple, yellow).
 TINTS = {
     "default": ("#EEEAF2", "#EBF1DE", "#F2DCDB", "#DBE5F1", "#FDE9D9", "#DBEEF3"),
-    "colorblind": ("#D5ECFA", "#BFE7DC", "#F9E7BF", "#F5D7BF", "#F2DDE9", "#FBF8D0"),
+    "colorblind": ("#D5ECFA", "#BFE7DC", "#F9E7BF", "#F4D7BF", "#F2DEE9", "#FBF8D0"),
 }
 FILLS = {"fc": "#FFFFFF", "concat": "#FFFFFF", "add": "#FFFFFF", "custom": "#F2F2F2"}
 POOL = {"default": "#FFF2CC", "colorblind": "#E6E6E6"}  # a pooling box of its own
@@ -155,7 +156,7 @@ def tints(theme: common.Theme) -> tuple[str, ...]:
     return tuple(_pale(theme[k]) for k in ("conv", "fc", "maxpool", "input", "output", "concat"))
 
 
-def _pale(color: str, amount: float = 0.2) -> str:
+def _pale(color: str, amount: float = 0.25) -> str:
     rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
     return "#" + "".join(f"{round(255 - (255 - c) * amount):02X}" for c in rgb)
 
