@@ -452,3 +452,28 @@ def test_render_prints_the_engine_warnings(cli, tmp_path):
     r = cli("render", "alexnet", "--input", "3x224x224", "-o", tmp_path / "a.svg")
     assert r.returncode == 0
     assert r.stderr.splitlines()[0].startswith("warning: conv1: 11x11 kernel with stride 4 does not tile")
+
+
+def test_vgg_stages_share_one_label_under_a_bracket():
+    net = netviz.load("vgg16")
+    stages, run = [], []
+    for layer in net.layers:  # runs of convolutions between the pools, from the spec
+        if layer.type == "conv":
+            run.append(layer)
+        elif layer.type not in ("relu", "dropout", "flatten") and run:
+            stages.append(run)
+            run = []
+    root = parse(netviz.render(net, style="bars").svg())
+    drawn = [texts(g) for g in groups(root, "stage")]
+    assert drawn == [[f"3*3,{s[0].attrs['out']}", "pad=1", f"stage {k}"] for k, s in enumerate(stages, 1)]
+    assert all(len(s) >= 2 for s in stages)
+    # the convolutions of a stage carry no label of their own
+    assert not [g for g in groups(root, "label-group") if "stage" not in g.get("class")
+                and any(f"layer-{c.name}" in g.get("class").split() for s in stages for c in s)]
+
+
+def test_stages_are_bracketed_only_where_every_cell_reads_the_same():
+    root = parse(netviz.render("alexnet", style="bars").svg())
+    assert not groups(root, "stage")  # conv3..conv5 differ: each keeps its own label
+    root = parse(netviz.render("vgg16", style="bars", labels=False).svg())
+    assert not groups(root, "stage") and not list(root.iter(f"{SVG}text"))

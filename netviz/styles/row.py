@@ -120,6 +120,12 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
         from .modrow import layout as module_layout
         return module_layout(shaped, columns, items, options, with_bars, style)
     ids = common.Ids()
+    stages = stage_runs(columns) if with_bars and options.labels else []
+    shared = {}
+    for number, i, j in stages:  # the run's one label, drawn under a bracket
+        shared[(number, i, j)] = columns[i].label
+        for col in columns[i:j]:
+            col.label = []
     xs = place(columns, options.labels, with_bars)
 
     title_text = options.title
@@ -133,6 +139,8 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     top += n_lanes * LANE + (6 if n_lanes else 0)
     cy = top + R + 2
     label_lines = max((len(c.label) for c in columns), default=0) if options.labels else 0
+    if stages:
+        label_lines = max(label_lines, max(len(t) for t in shared.values()) + 2)
     label_top = cy + R + 8
     bars_top = label_top + label_lines * LABEL_LINE + (12 if label_lines else 4)
     bar_base = bars_top + BAR_MAX
@@ -162,6 +170,8 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
                                   f"to-{ids.token(columns[j].layers[0].name)}"))
         items.append(Group(tuple(paths), cls="skips", id="skips"))
     items.append(Group(tuple(cells), cls="cells", id="cells"))
+    for (number, i, j), text in shared.items():
+        labels.append(stage_group(text, number, xs[i], xs[j - 1], cy, label_top, theme, ids, columns[i]))
     if labels:
         items.append(Group(tuple(labels), cls="labels", id="labels"))
     bottom = label_top + label_lines * LABEL_LINE if label_lines else cy + R
@@ -218,6 +228,45 @@ def bar_group(col: Column, cx: float, bar_base: float, vmax: float, options, ids
                           cls="bar-label"))
     return Group(tuple(prims), cls=f"bar layer-{ids.token(first.name)}",
                  id=ids.make("bar", first.name), title=f"{first.name}: {text}")
+
+
+def stage_runs(columns: list[Column]) -> list[tuple[int, int, int]]:
+    """Stages: runs of convolution cells between other cells, numbered from 1;
+    those of two or more cells with the same label, as (number, first, end)
+    (../reference/vgg.png brackets them under one label)."""
+    runs, number, i = [], 0, 0
+    while i < len(columns):
+        if common.category(columns[i].layers[0]) != "conv":
+            i += 1
+            continue
+        number += 1
+        j = i
+        while j < len(columns) and common.category(columns[j].layers[0]) == "conv":
+            j += 1
+        first = columns[i]
+        if (j - i >= 2 and first.label and all(c.label == first.label and c.kind == first.kind
+                                               for c in columns[i:j])):
+            runs.append((number, i, j))
+        i = j
+    return runs
+
+
+def stage_group(text: list[str], number: int, x0: float, x1: float, cy: float, top: float, theme, ids,
+                first: Column) -> Group:
+    """A bracket under a stage's cells, an arrow down to their shared label,
+    and the stage's number under that."""
+    yb = top + 4
+    xm = (x0 + x1) / 2
+    prims = [Path(((x0, cy + R + 3), (x0, yb), (x1, yb), (x1, cy + R + 3)), stroke=theme["label"],
+                  stroke_width=1.2, cls="stage-bracket"),
+             Path(((xm, yb), (xm, yb + LABEL_LINE - 4)), stroke=theme["label"], stroke_width=1.2, arrow=True,
+                  cls="stage-arrow")]
+    y = yb + LABEL_LINE + LABEL_SIZE
+    prims += [Text(xm, y + k * LABEL_LINE, s, size=LABEL_SIZE, color=theme["label"], cls="label")
+              for k, s in enumerate(text)]
+    prims.append(Text(xm, y + len(text) * LABEL_LINE, f"stage {number}", size=LABEL_SIZE,
+                      color=theme["label"], cls="stage-name"))
+    return Group(tuple(prims), cls=f"label-group stage layer-{ids.token(first.layers[0].name)}")
 
 
 LANE = 10.0
