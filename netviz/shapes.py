@@ -106,7 +106,10 @@ def _tiling(ctx, axis_sizes, kernel, stride, pad, dilation):
 
 @rule("input")
 def _input(ctx):
-    return ctx.layer.attrs["shape"], 0, 0
+    shape = ctx.layer.attrs["shape"]
+    if shape is None:  # a model file whose input size is symbolic (ONNX dynamic axes)
+        ctx.fail("the model does not fix its input size: give one with --input, e.g. --input 3x224x224")
+    return shape, 0, 0
 
 
 @rule("conv")

@@ -1,0 +1,401 @@
+"""ONNX models (what ``torch.onnx.export`` writes) -> Network.
+
+Only the graph is read: ``onnx.load`` without the weights' data, so a model
+whose weights sit in a ``.onnx.data`` file beside it loads just as well
+without that file. Weights, constants and the arithmetic on shapes that
+exporters emit (Shape, Gather, Concat of sizes, ...) are not layers: a node
+whose inputs are all such values is folded away. Every other node maps onto
+a netviz layer type; an op netviz has no type for becomes a ``custom`` layer
+when ONNX's shape inference knows its output, and an error naming the op
+otherwise. Each layer's output is then checked against ONNX's own shape
+inference, so a figure never shows sizes the model does not have.
+"""
+from __future__ import annotations
+
+import os
+from math import prod
+
+from ..errors import SpecError, UsageError
+from ..ir import Layer, Network, format_shape
+from .onnx_graph import FLOATS, Graph, find_lrns, layer_names, scope_of
+
+ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
+        "Elu": "elu", "Gelu": "gelu", "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid",
+        "Mish": "mish", "Swish": "silu"}
+PASS = ("Identity", "Cast", "CastLike")  # the value flows on unchanged
+ELEMENTWISE = ("Add", "Sub", "Mul", "Div", "Pow")  # with a constant: folded away
+RESHAPES = ("Flatten", "Reshape", "Squeeze", "Unsqueeze")
+SUPPORTED = sorted({"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+                    "ReduceMean", "Gemm", "MatMul", "LRN", "BatchNormalization", "Dropout",
+                    "Softmax", "LogSoftmax", "Add", "Sum", "Concat", "Clip", *ACTS, *PASS,
+                    *ELEMENTWISE, *RESHAPES})
+
+
+def _import_onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise UsageError("reading .onnx files needs the onnx package: "
+                         "pip install 'netviz[onnx]'") from None
+    return onnx
+
+
+def _read(onnx, path: str):
+    if os.path.isdir(path):
+        raise SpecError(f"{path}: is a directory, not an ONNX model")
+    if not os.path.exists(path):
+        raise SpecError(f"{path}: no such file")
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except PermissionError:
+        raise SpecError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except Exception as exc:  # protobuf's DecodeError, or anything a damaged file raises
+        why = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise SpecError(f"{path}: not an ONNX model (cannot be decoded: {why})") from None
+    if not model.graph.node or not model.graph.input:
+        raise SpecError(f"{path}: not an ONNX model (no graph with nodes and an input in it)")
+    try:
+        return onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # an op inference does not know; the shapes are a check, not a need
+        return model
+
+
+def _attrs(onnx, node) -> dict:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+class _Builder:
+    def __init__(self, onnx, model, path):
+        self.g = Graph(onnx, model, path)
+        self.path, self.model = path, model
+        self.layers: list[dict] = []  # name, type, attrs, inputs, node, weight
+        self.of: dict[str, int] = {}  # activation tensor -> index into layers
+        self.node = None
+
+    # --- errors ---------------------------------------------------------------
+    def where(self) -> str:
+        n = self.node
+        return f"node {n.name!r} ({n.op_type})" if n.name else f"a {n.op_type} node"
+
+    def fail(self, message: str) -> SpecError:
+        return SpecError(f"{self.path}: {self.where()}: {message}")
+
+    # --- adding layers ------------------------------------------------------
+    def add(self, type_name, attrs, inputs, output=None, weight=None):
+        self.layers.append({"type": type_name, "attrs": attrs, "inputs": list(inputs),
+                            "node": self.node, "weight": weight, "tensor": output})
+        index = len(self.layers) - 1
+        if output is not None:
+            self.of[output] = index
+        return index
+
+    def alias(self, tensor_out, tensor_in):
+        self.of[tensor_out] = self.of[tensor_in]
+
+    def live(self, node):
+        return [i for i in self.g.ins[id(node)] if i in self.of]
+
+    # --- the graph ----------------------------------------------------------
+    def run(self) -> Network:
+        g = self.g
+        real = [vi for vi in self.model.graph.input if vi.name not in g.inits]
+        if len(real) != 1:
+            names = ", ".join(repr(vi.name) for vi in real) or "none"
+            raise SpecError(f"{self.path}: netviz draws models with one input; this one has "
+                            f"{len(real)} ({names})")
+        self.add("input", {"shape": self.input_shape(real[0])}, (), real[0].name)
+        lrns, folded = find_lrns(g)
+        for node in g.nodes:
+            self.node = node
+            if id(node) in folded or all(o in g.static for o in node.output if o) \
+                    or not self.live(node):
+                continue  # constants, arithmetic on sizes, the inside of an LRN
+            if id(node) in lrns:
+                x, attrs = lrns[id(node)]
+                self.add("lrn", attrs, [self.of[x]], node.output[0])
+                continue
+            self.map(node)
+        return self.network()
+
+    def input_shape(self, vi):
+        s = self.g.shapes.get(vi.name)
+        if not s or len(s) < 2:
+            raise SpecError(f"{self.path}: input {vi.name!r} has no known shape "
+                            f"({'rank ' + str(len(s)) if s is not None else 'no type'}); netviz "
+                            "needs a batch dimension and CxHxW or a feature count")
+        rest = s[1:]
+        if all(isinstance(d, int) and d > 0 for d in rest):
+            return tuple(rest)
+        return None  # symbolic sizes: --input gives them (the shape engine says so)
+
+    def map(self, node):
+        op, g, a = node.op_type, self.g, _attrs(self.g.onnx, node)
+        x = node.input[0] if node.input else ""
+        out = node.output[0]
+        live = self.live(node)
+        if node.domain not in ("", "ai.onnx"):
+            return self.custom(node, live)
+        if op in PASS and live == [x]:
+            return self.alias(out, x)
+        if op == "Conv" and x in self.of and len(live) == 1:
+            return self.conv(node, a)
+        if op in ("MaxPool", "AveragePool") and len(live) == 1:
+            return self.pool(node, a)
+        if op == "GlobalAveragePool" and g.rank(x) == 4:
+            return self.add("global_avgpool", {}, [self.of[x]], out)
+        if op == "GlobalMaxPool" and g.rank(x) == 4:
+            return self.add("adaptive_maxpool", {"output": (1, 1)}, [self.of[x]], out)
+        if op == "ReduceMean" and self.reduce_spatial(node, a):
+            return
+        if op in ("Gemm", "MatMul") and live == [x] and self.fc(node, a):
+            return
+        if op in ACTS and live == [x]:
+            attrs = {"slope": float(a.get("alpha", 0.01))} if op == "LeakyRelu" else {}
+            return self.add(ACTS[op], attrs, [self.of[x]], out)
+        if op == "Clip" and live == [x] and self.clip(node, a):
+            return
+        if op == "LRN" and live == [x]:
+            return self.add("lrn", {"size": a["size"], "alpha": float(a.get("alpha", 1e-4)),
+                                    "beta": float(a.get("beta", 0.75)),
+                                    "k": float(a.get("bias", 1.0))}, [self.of[x]], out)
+        if op == "BatchNormalization" and live == [x]:
+            return self.add("batchnorm", {"eps": float(a.get("epsilon", 1e-5)),
+                                         "momentum": round(1 - float(a.get("momentum", 0.9)), 6),
+                                         "affine": True}, [self.of[x]], out)
+        if op == "Dropout" and live == [x]:
+            p = a.get("ratio", 0.5)
+            if len(node.input) > 1 and node.input[1]:
+                p = g.value(node.input[1])
+            p = float(p) if isinstance(p, (int, float)) else 0.5
+            return self.add("dropout", {"p": p}, [self.of[x]], out)
+        if op in ("Softmax", "LogSoftmax") and live == [x]:
+            return self.add("softmax", {}, [self.of[x]], out)
+        if op in ("Add", "Sum") and len(live) >= 2:
+            return self.add("add", {}, [self.of[i] for i in live], out)
+        if op == "Concat" and len(live) >= 2 and self.concat(node, a, live):
+            return
+        if op in ELEMENTWISE and len(live) == 1 and self.elementwise(node, live[0]):
+            return
+        if op == "Mul" and len(live) == 2 and self.silu(node, live):
+            return
+        if op in RESHAPES and live == [x] and self.reshape(node, a):
+            return
+        return self.custom(node, live)
+
+    def custom(self, node, live):
+        outs = [o for o in node.output if o and self.g.uses.get(o)]
+        dims = self.g.dims(node.output[0])
+        if dims is None or len(outs) > 1 or not live:
+            raise self.fail(f"op {node.op_type}{'' if node.domain in ('', 'ai.onnx') else ' (domain ' + node.domain + ')'} "
+                            f"is not supported here and its output shape is not known; netviz "
+                            f"reads {', '.join(SUPPORTED)}")
+        params = sum(self.g.size(i) for i in node.input
+                     if i in self.g.inits and self.g.inits[i].data_type in FLOATS)
+        self.add("custom", {"kind": node.op_type, "output": dims, "params": params, "macs": 0},
+                 [self.of[i] for i in dict.fromkeys(live)], node.output[0])
+
+    # --- the layer types ------------------------------------------------------
+    def pads(self, a, kernel, dilation, stride, x):
+        """Symmetric (h, w) padding, or a SpecError."""
+        auto = a.get("auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else auto
+        if auto == "VALID":
+            return (0, 0)
+        if auto in ("SAME_UPPER", "SAME_LOWER"):
+            size = self.g.dims(x)
+            if size is None:
+                raise self.fail(f"auto_pad {auto} needs a known input size")
+            p = []
+            for n, k, d, s in zip(size[1:], kernel, dilation, stride):
+                total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+                if total % 2:
+                    raise self.fail(f"auto_pad {auto} pads one side more than the other "
+                                    f"({total} in all); netviz pads both sides equally")
+                p.append(total // 2)
+            return tuple(p)
+        pads = list(a.get("pads", [0, 0, 0, 0]))
+        if len(pads) != 4:
+            raise self.fail(f"pads {pads}: netviz reads 2-D windows")
+        if pads[0] != pads[2] or pads[1] != pads[3]:
+            raise self.fail(f"asymmetric padding (top {pads[0]}, left {pads[1]}, bottom "
+                            f"{pads[2]}, right {pads[3]}); netviz pads both sides equally")
+        return (pads[0], pads[1])
+
+    def conv(self, node, a):
+        g, x, w = self.g, node.input[0], node.input[1]
+        wshape = g.shapes.get(w)
+        if wshape is None or len(wshape) != 4 or not all(isinstance(d, int) for d in wshape):
+            return self.custom(node, self.live(node))  # 1-D / 3-D convolutions
+        kernel = tuple(a.get("kernel_shape", wshape[2:]))
+        stride = tuple(a.get("strides", (1, 1)))
+        dilation = tuple(a.get("dilations", (1, 1)))
+        bias = len(node.input) > 2 and g.is_param(node.input[2])
+        attrs = {"out": wshape[0], "kernel": kernel, "stride": stride,
+                 "pad": self.pads(a, kernel, dilation, stride, x), "dilation": dilation,
+                 "groups": int(a.get("group", 1)), "bias": bias}
+        self.add("conv", attrs, [self.of[x]], node.output[0], weight=w)
+
+    def pool(self, node, a):
+        x = node.input[0]
+        kernel = tuple(a["kernel_shape"])
+        if len(kernel) != 2:
+            return self.custom(node, self.live(node))
+        stride = tuple(a.get("strides", (1, 1)))
+        dilation = tuple(a.get("dilations", (1, 1)))
+        attrs = {"kernel": kernel, "stride": stride,
+                 "pad": self.pads(a, kernel, dilation, stride, x),
+                 "ceil_mode": bool(a.get("ceil_mode", 0))}
+        if node.op_type == "MaxPool":
+            attrs["dilation"] = dilation
+            return self.add("maxpool", attrs, [self.of[x]], node.output[0])
+        if dilation != (1, 1):
+            raise self.fail(f"dilated average pooling ({format_shape(dilation)}) is not supported")
+        attrs["count_include_pad"] = bool(a.get("count_include_pad", 0))
+        self.add("avgpool", attrs, [self.of[x]], node.output[0])
+
+    def reduce_spatial(self, node, a) -> bool:
+        """ReduceMean over height and width: global average pooling."""
+        x = node.input[0]
+        axes = a.get("axes")
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            axes = self.g.value(node.input[1])
+        if self.g.rank(x) != 4 or not isinstance(axes, list) or \
+                sorted(ax % 4 for ax in axes) != [2, 3]:
+            return False
+        keep = a.get("keepdims", 1)
+        i = self.add("global_avgpool", {}, [self.of[x]], node.output[0] if keep else None)
+        if not keep:
+            self.add("flatten", {}, [i], node.output[0])
+            self.layers[-1]["suffix"] = "flatten"
+        return True
+
+    def fc(self, node, a) -> bool:
+        g, x, w = self.g, node.input[0], node.input[1]
+        wshape = g.shapes.get(w)
+        if w not in g.static or wshape is None or len(wshape) != 2 or a.get("transA", 0):
+            return False
+        if node.op_type == "Gemm":
+            out = wshape[0] if a.get("transB", 0) else wshape[1]
+            bias = len(node.input) > 2 and g.is_param(node.input[2])
+        else:
+            out, bias = wshape[1], False
+        if not isinstance(out, int):
+            return False
+        self.add("fc", {"out": out, "bias": bias}, [self.of[x]], node.output[0], weight=w)
+        return True
+
+    def clip(self, node, a) -> bool:
+        lo, hi = a.get("min"), a.get("max")
+        if len(node.input) > 1 and node.input[1]:
+            lo = self.g.value(node.input[1])
+        if len(node.input) > 2 and node.input[2]:
+            hi = self.g.value(node.input[2])
+        if lo == 0 and hi == 6:
+            kind = "relu6"
+        elif lo == 0 and (hi is None or hi == float("inf")):
+            kind = "relu"
+        else:
+            return False
+        self.add(kind, {}, [self.of[node.input[0]]], node.output[0])
+        return True
+
+    def concat(self, node, a, live) -> bool:
+        rank = self.g.rank(live[0])
+        axis = a.get("axis", 1)
+        if axis < 0 and rank is not None:
+            axis += rank
+        if axis != 1 or len(live) != len([i for i in node.input if i]):
+            return False
+        self.add("concat", {}, [self.of[i] for i in live], node.output[0])
+        return True
+
+    def elementwise(self, node, x) -> bool:
+        """A constant added, scaled, ...: the bias of an fc from MatMul, else nothing drawn."""
+        g, out = self.g, node.output[0]
+        if g.shapes.get(out) is not None and g.shapes.get(x) is not None and \
+                g.shapes[out] != g.shapes[x]:
+            return False  # broadcasting changed the shape
+        src = self.layers[self.of[x]]
+        const = next((i for i in node.input if i and i != x), None)
+        if const is None:
+            return False  # x * x and the like
+        if node.op_type == "Add" and src["type"] in ("fc", "conv") and not src["attrs"]["bias"] \
+                and g.uses.get(x) == 1 and g.is_param(const) and g.size(const) == src["attrs"]["out"]:
+            src["attrs"]["bias"] = True
+            src["bias"] = const
+        self.alias(out, x)
+        return True
+
+    def silu(self, node, live) -> bool:
+        """x * sigmoid(x), as exporters write SiLU."""
+        for x, s in (live, live[::-1]):
+            src = self.layers[self.of[s]]
+            if src["type"] == "sigmoid" and src["inputs"] == [self.of[x]] \
+                    and self.g.uses.get(s) == 1:
+                src["type"] = "silu"
+                self.alias(node.output[0], s)
+                return True
+        return False
+
+    def reshape(self, node, a) -> bool:
+        g, x, out = self.g, node.input[0], node.output[0]
+        src, dst = g.shapes.get(x), g.shapes.get(out)
+        if node.op_type == "Flatten" and a.get("axis", 1) == 1:
+            kind = "flatten"
+        elif src is not None and dst is not None and src == dst:
+            kind = "same"
+        elif dst is not None and len(dst) == 2 and src is not None and len(src) >= 2:
+            sd, dd = self.g.dims(x), dst[1]
+            kind = "flatten" if sd is None or not isinstance(dd, int) or dd == prod(sd) else None
+        else:
+            kind = None
+        if kind is None:
+            return False
+        if kind == "same" or src is not None and len(src) == 2 and kind == "flatten":
+            self.alias(out, x)
+        else:
+            self.add("flatten", {}, [self.of[x]], out)
+        return True
+
+    # --- names and the network ----------------------------------------------
+    def network(self) -> Network:
+        names = layer_names(self.layers)
+        layers = []
+        for entry, name in zip(self.layers, names):
+            node = entry["node"]
+            scope = scope_of(node)[0] if node is not None else ""
+            layers.append(Layer(name, entry["type"], entry["attrs"],
+                                tuple(names[i] for i in entry["inputs"]), scope=scope or ""))
+        stem = os.path.splitext(os.path.basename(self.path))[0]
+        doc = " ".join(self.model.doc_string.split()) or None
+        return Network(name=stem, layers=tuple(layers), source=self.path, description=doc)
+
+
+def _check(builder: _Builder, network: Network):
+    """Every layer's output as ONNX's shape inference has it, where it knows it."""
+    from ..shapes import infer
+
+    shaped = infer(network)
+    for entry, layer in zip(builder.layers, network.layers):
+        tensor = entry.get("tensor")
+        want = builder.g.dims(tensor) if tensor else None
+        got = shaped.info[layer.name].output
+        if want is not None and tuple(want) != tuple(got):
+            builder.node = entry["node"]
+            raise builder.fail(f"netviz works out an output of {format_shape(got)} for layer "
+                               f"{layer.name!r} ({layer.type}) but the model's is "
+                               f"{format_shape(want)}; netviz cannot draw this model faithfully")
+
+
+def load_onnx(path: str | os.PathLike) -> Network:
+    """Read an ONNX model file into a Network (the weights are not read)."""
+    onnx = _import_onnx()
+    path = os.fspath(path)
+    model = _read(onnx, path)
+    builder = _Builder(onnx, model, path)
+    network = builder.run()
+    if network.layers[0].attrs["shape"] is not None:
+        _check(builder, network)
+    return network

@@ -1,0 +1,254 @@
+"""How an ONNX graph is read: which tensors are constants (weights, and the
+arithmetic on sizes exporters write), the shapes ONNX's inference gives,
+local response normalisation as torch writes it out, and layer names."""
+from __future__ import annotations
+
+import ast
+import re
+from math import prod
+
+import numpy as np
+
+FLOATS = (1, 10, 11, 16)  # float, float16, double, bfloat16: weights, not indices
+
+
+def _squeeze(v, a):
+    axes = a.get("axes", v[1].tolist() if len(v) > 1 else None)
+    return np.squeeze(v[0], axis=tuple(axes) if axes is not None else None)
+
+
+def _unsqueeze(v, a):
+    out = v[0]
+    for ax in sorted(a.get("axes", v[1].tolist() if len(v) > 1 else [])):
+        out = np.expand_dims(out, ax)
+    return out
+
+
+_FOLD = {  # the arithmetic on small constants that value() works out
+    "Identity": lambda v, a: v[0], "Cast": lambda v, a: v[0], "Neg": lambda v, a: -v[0],
+    "Reshape": lambda v, a: np.reshape(v[0], [int(d) for d in v[1]]),
+    "Concat": lambda v, a: np.concatenate(v, axis=a.get("axis", 0)),
+    "Squeeze": _squeeze, "Unsqueeze": _unsqueeze,
+}
+
+
+class Graph:
+    """Tensors of an ONNX graph: which are constants, their shapes and values."""
+
+    def __init__(self, onnx, model, path):
+        self.onnx, self.path = onnx, path
+        g = model.graph
+        self.nodes = list(g.node)  # one wrapper per node, so id(node) is stable
+        self.producer = {o: n for n in self.nodes for o in n.output if o}
+        self.inits = {t.name: t for t in g.initializer}
+        self.consts = {}  # name -> TensorProto / python value of Constant nodes
+        self.shapes: dict[str, tuple] = {}  # full shape with the batch; entries int or str
+        for vi in (*g.input, *g.value_info, *g.output):
+            t = vi.type.tensor_type
+            if t.HasField("shape"):
+                self.shapes[vi.name] = tuple(
+                    d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
+                    for d in t.shape.dim)
+        for name, t in self.inits.items():
+            self.shapes[name] = tuple(t.dims)
+        self.static = set(self.inits)
+        self.ins = {id(node): node_inputs(node) for node in self.nodes}
+        for node in self.nodes:
+            ins = self.ins[id(node)]
+            if node.op_type == "CastLike":
+                ins = ins[:1]  # the second input gives only its type
+            if node.op_type == "Constant":
+                for a in node.attribute:
+                    self.consts[node.output[0]] = a
+                    if a.name == "value":
+                        self.shapes[node.output[0]] = tuple(a.t.dims)
+            if node.op_type in ("Constant", "Shape", "Size") or all(i in self.static for i in ins):
+                self.static.update(o for o in node.output if o)
+        self.uses: dict[str, int] = {}  # readers that compute values, not sizes
+        for node in self.nodes:
+            if all(o in self.static for o in node.output if o):
+                continue
+            for i in self.ins[id(node)]:
+                self.uses[i] = self.uses.get(i, 0) + 1
+        for o in g.output:
+            self.uses[o.name] = self.uses.get(o.name, 0) + 1
+
+    def value(self, name, depth: int = 0):
+        """The value of a small constant tensor as a list (or None if unknown):
+        stored in the file, or a few steps of arithmetic on such values."""
+        from onnx import numpy_helper
+
+        try:
+            if name in self.consts:
+                a = self.consts[name]
+                if a.name == "value":
+                    return numpy_helper.to_array(a.t).tolist()
+                return self.onnx.helper.get_attribute_value(a)
+            if name in self.inits:
+                t = self.inits[name]
+                return None if t.data_location == 1 else numpy_helper.to_array(t).tolist()
+            node = self.producer.get(name)
+            if node is None or name not in self.static or depth > 8 \
+                    or node.op_type not in _FOLD or len(node.output) != 1:
+                return None
+            args = [self.value(i, depth + 1) for i in node.input if i]
+            if any(v is None for v in args):
+                return None
+            a = {x.name: self.onnx.helper.get_attribute_value(x) for x in node.attribute}
+            arrays = [np.asarray(v) for v in args]
+            return _FOLD[node.op_type](arrays, a).tolist()
+        except Exception:  # anything unusual: the value is simply not known
+            return None
+
+    def is_param(self, name) -> bool:
+        """Whether a tensor is stored in the file (a weight), not computed."""
+        while name not in self.inits:
+            node = self.producer.get(name)
+            if node is None or node.op_type not in ("Identity", "Cast") or not node.input:
+                return False
+            name = node.input[0]
+        return True
+
+    def dims(self, name):
+        """A tensor's shape without the batch if every size is known, else None."""
+        s = self.shapes.get(name)
+        if s is None or not s or not all(isinstance(d, int) and d > 0 for d in s[1:]):
+            return None
+        return tuple(s[1:])
+
+    def rank(self, name):
+        s = self.shapes.get(name)
+        return None if s is None else len(s)
+
+    def size(self, name) -> int:
+        s = self.shapes.get(name)
+        return prod(s) if s is not None and all(isinstance(d, int) for d in s) else 0
+
+
+def node_inputs(node) -> list[str]:
+    """A node's inputs, with the outer values its subgraphs (If, Loop) read."""
+    ins = [i for i in node.input if i]
+    for a in node.attribute:
+        for sub in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+            made = {o for n in sub.node for o in n.output} | {i.name for i in sub.input} \
+                | {t.name for t in sub.initializer}
+            ins += [i for n in sub.node for i in node_inputs(n) if i not in made]
+    return list(dict.fromkeys(ins))
+
+
+_LRN_OPS = {"Mul", "Pow", "Reshape", "Pad", "AveragePool", "Squeeze", "Unsqueeze", "If",
+            "Add", "Transpose", "Cast", "Identity"}
+
+
+def find_lrns(g: Graph):
+    """Local response normalisation as torch's exporters write it out:
+    x / (k + alpha * avg_pool(x*x over size channels)) ** beta.
+    Returns ({id(div node): (x, lrn attrs)}, ids of the nodes inside)."""
+    nodes, producer = g.nodes, g.producer
+    found, inside = {}, set()
+    for div in nodes:
+        ins = g.ins[id(div)]
+        if div.op_type != "Div" or len(ins) != 2 or any(i in g.static for i in ins):
+            continue
+        x, todo, cone = ins[0], [ins[1]], {}
+        while todo:
+            t = todo.pop()
+            n = producer.get(t)
+            if t == x or t in g.static or n is None or id(n) in cone:
+                if n is None and t != x and t not in g.static:
+                    cone = None
+                    break
+                continue
+            if n.op_type not in _LRN_OPS:
+                cone = None
+                break
+            cone[id(n)] = n
+            todo += g.ins[id(n)]
+        if not cone:
+            continue
+        ops = [n.op_type for n in cone.values()]
+        square = [n for n in cone.values() if n.op_type == "Mul" and list(n.input) == [x, x]]
+        pools = [n for n in cone.values() if n.op_type == "AveragePool"]
+        outs = {o for n in cone.values() for o in n.output if o}
+        used_outside = any(g.uses.get(o, 0) != sum(
+            g.ins[id(n)].count(o) for n in [*cone.values(), div]) for o in outs)
+        if len(square) != 1 or len(pools) != 1 or used_outside or ops.count("Pow") > 1:
+            continue
+        kernel = next(a.ints for a in pools[0].attribute if a.name == "kernel_shape")
+        attrs = {"size": int(kernel[0]), "alpha": 1e-4, "beta": 0.75, "k": 1.0}
+        for n, key in ((n, {"Mul": "alpha", "Add": "k", "Pow": "beta"}.get(n.op_type))
+                       for n in cone.values()):
+            consts = [i for i in n.input if i in g.static]
+            v = g.value(consts[0]) if key and len(consts) == 1 and n is not square[0] else None
+            while isinstance(v, list) and len(v) == 1:
+                v = v[0]
+            if isinstance(v, (int, float)):
+                attrs[key] = float(v)
+        found[id(div)] = (x, attrs)
+        inside.update(cone)
+    return found, inside
+
+
+def scope_of(node):
+    """(module path, True) from what torch's exporters record, or ("", False)."""
+    for p in node.metadata_props:  # torch.onnx.export(dynamo=True)
+        if p.key == "pkg.torch.onnx.name_scopes":
+            try:
+                scopes = [s for s in ast.literal_eval(p.value)[:-1] if s]
+            except (ValueError, SyntaxError):
+                break
+            return (scopes[-1] if scopes else ""), True
+    if node.name.startswith("/"):  # the TorchScript exporter: /layer1/layer1.0/conv1/Conv
+        parts: list[str] = []  # a Sequential's child is written "seq.0" after "seq"
+        for seg in node.name.strip("/").split("/")[:-1]:
+            if parts and seg.startswith(parts[-1] + "."):
+                parts.append(seg[len(parts[-1]) + 1:])
+            else:
+                parts.append(seg)
+        return ".".join(parts), True
+    return "", False
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_.-")
+
+
+def layer_names(layers: list[dict]) -> list[str]:
+    """Module paths where torch recorded them (as ``netviz trace`` names
+    layers), else the node's own name, else the type and a number."""
+    scopes = {}
+    for entry in layers:
+        if entry["node"] is not None:
+            scopes[id(entry)] = scope_of(entry["node"])
+    containers = {p for s, _ in scopes.values() for p in _prefixes(s)}
+    taken, names, counts = set(), [], {}
+    for entry in layers:
+        node, kind = entry["node"], entry["type"]
+        weight = entry.get("weight") or ""
+        if node is None:
+            base = "input"
+        elif weight.endswith(".weight") and ":" not in weight and _clean(weight[:-7]):
+            base = _clean(weight[:-7])
+        elif scopes[id(entry)][1]:
+            scope = _clean(scopes[id(entry)][0])
+            base = scope if scope and scope not in containers else \
+                f"{scope}.{kind}" if scope else kind
+        elif _clean(node.name):
+            base = _clean(node.name)
+        else:
+            counts[kind] = counts.get(kind, 0) + 1
+            base = f"{kind}{counts[kind]}"
+        if entry.get("suffix"):
+            base = f"{base}.{entry['suffix']}"
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def _prefixes(scope: str):
+    parts = scope.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts))}
