@@ -1,0 +1,66 @@
+"""Speed of the ``stack`` style: AlexNet to SVG as a cold process beside the
+``short`` style and a bare interpreter start, measured in the same run (the
+commands take turns), and the style's own build time in process.
+
+Run: python benchmarks/bench_stack.py [--runs N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from bench_org import best, cold  # noqa: E402  (the same turn-taking measurement)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=21)
+    opts = ap.parse_args()
+    out = tempfile.mkdtemp()
+    py = [sys.executable]
+    rows = []
+    try:
+        cmd = py + ["-m", "netviz", "render", "alexnet", "-o"]
+        med = cold({
+            "stack": cmd + [os.path.join(out, "a.svg"), "--style", "stack"],
+            "short": cmd + [os.path.join(out, "b.svg"), "--style", "short"],
+            "bare": py + ["-c", "import netviz.cli"],
+        }, opts.runs)
+        rows.append(("`netviz render alexnet --style stack -o a.svg`, cold process, median wall time",
+                     med["stack"][0], "<= 0.25 s"))
+        rows.append(("same, median CPU time (user + system)", med["stack"][1], ""))
+        rows.append(("`--style short` (comparison), cold process, median wall time", med["short"][0], ""))
+        rows.append(("same, median CPU time", med["short"][1], ""))
+        rows.append(("`python -c 'import netviz.cli'` (start-up floor), median wall time", med["bare"][0], ""))
+        rows.append(("same, median CPU time", med["bare"][1], ""))
+
+        from netviz.backends import write_bytes
+        from netviz.models import shaped
+        from netviz.styles import common, short, stack
+
+        options = common.RenderOptions()
+        for model in ("alexnet", "resnet50"):
+            net = shaped(model)
+            rows.append((f"stack build of {model} (scene only), in process, best of 20",
+                         best(lambda: stack.build(net, options)), ""))
+            rows.append((f"short build of {model} (comparison), in process, best of 20",
+                         best(lambda: short.build(net, options)), ""))
+        scene = stack.build(shaped("alexnet"), options)
+        rows.append(("alexnet stack scene to SVG text, in process, best of 20",
+                     best(lambda: write_bytes(scene, "svg")), ""))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    print("| measurement | result | target |")
+    print("| --- | --- | --- |")
+    for name, value, target in rows:
+        shown = f"{value:.3f} s" if value >= 0.05 else f"{value * 1000:.2f} ms"
+        print(f"| {name} | {shown} | {target} |")
+
+
+if __name__ == "__main__":
+    main()
