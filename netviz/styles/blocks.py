@@ -264,8 +264,9 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
         width = max(width, 2 * MARGIN + text_width(options.title, 18, "bold"))
     if options.legend:
         kinds = list(dict.fromkeys(k for u in units for k in _legend_kinds(u)))
-        entries, lh = legend(kinds, colours, MARGIN, height - MARGIN + 8, max(width - 2 * MARGIN, 320), LABEL)
+        entries, lw, lh = legend(kinds, colours, MARGIN, height - MARGIN + 8, max(width - 2 * MARGIN, 320), LABEL)
         items += entries
+        width = max(width, lw + 2 * MARGIN)
         height += 8 + lh
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),

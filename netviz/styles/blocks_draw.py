@@ -241,10 +241,11 @@ LEGEND_NAMES = {"input": "Input", "conv": "Convolution", "maxpool": "Max pooling
                 "concat": "Concatenation", "custom": "Other module"}
 
 
-def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float, size: float) -> tuple[list, float]:
-    """A swatch and a name per kind drawn, wrapped into rows; returns the items and the height used."""
+def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float,
+           size: float) -> tuple[list, float, float]:
+    """A swatch and a name per kind drawn, wrapped into rows; returns the items, width and height."""
     from ..scene import text_width
-    items, cx, cy, row_h = [], x, y, 26.0
+    items, cx, cy, row_h, widest = [], x, y, 26.0, 0.0
     for kind in kinds:
         name = LEGEND_NAMES[kind]
         w = 26 + text_width(name, size)
@@ -259,5 +260,8 @@ def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float
             icon = Box(cx + 1, cy + 5, d, 14.0, 10.0).faces(fill, cls="swatch")[3:]
         items.append(Group(tuple(icon) + (Text(cx + 24, cy + 10 + size * 0.36, name, size=size, color="#404040",
                                                 anchor="start", cls="legend-text"),), cls=f"legend-entry {kind}"))
+        widest = max(widest, cx + w - x)
         cx += w + 18
-    return ([Group(tuple(items), cls="legend", id="legend")] if items else []), (cy + row_h - y if items else 0.0)
+    if not items:
+        return [], 0.0, 0.0
+    return [Group(tuple(items), cls="legend", id="legend")], widest, cy + row_h - y
