@@ -11,15 +11,15 @@ from ..cli import input_option, model_argument, trace_kwargs, trace_options
 @click.command("render", short_help="Draw MODEL as a figure: SVG, PNG or PDF.")
 @model_argument
 @click.option("--style", "-s", default="bars", show_default=True, metavar="STYLE",
-              help="bars (cells and a bar chart), short (conv+pool merged) or org (the paper's "
-                   "two-stream figure).")
+              help="bars (cells and a bar chart), short (conv+pool merged), org (the paper's "
+                   "two-stream figure), stack (a column of labelled boxes) or blocks (3D boxes).")
 @click.option("-o", "--output", "output", default=None, metavar="FILE",
               help="Output file; the format follows its extension (.svg, .png, .pdf). "
                    "'-' writes SVG to stdout. Default: MODEL-STYLE.svg.")
 @input_option
 @click.option("--title", default=None, help="A title drawn above the figure.")
 @click.option("--labels/--no-labels", default=True, show_default=True, help="Draw kernel and size labels.")
-@click.option("--legend/--no-legend", default=False, help="Add a legend of the cell kinds used (bars, short).")
+@click.option("--legend/--no-legend", default=False, help="Add a legend of the kinds drawn (every style but org).")
 @click.option("--theme", default="default", show_default=True, metavar="THEME",
               help="default (the reference colours) or colorblind (Okabe-Ito).")
 @click.option("--width", type=float, default=None, help="Output width in pixels (keeps the aspect).")
@@ -41,7 +41,7 @@ def render(model, style, output, input_shape, title, labels, legend, theme, widt
     if legend and style.lower() == "org":  # the API lets the paper's figure ignore it; asked for here, say so
         from ..errors import UsageError
         raise UsageError("the org style draws the paper's figure, which has no legend; "
-                         "--legend works with --style bars or short")
+                         "--legend works with the other styles")
     if output is None:
         output = default_name(model, style)
     if output != "-":
