@@ -170,10 +170,10 @@ def _window(p: Section, name: str, hname: str | None, wname: str | None, default
         if values:
             f = p.one(hname) or p.one(wname)
             raise SpecError.at(f"{p.what}: give {name} or {hname} and {wname}, not both", f.loc)
-        if h is None or w is None:
+        if default is None and (h is None or w is None):  # Caffe's rule for kernels only
             f = p.one(hname) or p.one(wname)
             raise SpecError.at(f"{p.what}: {hname} and {wname} go together", f.loc)
-        return (h, w)
+        return (default[0] if h is None else h, default[1] if w is None else w)
     if not values:
         return default
     if len(values) == 1:
@@ -392,7 +392,7 @@ def _data(layer, shape, why: str | None = None):
     if shape is None:
         if r.needs_input is None:
             r.needs_input = (f"{layer.label}: the {layer.type} layer does not say the input's size "
-                             f"({why}): give it with --input, e.g. --input 3x227x227", layer.loc)
+                             f"({why}): give it with --input CxHxW (e.g. --input 3x224x224)", layer.loc)
         shape = ()
     node = r.emit("input", {"shape": shape}, (), layer.loc, layer.caffe_name or layer.tops[0],
                   len(shape) or 3, layer.type)
