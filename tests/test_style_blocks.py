@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import netviz
+from netviz import zoo
 from netviz.scene import boxes_overlap
 from netviz.styles.common import THEMES, Ids, category
 
@@ -230,7 +231,7 @@ def test_non_square_map_gets_rows_and_columns():
     assert ratio["c"] / ratio["input"] == pytest.approx(math.sqrt(2), rel=0.02)
 
 
-@pytest.mark.parametrize("model", MODELS + ["googlenet"])
+@pytest.mark.parametrize("model", zoo.names() + ["examples/residual.yaml", "examples/inception.yaml"])
 @pytest.mark.parametrize("extras", [{}, {"legend": True, "title": "A long title for the figure"}])
 def test_no_text_overlaps_or_leaves_canvas(model, extras):
     scene = netviz.render(model, style="blocks", **extras).scene
@@ -287,6 +288,20 @@ def test_concat_marker_takes_every_branch():
     (concat,) = [g for g in groups(root, "block") if classes(g)[1] == "concat"]
     into = [g for g in groups(root, "skip") + groups(root, "arrow") if layer_of(g) == layer_of(concat)]
     assert len(into) == 4
+
+
+def test_hostile_and_unicode_names_are_escaped():
+    net = netviz.spec.parse_spec("""
+input: 3x32x32
+layers:
+  - conv: {name: "<script>alert(1)</script>", out: 4, kernel: 3}
+  - fc: {name: 卷积层, out: 10}
+""")
+    fig, root = render(net)
+    assert "<script>" not in fig.svg()
+    tips = [g.find(f"{SVG}title").text for g in groups(root, "block")]
+    assert tips[1].startswith("<script>alert(1)</script> (conv)") and tips[2].startswith("卷积层 (fc)")
+    assert len({g.get("id") for g in groups(root, "block")}) == 3
 
 
 # --- output ---------------------------------------------------------------------------
