@@ -81,6 +81,7 @@ def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
     owner: dict[str, int] = {}
     for layer in net.layers:
         if layer.name in owner:  # a pooling merged into its convolution
+            units[owner[layer.name]].layers.append(layer)
             continue
         cat = common.category(layer)
         out = tuple(shaped.info[layer.name].output)
@@ -106,8 +107,6 @@ def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
                 unit.pool = found[1]
                 owner[unit.pool.name] = len(units)
         units.append(unit)
-        if unit.pool is not None:
-            unit.layers.append(unit.pool)
     edges = []
     for j, unit in enumerate(units):
         for name in unit.layer.inputs:
