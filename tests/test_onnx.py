@@ -1,0 +1,352 @@
+"""ONNX models as torch.onnx.export writes them: every layer's output and the
+parameter count against PyTorch, and bad files reported in one line."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="reading ONNX needs the onnx extra: pip install '.[onnx]'")
+torch = pytest.importorskip("torch", reason="exporting test models needs torch")
+torchvision = pytest.importorskip("torchvision", reason="the test models come from torchvision")
+pytest.importorskip("onnxscript", reason="torch.onnx.export(dynamo=True) needs onnxscript")
+
+from onnx import TensorProto, helper  # noqa: E402
+
+from netviz.shapes import infer  # noqa: E402
+from netviz.spec import load_spec  # noqa: E402
+
+nn = torch.nn
+
+
+class Small(nn.Module):
+    """Branches joined by concat, LRN, SiLU, LeakyReLU, batchnorm, dropout."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.b1 = nn.Sequential(nn.Conv2d(8, 4, 1), nn.ReLU())
+        self.b2 = nn.Sequential(nn.Conv2d(8, 6, 3, padding=1), nn.BatchNorm2d(6), nn.LeakyReLU(0.2))
+        self.b3 = nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False), nn.Conv2d(8, 2, 1),
+                                nn.SiLU())
+        self.pool = nn.MaxPool2d(2, ceil_mode=True)
+        self.lrn = nn.LocalResponseNorm(3, alpha=2e-4, beta=0.7, k=2.0)
+        self.drop = nn.Dropout(0.3)
+        self.fc = nn.Linear(12 * 8 * 8, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x = torch.cat([self.b1(x), self.b2(x), self.b3(x)], 1)
+        x = self.lrn(self.pool(x))
+        return torch.softmax(self.fc(self.drop(torch.flatten(x, 1))), 1)
+
+
+def _export(model, size, path, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, *size),), str(path), **kw)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The models and their files, exported once for the module."""
+    d = tmp_path_factory.mktemp("onnx")
+    torch.manual_seed(0)
+    alexnet = torchvision.models.alexnet(weights=None).eval()
+    resnet = torchvision.models.resnet18(weights=None).eval()
+    small = Small().eval()
+    return {
+        # the default exporter (torch.export), weights in a .onnx.data file beside it
+        "alexnet": (alexnet, (3, 224, 224), _export(alexnet, (3, 224, 224), d / "alexnet.onnx")),
+        # unoptimised, so batchnorm stays a node of its own
+        "resnet18": (resnet, (3, 64, 64), _export(resnet, (3, 64, 64), d / "resnet18.onnx",
+                                                  optimize=False)),
+        # the TorchScript exporter folds batchnorm into the convolutions
+        "resnet18-ts": (resnet, (3, 64, 64), _export(resnet, (3, 64, 64), d / "resnet18-ts.onnx",
+                                                     dynamo=False)),
+        # training mode keeps dropout and batchnorm
+        "small-ts": (small, (3, 15, 15), _export(small, (3, 15, 15), d / "small-ts.onnx",
+                                                 dynamo=False, training=torch.onnx.TrainingMode.TRAINING)),
+        "small": (small, (3, 15, 15), _export(small, (3, 15, 15), d / "small.onnx")),
+        "small-dynamic": (small, (3, 15, 15), _export(
+            small, (3, 15, 15), d / "small-dynamic.onnx", dynamo=False, input_names=["img"],
+            dynamic_axes={"img": {0: "batch", 2: "height", 3: "width"}})),
+    }
+
+
+def _torch_outputs(model, size):
+    """Output shape (without the batch) of every call of every leaf module,
+    named as netviz names them: the module path, then path_2, path_3, ..."""
+    out, hooks, calls = {}, [], {}
+
+    def hook(name):
+        def record(module, args, result):
+            calls[name] = calls.get(name, 0) + 1
+            key = name if calls[name] == 1 else f"{name}_{calls[name]}"
+            out[key] = tuple(result.shape[1:])
+        return record
+
+    for name, module in model.named_modules():
+        if name and not list(module.children()):
+            hooks.append(module.register_forward_hook(hook(name)))
+    try:
+        with torch.no_grad():
+            model(torch.randn(1, *size))
+    finally:
+        for h in hooks:
+            h.remove()
+    return out
+
+
+def _compare(model, size, shaped):
+    """Every netviz layer named after a module has that module's output shape."""
+    want = _torch_outputs(model, size)
+    compared = []
+    for layer in shaped.layers:
+        if layer.name in want:
+            assert shaped[layer.name].output == want[layer.name], layer.name
+            compared.append(layer.name)
+    return compared, want
+
+
+def _modules(model, *types):
+    return {n for n, m in model.named_modules() if isinstance(m, types)}
+
+
+def _params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_alexnet(exported):
+    model, size, path = exported["alexnet"]
+    shaped = infer(load_spec(path))
+    compared, _ = _compare(model, size, shaped)
+    layers = _modules(model, nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AdaptiveAvgPool2d, nn.ReLU)
+    assert layers <= set(compared)  # every one of them drawn, under its own name
+    assert shaped.total_params == _params(model) == 61_100_840
+    assert shaped.input_shape == (3, 224, 224)
+    assert [l.type for l in shaped.layers if l.type in ("conv", "fc")] == ["conv"] * 5 + ["fc"] * 3
+    assert shaped.layers[-1].type == "fc" and shaped[shaped.layers[-1].name].output == (1000,)
+    assert shaped["features.0"].output == (64, 55, 55)
+    assert dict(shaped.network["features.0"].attrs) == {
+        "out": 64, "kernel": (11, 11), "stride": (4, 4), "pad": (2, 2), "dilation": (1, 1),
+        "groups": 1, "bias": True}
+
+
+def test_resnet18_with_batchnorm(exported):
+    model, size, path = exported["resnet18"]
+    shaped = infer(load_spec(path))
+    compared, _ = _compare(model, size, shaped)
+    assert _modules(model, nn.Conv2d, nn.BatchNorm2d, nn.Linear, nn.MaxPool2d, nn.ReLU) <= set(compared)
+    assert shaped.total_params == _params(model)
+    adds = [l for l in shaped.layers if l.type == "add"]
+    assert len(adds) == 8 and all(len(l.inputs) == 2 for l in adds)
+    assert shaped.network["layer2.0.add"].inputs == ("layer2.0.bn2", "layer2.0.downsample.1")
+    assert shaped.network["avgpool"].type == "global_avgpool"
+    assert not any(l.type == "custom" for l in shaped.layers)
+
+
+def test_resnet18_batchnorm_folded(exported):
+    """TorchScript export folds each batchnorm into its conv, which gains a bias."""
+    model, size, path = exported["resnet18-ts"]
+    shaped = infer(load_spec(path))
+    compared, _ = _compare(model, size, shaped)
+    assert _modules(model, nn.Conv2d, nn.Linear, nn.MaxPool2d) <= set(compared)
+    bn = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert shaped.total_params == _params(model) - sum(2 * m.num_features for m in bn) \
+        + sum(m.num_features for m in bn)
+    assert not any(l.type == "batchnorm" for l in shaped.layers)
+    # a Sequential's children keep their path: layer2.0.downsample.0
+    assert shaped.network["layer2.0.downsample.0"].type == "conv"
+
+
+@pytest.mark.parametrize("key", ["small-ts", "small"])
+def test_small_net_types_and_attributes(exported, key):
+    model, size, path = exported[key]
+    net = load_spec(path)
+    shaped = infer(net)
+    compared, want = _compare(model, size, shaped)
+    assert {"stem", "b1.0", "b2.0", "b3.0", "b3.1", "pool", "lrn", "fc"} <= set(compared)
+    by_type = {}
+    for layer in net.layers:
+        by_type.setdefault(layer.type, []).append(layer)
+    concat, = by_type["concat"]
+    assert concat.inputs == ("b1.1", "b2.2", "b3.2")
+    assert shaped[concat.name].output == (12, 15, 15)
+    assert net["b2.2"].type == "leaky_relu" and net["b2.2"].attrs["slope"] == pytest.approx(0.2)
+    assert net["b3.2"].type == "silu"
+    assert net["b3.0"].type == "avgpool" and net["b3.0"].attrs["count_include_pad"] is False
+    assert net["pool"].type == "maxpool" and net["pool"].attrs["ceil_mode"] is True
+    lrn = dict(net["lrn"].attrs)
+    assert net["lrn"].type == "lrn" and lrn["size"] == 3
+    assert lrn["alpha"] == pytest.approx(2e-4) and lrn["beta"] == pytest.approx(0.7) \
+        and lrn["k"] == pytest.approx(2.0)
+    assert net.layers[-1].type == "softmax" and shaped[net.layers[-1].name].output == (10,)
+    assert "custom" not in by_type
+    if key == "small-ts":  # training mode: batchnorm and dropout are there
+        assert net["b2.1"].type == "batchnorm"
+        assert by_type["dropout"][0].attrs["p"] == pytest.approx(0.3)
+        assert shaped.total_params == _params(model)
+    else:  # eval export folds batchnorm into the conv before it, whose bias it was already
+        assert "batchnorm" not in by_type and "dropout" not in by_type
+        assert shaped.total_params == _params(model) - 2 * 6
+
+
+def test_symbolic_input_size_needs_input(exported, cli):
+    model, _, path = exported["small-dynamic"]
+    r = cli("shapes", path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    err = r.stderr.strip()
+    assert len(err.splitlines()) == 1 and "--input" in err
+    from netviz.models import shaped as to_shaped
+    shaped = to_shaped(path, input="3x16x16")  # 16 and 15 both pool to 8 (ceil mode)
+    compared, _ = _compare(model, (3, 16, 16), shaped)
+    assert {"stem", "pool", "lrn", "fc"} <= set(compared)
+
+
+def test_cli_render_and_shapes(exported, cli, tmp_path):
+    path = exported["resnet18"][2]
+    r = cli("shapes", path, "--json")
+    assert r.returncode == 0, r.stderr
+    import json
+    data = json.loads(r.stdout)
+    assert data["total_params"] == _params(exported["resnet18"][0])
+    assert data["input"] == [3, 64, 64]
+    out = tmp_path / "r.svg"
+    r = cli("render", path, "--style", "bars", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_python_render(exported):
+    import netviz
+    fig = netviz.render(exported["alexnet"][2])
+    svg = fig.svg()
+    assert "<svg" in svg and "1000" in svg
+
+
+# --- bad files ------------------------------------------------------------
+
+def _one_line_error(r, *words):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr
+    err = r.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+def _model(nodes, inits=(), shape=(1, 3, 8, 8)):
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, None)],
+        initializer=list(inits))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _weight(name, dims):
+    return helper.make_tensor(name, TensorProto.FLOAT, dims, [0.0] * int(__import__("math").prod(dims)))
+
+
+def test_unsupported_op(cli, tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv_a", kernel_shape=[3, 3]),
+             helper.make_node("Frobnicate", ["c"], ["y"], name="mystery", domain="com.example")]
+    m = _model(nodes, [_weight("w", [4, 3, 3, 3])])
+    m.opset_import.append(helper.make_opsetid("com.example", 1))
+    path = tmp_path / "custom.onnx"
+    onnx.save(m, str(path))
+    _one_line_error(cli("shapes", path), "Frobnicate", "'mystery'", "netviz reads", "Conv", "MaxPool")
+
+
+def test_asymmetric_padding(cli, tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="tf_conv", kernel_shape=[3, 3],
+                              strides=[2, 2], pads=[0, 0, 1, 1])]
+    path = tmp_path / "pads.onnx"
+    onnx.save(_model(nodes, [_weight("w", [4, 3, 3, 3])]), str(path))
+    _one_line_error(cli("render", path, "-o", tmp_path / "x.svg"), "'tf_conv'", "asymmetric padding")
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_hand_built_model_maps_each_op(tmp_path):
+    """ONNX's own ops (not only what torch writes): Gemm without transB,
+    MatMul + Add, GlobalAveragePool, Flatten, LRN, Clip as relu6, Identity."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="c1", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1], group=1),
+        helper.make_node("Clip", ["c", "lo", "hi"], ["r"], name="r6"),
+        helper.make_node("LRN", ["r"], ["n"], name="norm", size=5, alpha=1e-4, beta=0.75, bias=2.0),
+        helper.make_node("Identity", ["n"], ["n2"], name="same"),
+        helper.make_node("GlobalAveragePool", ["n2"], ["g"], name="gap"),
+        helper.make_node("Flatten", ["g"], ["f"], name="flat", axis=1),
+        helper.make_node("Gemm", ["f", "w1"], ["h"], name="fc1"),
+        helper.make_node("MatMul", ["h", "w2"], ["m"], name="fc2"),
+        helper.make_node("Add", ["m", "b2"], ["y"], name="fc2_bias"),
+    ]
+    inits = [_weight("w", [4, 3, 3, 3]), _weight("b", [4]), _weight("w1", [4, 6]),
+             _weight("w2", [6, 5]), _weight("b2", [5]),
+             helper.make_tensor("lo", TensorProto.FLOAT, [], [0.0]),
+             helper.make_tensor("hi", TensorProto.FLOAT, [], [6.0])]
+    path = tmp_path / "hand.onnx"
+    onnx.save(_model(nodes, inits), str(path))
+    net = load_spec(path)
+    assert [(l.name, l.type) for l in net.layers] == [
+        ("input", "input"), ("c1", "conv"), ("r6", "relu6"), ("norm", "lrn"), ("gap", "global_avgpool"),
+        ("flat", "flatten"), ("fc1", "fc"), ("fc2", "fc")]
+    assert net["fc1"].attrs == {"out": 6, "bias": False}
+    assert net["fc2"].attrs == {"out": 5, "bias": True}
+    assert net["norm"].attrs["k"] == 2.0
+    shaped = infer(net)
+    assert shaped.total_params == 4 * 27 + 4 + 4 * 6 + 6 * 5 + 5
+
+
+@pytest.mark.parametrize("content", [b"layers:\n  - conv: 96\n", b"\x08\x07\x12\xff\xff\xff"])
+def test_not_an_onnx_file(cli, tmp_path, content):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(content)
+    _one_line_error(cli("shapes", path), "not an ONNX model", str(path))
+
+
+def test_truncated_model(cli, tmp_path, exported):
+    data = open(exported["small-ts"][2], "rb").read()
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(data[: len(data) // 2])
+    _one_line_error(cli("shapes", path), str(path))
+
+
+def test_missing_file(cli, tmp_path):
+    _one_line_error(cli("shapes", tmp_path / "nowhere.onnx"), "no such file")
+
+
+def test_without_onnx_installed(tmp_path, exported):
+    code = ("import sys; sys.modules['onnx'] = None; sys.argv = ['netviz', 'shapes', sys.argv[1]]; "
+            "from netviz.cli import run; run()")
+    r = subprocess.run([sys.executable, "-c", code, exported["small"][2]], capture_output=True,
+                       text=True, timeout=120)
+    _one_line_error(r, "pip install 'netviz[onnx]'")
+
+
+def test_import_netviz_does_not_import_onnx():
+    code = "import sys, netviz, netviz.spec, netviz.models; print('onnx' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**os.environ})
+    assert r.stdout.strip() == "False", r.stderr
+
+
+def test_op_without_a_type_is_drawn_as_custom(tmp_path):
+    """An op netviz has no type for, whose output ONNX's inference knows,
+    becomes a custom layer with that output and its weights' count."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="c1", kernel_shape=[3, 3]),
+             helper.make_node("Transpose", ["c"], ["t"], name="swap", perm=[0, 1, 3, 2]),
+             helper.make_node("PRelu", ["t", "slope"], ["y"], name="prelu")]
+    inits = [_weight("w", [4, 3, 3, 3]), _weight("slope", [4, 1, 1])]
+    path = tmp_path / "other.onnx"
+    onnx.save(_model(nodes, inits, shape=(1, 3, 8, 10)), str(path))
+    shaped = infer(load_spec(path))
+    assert [(l.name, l.type, l.attrs.get("kind")) for l in shaped.layers[1:]] == [
+        ("c1", "conv", None), ("swap", "custom", "Transpose"), ("prelu", "custom", "PRelu")]
+    assert shaped["swap"].output == (4, 8, 6) and shaped["prelu"].params == 4
