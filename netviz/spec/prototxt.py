@@ -253,8 +253,10 @@ class _Reader:
             raise SpecError.at("the network has no input: add an Input layer, a Data layer or "
                                "'input: \"data\"' with 'input_shape'", Loc(self.file, 1, 1))
         if len(inputs) > 1:
-            unused = [r for r in inputs if not r["used"]]
-            self.raw = [r for r in self.raw if r not in unused or len(unused) == len(inputs) and r is inputs[0]]
+            unused = {id(r) for r in inputs if not r["used"]}
+            if len(unused) == len(inputs):  # none is read: keep the first
+                unused.discard(id(inputs[0]))
+            self.raw = [r for r in self.raw if id(r) not in unused]
             inputs = [r for r in self.raw if r["type"] == "input"]
             if len(inputs) > 1:
                 raise SpecError.at(f"'{inputs[1]['name']}' is a second input (the first is "
