@@ -337,6 +337,28 @@ def test_activations_and_global_max_pool(write):
     assert shaped["f"].output == (3,)
 
 
+@pytest.mark.parametrize("data, shape", [
+    ('type: "ImageData" image_data_param { source: "l.txt" new_height: 40 new_width: 30 is_color: false }', (1, 40, 30)),
+    ('type: "ImageData" transform_param { crop_size: 24 } image_data_param { new_height: 40 new_width: 30 }', (3, 24, 24)),
+    ('type: "MemoryData" memory_data_param { batch_size: 8 channels: 2 height: 12 width: 14 }', (2, 12, 14)),
+    ('type: "DummyData" dummy_data_param { shape { dim: 4 dim: 5 dim: 9 dim: 11 } }', (5, 9, 11)),
+    ('type: "DummyData" dummy_data_param { num: 4 channels: 5 height: 9 width: 11 }', (5, 9, 11)),
+    ('type: "WindowData" window_data_param { crop_size: 20 }', (3, 20, 20)),
+    ('type: "Data" transform_param { crop_size: 20 mean_value: 128 }', (1, 20, 20)),
+    ('type: "Data" data_param { crop_size: 16 }', (3, 16, 16)),  # where the oldest files put it
+    ('type: "HDF5Data" hdf5_data_param { source: "h5.txt" batch_size: 8 }', None),
+])
+def test_data_layers_give_the_input_size(write, data, shape):
+    path = write(f'layer {{ name: "d" {data} top: "data" top: "label" }}\n'
+                 'layer { name: "r" type: "ReLU" bottom: "data" top: "r" }\n')
+    if shape is None:
+        with pytest.raises(InputShapeNeeded, match="--input"):
+            load_prototxt(path)
+        assert infer(load_model(path, input="3x8x8"))["r"].output == (3, 8, 8)
+    else:
+        assert infer(load_prototxt(path)).input_shape == shape
+
+
 def test_unused_label_input_is_left_out(write):
     net = load_prototxt(write('''
         layer { name: "in" type: "Input" top: "data" top: "label"
