@@ -268,7 +268,7 @@ class _Builder:
         i = self.add("global_avgpool", {}, [self.of[x]], node.output[0] if keep else None)
         if not keep:
             self.add("flatten", {}, [i], node.output[0])
-            self.layers[-1]["suffix"] = "flatten"
+            self.layers[-1].update(suffix="flatten", primary="global_avgpool")
         return True
 
     def fc(self, node, a) -> bool:

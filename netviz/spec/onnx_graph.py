@@ -223,7 +223,7 @@ def layer_names(layers: list[dict]) -> list[str]:
     containers = {p for s, _ in scopes.values() for p in _prefixes(s)}
     taken, names, counts = set(), [], {}
     for entry in layers:
-        node, kind = entry["node"], entry["type"]
+        node, kind = entry["node"], entry.get("primary", entry["type"])
         weight = entry.get("weight") or ""
         if node is None:
             base = "input"
