@@ -6,6 +6,7 @@ import contextlib
 import html
 import io
 import os
+import shutil
 import re
 import shlex
 import subprocess
@@ -163,16 +164,23 @@ def _rst_blocks(lines):
         yield lang, caption, textwrap.dedent("\n".join(body)).strip("\n") + "\n"
 
 
+OPEN_MD = re.compile(r"^\s*(```+)")
+
+
 def _md_blocks(lines):
+    """Code blocks of a MyST page; other fenced blocks (a ```{netviz} figure,
+    say) are passed over whole, so their fences never pair with others."""
     i = 0
     while i < len(lines):
-        m = FENCE_MD.match(lines[i])
-        if not m:
+        fence = OPEN_MD.match(lines[i])
+        if not fence:
             i += 1
             continue
-        lang, caption, body = m.group(2) or "", None, []
+        m = FENCE_MD.match(lines[i])
+        ticks = fence.group(1)
+        lang, caption, body = (m.group(2) or "") if m else None, None, []
         i += 1
-        while i < len(lines) and not lines[i].strip().startswith("```"):
+        while i < len(lines) and lines[i].strip() != ticks:
             opt = re.match(r"^:(\w+):(.*)$", lines[i].strip())
             if opt and not body and opt.group(1) == "caption":
                 caption = opt.group(2).strip()
@@ -180,7 +188,8 @@ def _md_blocks(lines):
                 body.append(lines[i])
             i += 1
         i += 1
-        yield lang, caption, textwrap.dedent("\n".join(body)).strip("\n") + "\n"
+        if m:
+            yield lang, caption, textwrap.dedent("\n".join(body)).strip("\n") + "\n"
 
 
 def examples(page: str) -> list[tuple]:
@@ -233,8 +242,17 @@ def test_the_example_extractor_finds_the_examples():
     assert kinds.index("file") < next(i for i, s in enumerate(steps) if s[0] == "netviz" and "tiny.yaml" in s[1])
 
 
+def test_figure_fences_are_passed_over_whole(tmp_path, monkeypatch):
+    page = ("# p\n\n```{netviz} alexnet\n:style: org\n```\n\nnetviz prose, not a command\n\n"
+            "```sh\nnetviz render lenet5 -o a.svg\n```\n\n```{netviz} lenet5\n```\n")
+    monkeypatch.setattr(sys.modules[__name__], "DOCS", str(tmp_path))
+    (tmp_path / "p.md").write_text(page, encoding="utf-8")
+    assert examples("p.md") == [("netviz", ["render", "lenet5", "-o", "a.svg"])]
+
+
 @pytest.mark.parametrize("page", [p for p in doc_pages() if examples(p)])
 def test_docs_examples_run(page, tmp_path, monkeypatch):
+    shutil.copytree(os.path.join(ROOT, "examples"), tmp_path / "examples")  # as in a clone
     monkeypatch.chdir(tmp_path)
     for step in examples(page):
         if step[0] == "file":
