@@ -350,3 +350,25 @@ def test_op_without_a_type_is_drawn_as_custom(tmp_path):
     assert [(l.name, l.type, l.attrs.get("kind")) for l in shaped.layers[1:]] == [
         ("c1", "conv", None), ("swap", "custom", "Transpose"), ("prelu", "custom", "PRelu")]
     assert shaped["swap"].output == (4, 8, 6) and shaped["prelu"].params == 4
+
+
+def test_two_inputs(cli, tmp_path):
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["y"], name="sum")], "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3, 8, 8]) for n in "ab"],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = tmp_path / "two.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    _one_line_error(cli("shapes", path), "one input", "'a', 'b'")
+
+
+def test_inline_weights_are_read_for_their_sizes_only(tmp_path, exported):
+    """Large weights stored inside the file are dropped before shape inference;
+    their sizes still give every layer and the parameter count."""
+    model, size, path = exported["small-ts"]  # TorchScript export keeps weights inline
+    assert any(t.ByteSize() > 4096 and t.raw_data for t in onnx.load(path).graph.initializer)
+    shaped = infer(load_spec(path))
+    compared, _ = _compare(model, size, shaped)
+    assert {"stem", "b2.1", "fc"} <= set(compared)
+    assert shaped.network["fc"].attrs == {"out": 10, "bias": True}
+    assert shaped.total_params == _params(model)

@@ -56,6 +56,12 @@ def _read(onnx, path: str):
         raise SpecError(f"{path}: not an ONNX model (cannot be decoded: {why})") from None
     if not model.graph.node or not model.graph.input:
         raise SpecError(f"{path}: not an ONNX model (no graph with nodes and an input in it)")
+    for t in model.graph.initializer:  # weights stored inline: only their sizes are needed,
+        if t.data_location != 1 and t.ByteSize() > 4096:  # and inference copies the model
+            for field in ("raw_data", "float_data", "double_data", "int32_data", "int64_data"):
+                t.ClearField(field)
+            t.data_location = 1
+            t.external_data.add(key="location", value="(not read)")
     try:
         return onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception:  # an op inference does not know; the shapes are a check, not a need
