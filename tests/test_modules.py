@@ -200,3 +200,26 @@ def test_traced_resnet_is_drawn_in_stages_of_blocks():
 def test_expand_is_refused_by_styles_without_repeats(cli):
     r = cli("render", "resnet18", "--style", "org", "--expand", "-o", "x.svg")
     assert r.returncode == 2 and "--expand" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_edges_from_one_cell_share_a_bracket_lane():
+    # a dense block: each conv reads the concatenation of everything before it
+    text, prev = "input: 4x8x8\nlayers:\n", ["input"]
+    for i in range(5):
+        src = prev[0] if len(prev) == 1 else f"cat{i}"
+        if len(prev) > 1:
+            text += f"  - concat: {{name: cat{i}, inputs: [{', '.join(prev)}]}}\n"
+        text += f"  - conv: {{name: d{i}, out: 4, kernel: 3, pad: 1, inputs: {src}}}\n"
+        prev.append(f"d{i}")
+    net = parse_spec(text)
+    assert the_plan(net)[0] is None
+    root = parse(netviz.render(net).svg())
+    skips = [p for p in root.iter(f"{SVG}path") if "skip" in (p.get("class") or "").split()]
+    lane_y = {}
+    for p in skips:
+        pts = [tuple(map(float, xy.split(","))) for xy in p.get("d")[1:].replace("L", " ").split()]
+        source = p.get("class").split()[1]
+        lane_y.setdefault(source, set()).add(pts[1][1])
+    assert len(skips) > len(lane_y) > 1  # more edges than sources
+    assert all(len(ys) == 1 for ys in lane_y.values())  # one lane per source
+    assert len({y for ys in lane_y.values() for y in ys}) == len(lane_y)  # sources apart

@@ -134,7 +134,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     items += title
     top = MARGIN + title_h
     skips = skip_edges(shaped, columns)
-    lanes = assign_lanes(skips)
+    lanes = source_lanes(skips)
     n_lanes = max(lanes, default=-1) + 1
     top += n_lanes * LANE + (6 if n_lanes else 0)
     cy = top + R + 2
@@ -290,6 +290,18 @@ def skip_edges(shaped: ShapedNetwork, columns: list[Column]) -> list[tuple[int, 
             if 0 <= i < j - 1 and (i, j) not in edges:
                 edges.append((i, j))
     return sorted(edges)
+
+
+def source_lanes(edges: list[tuple[int, int]]) -> list[int]:
+    """A lane per edge; the edges from one cell share a lane (a line out to
+    the furthest of them, dropping into each), so a DenseNet block, where
+    every layer feeds all after it, needs a lane per layer, not per edge."""
+    furthest: dict[int, int] = {}
+    for i, j in edges:
+        furthest[i] = max(furthest.get(i, j), j)
+    spans = sorted(furthest.items())
+    lane_of = dict(zip((i for i, _ in spans), assign_lanes(spans)))
+    return [lane_of[i] for i, _ in edges]
 
 
 def assign_lanes(edges: list[tuple[int, int]]) -> list[int]:
