@@ -361,11 +361,6 @@ def test_zoo_matches_torchvision(zoo_name, builder):
             for layer in result.layers if layer.type not in ("input", "flatten", "softmax")]
     theirs = []
     for ltype, shape_in, shape_out, params in torch_layers(model, result.input_shape):
-        if ltype == "adaptive_avgpool" and zoo_name == "vgg16":
-            # VGG-16 as published has no adaptive pooling; torchvision's pools
-            # 7x7 to 7x7 at a 224 input, which changes nothing
-            assert shape_in == shape_out == (512, 7, 7)
-            continue
         theirs.append((ltype, shape_out, params))
     assert ours == theirs
     assert result.total_params == sum(p.numel() for p in model.parameters())
