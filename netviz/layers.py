@@ -69,6 +69,30 @@ TYPES: tuple[LayerType, ...] = (
         Field("groups", "pos", 1, "channel groups; divides both in and out channels"),
         Field("bias", "bool", True, "learn an additive bias"),
     ), short="out", aliases=("conv2d", "convolution")),
+    LayerType("deconv", "deconv", "2-D transposed convolution, or deconvolution "
+              "(torch.nn.ConvTranspose2d; Caffe's Deconvolution): each input pixel "
+              "spreads a kernel over the output, which grows by the stride: "
+              "(H-1)*stride - 2*pad + dilation*(kernel-1) + output_pad + 1.", (
+        Field("out", "pos", REQUIRED, "output channels"),
+        Field("kernel", "pair_pos", REQUIRED, "kernel size: n or [h, w]"),
+        Field("stride", "pair_pos", 1, "stride: how much the output grows"),
+        Field("pad", "pair_nonneg", 0, "rows and columns cut from each side of the output"),
+        Field("output_pad", "pair_nonneg", 0, "extra rows and columns added on one side of the "
+              "output; less than the stride or the dilation"),
+        Field("dilation", "pair_pos", 1, "spacing between kernel taps"),
+        Field("groups", "pos", 1, "channel groups; divides both in and out channels"),
+        Field("bias", "bool", True, "learn an additive bias"),
+    ), short="out", aliases=("convtranspose2d", "conv_transpose", "conv_transpose2d",
+                             "deconvolution", "transposed_conv")),
+    LayerType("upsample", "upsample", "Upsampling by interpolation, without parameters "
+              "(torch.nn.Upsample, F.interpolate): give either a scale (output size "
+              "floor(H*scale), as torch computes it) or an output size, not both.", (
+        Field("scale", "float", None, "factor on height and width"),
+        Field("size", "pair_pos", None, "output size: n or [h, w]"),
+        Field("mode", "str", "nearest", "nearest, bilinear or bicubic"),
+        Field("align_corners", "bool", None, "bilinear and bicubic only: align the corner "
+              "pixels of input and output (torch's align_corners)"),
+    ), short="scale", aliases=("interpolate", "upsampling")),
     LayerType("lrn", "lrn", "Local response normalisation across channels "
               "(torch.nn.LocalResponseNorm; the 2012 AlexNet uses size 5, "
               "alpha 1e-4, beta 0.75, k 2).", (

@@ -9,7 +9,7 @@ element-wise layers count none.
 """
 from __future__ import annotations
 
-from math import prod
+from math import floor, prod
 
 from .errors import ShapeError
 from .fileio import gc_paused
@@ -134,6 +134,63 @@ def _conv(ctx):
     return (out, oh, ow), params, out * oh * ow * per_out
 
 
+@rule("deconv")
+def _deconv(ctx):
+    """torch.nn.ConvTranspose2d: (H-1)*stride - 2*pad + dilation*(k-1) + output_pad + 1.
+    Multiply-adds: every input pixel times a kernel per output channel (the
+    convention of torch's FlopCounterMode for transposed convolutions)."""
+    a = ctx.layer.attrs
+    c, h, w = ctx.chw()
+    k, s, p, d, g, out = a["kernel"], a["stride"], a["pad"], a["dilation"], a["groups"], a["out"]
+    op = a.get("output_pad", (0, 0))
+    if c % g:
+        ctx.fail(f"input channels {c} are not divisible by groups {g}")
+    if out % g:
+        ctx.fail(f"output channels {out} are not divisible by groups {g}")
+    for i, axis in ((0, "height"), (1, "width")):
+        if op[i] >= s[i] and op[i] >= d[i]:
+            ctx.fail(f"output_pad {format_shape(op)} must be smaller than the stride "
+                     f"{format_shape(s)} or the dilation {format_shape(d)} (in {axis}), as "
+                     "torch requires")
+    oh, ow = ((size - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1
+              for i, size in enumerate((h, w)))
+    if oh < 1 or ow < 1:
+        ctx.fail(f"the output would be {oh}x{ow} ((H-1)*stride - 2*pad + dilation*(kernel-1) "
+                 f"+ output_pad + 1 on the {h}x{w} input): pad {format_shape(p)} cuts away "
+                 "everything the kernel spreads")
+    per_in = (out // g) * k[0] * k[1]
+    params = c * per_in + (out if a["bias"] else 0)
+    return (out, oh, ow), params, c * h * w * per_in
+
+
+UPSAMPLE_MODES = ("nearest", "bilinear", "bicubic")
+
+
+@rule("upsample")
+def _upsample(ctx):
+    """torch.nn.Upsample / F.interpolate on a 2-D map: floor(H*scale), or the size given."""
+    a = ctx.layer.attrs
+    c, h, w = ctx.chw()
+    scale, size, mode = a.get("scale"), a.get("size"), a.get("mode", "nearest")
+    if mode not in UPSAMPLE_MODES:
+        ctx.fail(f"unknown upsample mode {mode!r}: use {', '.join(UPSAMPLE_MODES)}")
+    if a.get("align_corners") is not None and mode == "nearest":
+        ctx.fail("align_corners applies to the bilinear and bicubic modes only, as in torch: "
+                 "leave it out for nearest")
+    if (scale is None) == (size is None):
+        ctx.fail("upsample takes either 'scale' or 'size'" + (", not both" if scale is not None else ""))
+    if size is not None:
+        oh, ow = size
+    else:
+        if not scale > 0:
+            ctx.fail(f"scale must be positive, got {scale:g}")
+        oh, ow = floor(h * scale), floor(w * scale)
+        if oh < 1 or ow < 1:
+            ctx.fail(f"scale {scale:g} makes the {h}x{w} input {oh}x{ow}: "
+                     "nothing is left")
+    return (c, oh, ow), 0, 0
+
+
 @rule("maxpool", "avgpool")
 def _pool(ctx):
     a = ctx.layer.attrs
@@ -253,7 +310,7 @@ def _infer(network: Network) -> ShapedNetwork:
         info[layer.name] = LayerInfo(output, params, macs, ins)
     if network.streams > 1:
         for layer in network.layers:
-            if layer.type in ("conv", "fc") and layer.attrs["out"] % network.streams:
+            if layer.type in ("conv", "deconv", "fc") and layer.attrs["out"] % network.streams:
                 warnings.append(Warning_(layer.name, f"{layer.attrs['out']} outputs do not split "
                                          f"evenly into {network.streams} streams", layer.loc))
     return ShapedNetwork(network, info, tuple(warnings))
