@@ -19,7 +19,7 @@ from .shapes import infer
 
 # Layers whose output a following ReLU may overwrite in place (their backward
 # does not need their own output).
-_INPLACE_AFTER = frozenset({"conv", "fc", "batchnorm", "add"})
+_INPLACE_AFTER = frozenset({"conv", "deconv", "fc", "batchnorm", "add"})
 # Layers that keep their input's shape and carry no parameters: what may sit
 # between the last fc and the network's output when the classes are changed.
 _PASS_THROUGH = frozenset({"softmax", "dropout", *ACTIVATIONS})
@@ -136,6 +136,15 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
     if t == "conv":
         return nn.Conv2d(ins[0][0], a["out"], a["kernel"], a["stride"], a["pad"], a["dilation"],
                          a["groups"], bias=a["bias"])
+    if t == "deconv":
+        return nn.ConvTranspose2d(ins[0][0], a["out"], a["kernel"], a["stride"], a["pad"],
+                                  a["output_pad"], a["groups"], bias=a["bias"],
+                                  dilation=a["dilation"])
+    if t == "upsample":
+        size, scale = a.get("size"), a.get("scale")
+        return nn.Upsample(size=tuple(size) if size is not None else None,
+                           scale_factor=float(scale) if size is None else None, mode=a["mode"],
+                           align_corners=a.get("align_corners") if a["mode"] != "nearest" else None)
     if t == "lrn":
         return lrn_class()(a["size"], a["alpha"], a["beta"], a["k"], channels=ins[0][0])
     if t == "maxpool":
@@ -301,7 +310,7 @@ def init_weights(module, classifier: str | None = None):
     nn = torch.nn
     with torch.no_grad():
         for sub in module.modules():
-            if isinstance(sub, (nn.Conv2d, nn.Linear)):
+            if isinstance(sub, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
                 nn.init.kaiming_normal_(sub.weight, nonlinearity="relu")
                 if sub.bias is not None:
                     nn.init.zeros_(sub.bias)

@@ -10,7 +10,7 @@ from . import common
 from .row import Column, bar_for, layout, tooltip
 
 METRICS = ("size", "params", "macs", "time", "memory")
-BARRED = {"input", "conv", "maxpool", "avgpool", "fc", "add", "concat", "custom"}
+BARRED = {"input", "conv", "maxpool", "avgpool", "fc", "add", "concat", "custom", "deconv", "upsample"}
 
 
 def conv_label(layer) -> list[str]:
@@ -21,6 +21,8 @@ def conv_label(layer) -> list[str]:
     second = []
     if a["pad"] != (0, 0):
         second.append(f"pad={common.pair_text(a['pad'])}")
+    if a.get("output_pad", (0, 0)) != (0, 0):
+        second.append(f"output_pad={common.pair_text(a['output_pad'])}")
     if a["dilation"] != (1, 1):
         second.append(f"dilation={common.pair_text(a['dilation'])}")
     return [first] + ([",".join(second)] if second else [])
@@ -30,8 +32,10 @@ def label_for(layer) -> list[str]:
     if layer.label:
         return layer.label.split("\n")
     cat = common.category(layer)
-    if cat == "conv":
+    if cat in ("conv", "deconv"):
         return conv_label(layer)
+    if cat == "upsample":
+        return common.upsample_text(layer, "*")
     if cat == "fc":
         return [str(layer.attrs["out"])]
     return []

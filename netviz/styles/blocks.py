@@ -98,7 +98,8 @@ def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
             owner[layer.name] = src
             continue
         kind = {"input": "input", "conv": "conv", "fc": "fc", "softmax": "output", "add": "add",
-                "concat": "concat", "maxpool": "pool", "avgpool": "pool"}.get(cat, "custom")
+                "concat": "concat", "maxpool": "pool", "avgpool": "pool", "deconv": "deconv",
+                "upsample": "upsample"}.get(cat, "custom")
         unit = Unit(kind, layer, out, layers=[layer])
         owner[layer.name] = len(units)
         if cat == "conv":

@@ -39,6 +39,8 @@ THEMES = {
         "maxpool": "#FF0000", "maxpool_ring": "#FF5555", "avgpool": "#FF7C80", "avgpool_ring": "#FFB3B5",
         "lrn": "#7F7F7F", "batchnorm": "#7F7F7F", "batchnorm_ring": "#B3B3B3", "fc": "#92D050",
         "output": "#FA992E", "output_mark": "#C76A0E", "add": "#843C0C", "concat": "#7030A0",
+        "deconv": "#2F5597", "deconv_ring": "#547DC9", "deconv_line": "#DCE4F2",
+        "upsample": "#8FAADC", "upsample_ring": "#C5D3EE",
         "custom": "#262626", "cell_text": "#FFFFFF", "label": "#5B9BD5", "bar": "#5B9BD5",
         "title": "#262626", "background": "#FFFFFF", "frame": "#F3F7FC",
     }, "the colours of the hand-drawn reference figures"),
@@ -47,6 +49,8 @@ THEMES = {
         "maxpool": "#D55E00", "maxpool_ring": "#EBA06A", "avgpool": "#E69F00", "avgpool_ring": "#F3CF80",
         "lrn": "#8C8C8C", "batchnorm": "#8C8C8C", "batchnorm_ring": "#C6C6C6", "fc": "#009E73",
         "output": "#56B4E9", "output_mark": "#1F6F9E", "add": "#6B3E1E", "concat": "#0072B2",
+        "deconv": "#4A8AC9", "deconv_ring": "#A9CAE8", "deconv_line": "#EEF4FA",
+        "upsample": "#B9D6EE", "upsample_ring": "#E1EDF8",
         "custom": "#262626", "cell_text": "#1A1A1A", "label": "#0072B2", "bar": "#0072B2",
         "title": "#262626", "background": "#FFFFFF", "frame": "#F2F5F8",
     }, "Okabe-Ito colours, distinguishable with every common colour-vision deficiency"),
@@ -71,6 +75,7 @@ LEGEND_NAMES = {
     "maxpool": "Max pooling", "avgpool": "Average pooling", "lrn": "Local response normalisation",
     "batchnorm": "Batch normalisation", "fc": "Fully connected", "output": "Softmax output",
     "add": "Element-wise sum", "concat": "Concatenation", "custom": "Other module",
+    "deconv": "Deconvolution", "upsample": "Upsampling",
 }
 
 
@@ -115,6 +120,10 @@ def draw_cell(kind: str, cx: float, cy: float, r: float, theme: Theme) -> list:
                 Circle(cx, cy, r, fill=t["conv"], rx=r * 0.45, ry=r * 0.82, rotate=40)]
     if kind in ("maxpool", "avgpool"):
         return [Circle(cx, cy, r, fill=t[f"{kind}_ring"]), Circle(cx, cy, r * 0.82, fill=t[kind])]
+    if kind in ("deconv", "upsample"):  # the legend's deconvolution cell; upsampling paler
+        return [Circle(cx, cy, r, fill=t[f"{kind}_ring"]),
+                Circle(cx, cy, r * 0.8, fill=t[kind], stroke=t["deconv_line"],
+                       stroke_width=max(0.8, r * 0.035))]
     if kind == "batchnorm":
         return [Circle(cx, cy, r, fill=t["batchnorm_ring"]), Circle(cx, cy, r * 0.8, fill=t["batchnorm"])]
     if kind == "output":
@@ -163,6 +172,17 @@ class Ids:
 def kernel_text(layer: Layer) -> str:
     kh, kw = layer.attrs["kernel"]
     return f"{kh}*{kw}"
+
+
+def upsample_text(layer: Layer, times: str = "x") -> list[str]:
+    """An upsampling's factor or size, then its mode: ["x2", "bilinear"], ["to 32*32", "nearest"]."""
+    a = layer.attrs
+    if a.get("size") is not None:
+        h, w = a["size"]
+        first = f"to {h}{times}{w}"
+    else:
+        first = f"x{a['scale']:g}"
+    return [first, a.get("mode", "nearest")]
 
 
 def pair_text(value) -> str:

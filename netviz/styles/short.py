@@ -15,8 +15,10 @@ def inner_for(layer) -> list[str]:
     if layer.label:
         return layer.label.split("\n")
     cat = common.category(layer)
-    if cat == "conv":
+    if cat in ("conv", "deconv"):
         return [common.kernel_text(layer), str(layer.attrs["out"])]
+    if cat == "upsample":
+        return common.upsample_text(layer, "*")[:1]
     if cat == "fc":
         return [str(layer.attrs["out"])]
     if cat in ("maxpool", "avgpool") and "kernel" in layer.attrs:

@@ -56,7 +56,7 @@ TINTS = {
 }
 FILLS = {"fc": "#FFFFFF", "concat": "#FFFFFF", "add": "#FFFFFF", "custom": "#F2F2F2"}
 POOL = {"default": "#FFF2CC", "colorblind": "#E6E6E6"}  # a pooling box of its own
-CONV_KINDS = ("conv", "conv_pool", "conv_1xn", "conv_nx1", "conv_dw", "conv_group")
+CONV_KINDS = ("conv", "conv_pool", "conv_1xn", "conv_nx1", "conv_dw", "conv_group", "deconv")
 
 
 @dataclass
@@ -132,6 +132,16 @@ def unit_text(kind: str, layers, shaped: ShapedNetwork, labels: bool = True) -> 
         if len(layers) > 1:
             parts.append(_pool_words(layers[-1]))
         return [", ".join(parts)]
+    if cat == "deconv":
+        a = first.attrs
+        if not labels:
+            return ["deconv"]
+        parts = [f"{_xy(a['kernel'])} deconv", str(a["out"])]
+        if tuple(a["stride"]) != (1, 1):
+            parts.append(f"x{common.pair_text(a['stride'])}")
+        return [", ".join(parts)]
+    if cat == "upsample":
+        return [f"upsample {', '.join(common.upsample_text(first))}" if labels else "upsample"]
     if cat in ("maxpool", "avgpool"):
         return [_pool_box(first, labels)]
     if cat == "fc":
@@ -178,7 +188,7 @@ def units(shaped: ShapedNetwork, options: common.RenderOptions) -> list[Unit]:
             unit.stage = stage_of(col.layers[0], shaped)
             index = stages.setdefault(unit.stage, len(stages))
             unit.fill = palette[index % len(palette)]
-        elif col.kind in ("maxpool", "avgpool"):
+        elif col.kind in ("maxpool", "avgpool", "upsample"):
             unit.fill = POOL.get(options.theme.name, POOL["default"])
         else:
             unit.fill = FILLS.get(col.kind, FILLS["custom"])
