@@ -48,6 +48,11 @@ _SIGNATURES = {
     "leaky_relu": ("input", "negative_slope", "inplace"),
     "add": ("input", "other", "alpha"),
     "mean": ("input", "dim", "keepdim"),
+    "interpolate": ("input", "size", "scale_factor", "mode", "align_corners",
+                    "recompute_scale_factor", "antialias"),
+    "upsample": ("input", "size", "scale_factor", "mode", "align_corners"),
+    "upsample_nearest": ("input", "size", "scale_factor"),
+    "upsample_bilinear": ("input", "size", "scale_factor"),
 }
 
 
@@ -87,6 +92,35 @@ def _conv(m):
                   pad=pad, dilation=_pair(m.dilation), groups=m.groups, bias=m.bias is not None)
 
 
+def _deconv(m):
+    if m.padding_mode != "zeros" or isinstance(m.padding, str):
+        return None
+    return _attrs("deconv", out=m.out_channels, kernel=_pair(m.kernel_size), stride=_pair(m.stride),
+                  pad=_pair(m.padding), output_pad=_pair(m.output_padding),
+                  dilation=_pair(m.dilation), groups=m.groups, bias=m.bias is not None)
+
+
+def _upsample_attrs(size, scale, mode, align_corners, antialias=False):
+    """The upsample layer of an interpolation of a 2-D map, or None."""
+    if antialias or mode not in ("nearest", "bilinear", "bicubic") or (size is None) == (scale is None):
+        return None
+    attrs = {"mode": mode}
+    if size is not None:
+        attrs["size"] = _pair(size)
+    else:
+        scales = tuple(scale) if isinstance(scale, (tuple, list)) else (scale, scale)
+        if len(scales) != 2 or scales[0] != scales[1]:
+            return None  # a different factor per axis: no single scale
+        attrs["scale"] = float(scales[0])
+    if align_corners is not None and mode != "nearest":
+        attrs["align_corners"] = bool(align_corners)
+    return _attrs("upsample", **attrs)
+
+
+def _upsample(m):
+    return _upsample_attrs(m.size, m.scale_factor, m.mode, m.align_corners)
+
+
 def _maxpool(m):
     if m.return_indices:
         return None
@@ -119,6 +153,9 @@ def _module_table():
     from torch import nn
     table = {
         nn.Conv2d: _conv,
+        nn.ConvTranspose2d: _deconv,
+        nn.Upsample: _upsample, nn.UpsamplingNearest2d: _upsample,
+        nn.UpsamplingBilinear2d: _upsample,
         nn.Linear: lambda m: _attrs("fc", out=m.out_features, bias=m.bias is not None),
         nn.MaxPool2d: _maxpool,
         nn.AvgPool2d: _avgpool,
@@ -166,6 +203,8 @@ def module_macs(module, args, out) -> int:
         return macs_of("linear", (args[0], module.weight), {}, out) if args else 0
     if isinstance(module, nn.Conv2d):
         return macs_of("conv2d", (args[0], module.weight), {}, out) if args else 0
+    if isinstance(module, nn.ConvTranspose2d):
+        return macs_of("conv_transpose2d", (args[0], module.weight), {}, out) if args else 0
     return 0
 
 
@@ -222,6 +261,13 @@ def function_layer(name: str, args, kwargs, n_data: int, n_const: int, out_dims:
             return _attrs("dropout", p=float(a.get("p", 0.5)))
         if name == "softmax" and out_dims == 1:
             return _attrs("softmax")
+        if name in ("interpolate", "upsample") and n_data == 1 and out_dims == 3:
+            return _upsample_attrs(a.get("size"), a.get("scale_factor"), a.get("mode", "nearest"),
+                                   a.get("align_corners"), a.get("antialias", False))
+        if name in ("upsample_nearest", "upsample_bilinear") and n_data == 1 and out_dims == 3:
+            bilinear = name == "upsample_bilinear"  # F.upsample_bilinear aligns the corners
+            return _upsample_attrs(a.get("size"), a.get("scale_factor"),
+                                   "bilinear" if bilinear else "nearest", True if bilinear else None)
         if name == "mean" and out_dims == 3 and a.get("keepdim") and \
                 sorted(d % 4 for d in _as_tuple(a.get("dim"))) == [2, 3]:
             return _attrs("global_avgpool")
