@@ -208,7 +208,8 @@ def _axis1(p: Section, name: str = "axis", ok=(1,)):
                            "works on the channel axis (1)", f.value.loc)
 
 
-def conv(layer):
+def conv(layer, ntype: str = "conv"):
+    """Convolution, and Deconvolution (same parameters; ``ntype`` "deconv")."""
     p = layer.param("convolution_param", (
         "num_output", "bias_term", "pad", "pad_h", "pad_w", "kernel_size", "kernel_h", "kernel_w",
         "stride", "stride_h", "stride_w", "group", "dilation", "axis"),
@@ -220,7 +221,7 @@ def conv(layer):
     if kernel is None:
         layer.fail("convolution_param needs kernel_size (or kernel_h and kernel_w)")
     _axis1(p, ok=(1, -3))
-    _simple(layer, "conv", {
+    _simple(layer, ntype, {
         "out": out, "kernel": kernel, "stride": _window(p, "stride", "stride_h", "stride_w", (1, 1), 1),
         "pad": _window(p, "pad", "pad_h", "pad_w", (0, 0), 0),
         "dilation": _window(p, "dilation", None, None, (1, 1), 1),
@@ -490,7 +491,7 @@ def input_layer(layer):
 HANDLERS = {
     "input": input_layer, "data": data, "imagedata": image_data, "windowdata": window_data,
     "memorydata": memory_data, "dummydata": dummy_data, "hdf5data": hdf5_data,
-    "convolution": conv, "pooling": pool, "innerproduct": inner_product, "relu": relu,
+    "convolution": conv, "deconvolution": lambda layer: conv(layer, "deconv"), "pooling": pool, "innerproduct": inner_product, "relu": relu,
     "sigmoid": _plain("sigmoid", "sigmoid_param"), "tanh": _plain("tanh", "tanh_param"),
     "elu": _plain("elu", "elu_param", ("alpha",), (), (("alpha", 1.0),)),
     "swish": _plain("silu", "swish_param", ("beta",), (), (("beta", 1.0),)),
@@ -503,12 +504,13 @@ DATA_TYPES = {"input", "data", "imagedata", "windowdata", "memorydata", "dummyda
 SKIPPED = {"accuracy", "euclideanloss", "hingeloss", "infogainloss", "multinomiallogisticloss",
            "sigmoidcrossentropyloss", "contrastiveloss", "silence", "hdf5output"}
 _SPELLED = (
-    "Input Data ImageData WindowData MemoryData DummyData HDF5Data Convolution Pooling InnerProduct "
+    "Input Data ImageData WindowData MemoryData DummyData HDF5Data Convolution Deconvolution Pooling "
+    "InnerProduct "
     "ReLU Sigmoid TanH ELU Swish LRN Dropout BatchNorm Scale Softmax SoftmaxWithLoss Concat Eltwise "
     "Flatten Split Accuracy EuclideanLoss HingeLoss InfogainLoss MultinomialLogisticLoss "
     "SigmoidCrossEntropyLoss ContrastiveLoss Silence HDF5Output "
     # Caffe types netviz cannot draw (named so that a misspelling is told apart from these)
-    "Deconvolution PReLU AbsVal BNLL Power Exp Log Threshold Clip Bias Reshape Slice Crop Embed MVN "
+    "PReLU AbsVal BNLL Power Exp Log Threshold Clip Bias Reshape Slice Crop Embed MVN "
     "Reduction ArgMax Tile Python LSTM RNN SPP Im2col Filter BatchReindex Parameter Interp Upsample "
     "Normalize Permute PriorBox DetectionOutput ROIPooling").split()
 KNOWN_TYPES = {t.lower(): t for t in _SPELLED}
