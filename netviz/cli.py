@@ -81,8 +81,9 @@ def model_argument(f):
 def main():
     """Figures of neural networks, from a layer list or a PyTorch model.
 
-    MODEL is a zoo name (see 'netviz list'), a YAML/JSON spec file, or a
-    PyTorch target such as torchvision:alexnet.
+    MODEL is a zoo name (see 'netviz list'), a spec file (YAML or JSON, a
+    Caffe .prototxt, an .onnx model), or a PyTorch target such as
+    torchvision:alexnet.
     """
 
 

@@ -15,8 +15,14 @@ class Figure:
 
     def __init__(self, scene: Scene, shaped=None, style: str = ""):
         self.scene = scene
-        self.shaped = shaped
+        self.shaped = shaped  # a list of them for a figure of several models
         self.style = style
+
+    @property
+    def warnings(self) -> list:
+        """The shape engine's or tracer's warnings about what is drawn."""
+        shapeds = self.shaped if isinstance(self.shaped, list) else [self.shaped]
+        return [w for s in shapeds if s is not None for w in s.warnings]
 
     def data(self, fmt: str) -> bytes:
         from .backends import write_bytes
@@ -84,7 +90,8 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
            legend: bool = False, theme: str = "default", width: float | None = None,
            scale: float | None = None, streams: int | None = None, bar_metric: str = "size",
            expand: bool = False, **trace_options) -> Figure:
-    """Draw MODEL (zoo name, spec path, Network, ShapedNetwork or PyTorch target)."""
+    """Draw MODEL (zoo name, spec path, Network, ShapedNetwork or PyTorch target);
+    a list of models draws them one row each, aligned on their map sizes."""
     from . import styles
     from .models import shaped as to_shaped
     from .styles.common import THEMES, RenderOptions
@@ -111,11 +118,22 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         raise UsageError("--width and --scale must be positive")
     if streams is not None and streams < 1:
         raise UsageError("--streams must be at least 1")
-    shaped = to_shaped(model, input=input, **trace_options)
     options = RenderOptions(title=title, labels=labels, legend=legend, theme=THEMES[theme],
                             bar_metric=bar_metric, streams=streams, expand=expand)
-    with gc_paused():
-        scene = module.build(shaped, options)
+    if isinstance(model, (list, tuple)):
+        if not model:
+            raise UsageError("no model to draw")
+        if len(model) == 1:
+            model = model[0]
+    if isinstance(model, (list, tuple)):
+        from .styles import compare
+        shaped = [to_shaped(m, input=input, **trace_options) for m in model]
+        with gc_paused():
+            scene = compare.build(shaped, [s.network.name for s in shaped], options, style)
+    else:
+        shaped = to_shaped(model, input=input, **trace_options)
+        with gc_paused():
+            scene = module.build(shaped, options)
     if width is not None:
         scene = _rescale(scene, width / scene.width)
     elif scale is not None:

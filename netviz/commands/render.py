@@ -9,7 +9,7 @@ from ..cli import input_option, model_argument, trace_kwargs, trace_options
 
 
 @click.command("render", short_help="Draw MODEL as a figure: SVG, PNG or PDF.")
-@model_argument
+@click.argument("models", nargs=-1, required=True, metavar="MODEL...")
 @click.option("--style", "-s", default="bars", show_default=True, metavar="STYLE",
               help="bars (cells and a bar chart), short (conv+pool merged), org (the paper's "
                    "two-stream figure), stack (a column of labelled boxes) or blocks (3D boxes).")
@@ -32,9 +32,13 @@ from ..cli import input_option, model_argument, trace_kwargs, trace_options
 @click.option("--expand", is_flag=True, default=False,
               help="bars, short: draw every repeated module (ResNet's blocks) instead of one marked xN.")
 @trace_options
-def render(model, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
+def render(models, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
            bar_metric, expand, device, depth, profile):
-    """Draw MODEL as a figure (e.g. netviz render alexnet --style short -o alexnet.svg)."""
+    """Draw MODEL as a figure (e.g. netviz render alexnet --style short -o alexnet.svg).
+
+    Several models (netviz render vgg11 vgg13 vgg16 vgg19) are drawn one row
+    each, aligned on their feature-map sizes, in the bars or short style.
+    """
     from ..figure import check_destination, default_name
     from ..figure import render as do_render
 
@@ -42,14 +46,16 @@ def render(model, style, output, input_shape, title, labels, legend, theme, widt
         from ..errors import UsageError
         raise UsageError("the org style draws the paper's figure, which has no legend; "
                          "--legend works with the other styles")
+    model = models[0] if len(models) == 1 else list(models)
     if output is None:
-        output = default_name(model, style)
+        output = default_name(models[0], style) if len(models) == 1 else \
+            default_name("-".join(default_name(m, style)[:-len(f"-{style}.svg")] for m in models), style)
     if output != "-":
         check_destination(output)  # a bad extension or folder is refused before any work
     fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
                     theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
                     expand=expand, **trace_kwargs(device, depth, profile))
-    for warning in fig.shaped.warnings:
+    for warning in fig.warnings:
         click.echo(f"warning: {warning}", err=True)
     if output == "-":
         sys.stdout.write(fig.svg())

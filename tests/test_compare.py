@@ -1,0 +1,97 @@
+"""Several models in one figure, one row each, aligned on their map sizes."""
+import itertools
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import netviz
+
+SVG = "{http://www.w3.org/2000/svg}"
+VGGS = ["vgg11", "vgg13", "vgg16", "vgg19"]
+
+
+def parse(svg):
+    return ET.fromstring(svg)
+
+
+def cells(root):
+    return [g for g in root.iter(f"{SVG}g") if "cell" in (g.get("class") or "").split()]
+
+
+def cell_x(group):
+    c = next(e for e in group.iter() if e.tag in (f"{SVG}circle", f"{SVG}ellipse"))
+    return float(c.get("cx")), float(c.get("cy"))
+
+
+def test_vgg_rows_align_on_map_sizes():
+    root = parse(netviz.render(VGGS, style="bars").svg())
+    names = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "model-name"]
+    assert names == VGGS
+    by_layer = {}  # (model row, layer) -> x
+    rows = sorted({cell_x(g)[1] for g in cells(root)})
+    assert len(rows) == 4
+    for g in cells(root):
+        x, y = cell_x(g)
+        by_layer[(rows.index(y), g.get("class").split()[2][len("layer-"):])] = x
+    for k, model in enumerate(VGGS):  # each row has every layer of its model that has a cell
+        net = netviz.load(model)
+        drawn = [l.name for l in net.layers if l.type not in ("relu", "dropout", "flatten")]
+        assert sorted(n for (r, n) in by_layer if r == k) == sorted(drawn)
+    # the pools (first layer on each smaller map) and the first conv of each stage stand under one another
+    for name in ["pool1", "pool2", "pool3", "pool4", "pool5", "conv3_1", "conv5_1", "fc6", "fc8"]:
+        xs = {round(by_layer[(k, name)], 3) for k in range(4)}
+        assert len(xs) == 1, (name, xs)
+    # and each row goes left to right in the order of its spec
+    for k, model in enumerate(VGGS):
+        net = netviz.load(model)
+        order = [by_layer[(k, l.name)] for l in net.layers if (k, l.name) in by_layer]
+        assert order == sorted(order)
+
+
+def test_bars_are_drawn_once_under_the_last_row():
+    root = parse(netviz.render(["vgg11", "vgg19"], style="bars").svg())
+    bars = [g for g in root.iter(f"{SVG}g") if "bar" in (g.get("class") or "").split()]
+    shaped = netviz.shaped("vgg19")
+    barred = [l for l in shaped.layers if l.type in ("input", "conv", "maxpool", "adaptive_avgpool", "fc")]
+    assert len(bars) == len(barred)
+    assert all(g.get("class").split()[1] in {f"layer-{l.name}" for l in barred} for g in bars)
+
+
+def test_rows_of_different_networks_keep_their_texts_apart():
+    fig = netviz.render(["lenet5", "alexnet", "vgg16"], style="bars", legend=True, title="Three networks")
+    texts = fig.scene.texts()
+    for a, b in itertools.combinations(texts, 2):
+        ax0, ay0, ax1, ay1 = a.box
+        bx0, by0, bx1, by1 = b.box
+        assert ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0, (a.text, b.text)
+    root = parse(fig.svg())
+    discs = [cell_x(g) for g in cells(root)]
+    assert len(discs) == len(set(discs))
+
+
+def test_short_style_compares_too_and_one_model_is_the_plain_figure():
+    root = parse(netviz.render(["alexnet", "zfnet"], style="short").svg())
+    assert len({cell_x(g)[1] for g in cells(root)}) == 2
+    assert netviz.render(["alexnet"]).svg() == netviz.render("alexnet").svg()
+
+
+@pytest.mark.parametrize("models, style, message", [
+    (["vgg11", "resnet18"], "bars", "resnet18 branches at"),
+    (["vgg11", "vgg13"], "org", "draws one model at a time"),
+    ([], "bars", "no model to draw"),
+])
+def test_what_cannot_be_compared_is_refused(models, style, message):
+    with pytest.raises(netviz.NetvizError, match=message):
+        netviz.render(models, style=style)
+
+
+def test_cli_draws_several_models(cli, tmp_path):
+    r = cli("render", "vgg11", "vgg13", "--style", "short", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "vgg11-vgg13-short.svg"
+    assert out.exists() and "wrote vgg11-vgg13-short.svg" in r.stderr
+    assert [t.text for t in parse(out.read_text()).iter(f"{SVG}text")
+            if t.get("class") == "model-name"] == ["vgg11", "vgg13"]
+    r = cli("render", "vgg11", "resnet18", "-o", tmp_path / "x.svg")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.svg").exists()
