@@ -25,7 +25,7 @@ ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leak
 PASS = ("Identity", "Cast", "CastLike")  # the value flows on unchanged
 ELEMENTWISE = ("Add", "Sub", "Mul", "Div", "Pow")  # with a constant: folded away
 RESHAPES = ("Flatten", "Reshape", "Squeeze", "Unsqueeze")
-SUPPORTED = sorted({"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+SUPPORTED = sorted({"Conv", "ConvTranspose", "Resize", "Upsample", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
                     "ReduceMean", "Gemm", "MatMul", "LRN", "BatchNormalization", "Dropout",
                     "Softmax", "LogSoftmax", "Add", "Sum", "Concat", "Clip", *ACTS, *PASS,
                     *ELEMENTWISE, *RESHAPES})
@@ -147,6 +147,10 @@ class _Builder:
             return self.alias(out, x)
         if op == "Conv" and x in self.of and len(live) == 1:
             return self.conv(node, a)
+        if op == "ConvTranspose" and x in self.of and len(live) == 1:
+            return self.deconv(node, a)
+        if op in ("Resize", "Upsample") and live == [x] and g.rank(x) == 4 and self.resize(node, a):
+            return
         if op in ("MaxPool", "AveragePool") and len(live) == 1:
             return self.pool(node, a)
         if op == "GlobalAveragePool" and g.rank(x) == 4:
@@ -242,6 +246,60 @@ class _Builder:
                  "pad": self.pads(a, kernel, dilation, stride, x), "dilation": dilation,
                  "groups": int(a.get("group", 1)), "bias": bias}
         self.add("conv", attrs, [self.of[x]], node.output[0], weight=w)
+
+    def deconv(self, node, a):
+        """ConvTranspose: the weight is (in, out / group, kh, kw)."""
+        g, x, w = self.g, node.input[0], node.input[1]
+        wshape = g.shapes.get(w)
+        auto = a.get("auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else auto
+        if wshape is None or len(wshape) != 4 or not all(isinstance(d, int) for d in wshape) \
+                or "output_shape" in a or auto not in ("NOTSET", "VALID"):
+            return self.custom(node, self.live(node))  # 1-D / 3-D, or sizes solved for an output
+        kernel = tuple(a.get("kernel_shape", wshape[2:]))
+        stride = tuple(a.get("strides", (1, 1)))
+        dilation = tuple(a.get("dilations", (1, 1)))
+        groups = int(a.get("group", 1))
+        attrs = {"out": wshape[1] * groups, "kernel": kernel, "stride": stride,
+                 "pad": self.pads(a, kernel, dilation, stride, x),
+                 "output_pad": tuple(a.get("output_padding", (0, 0))), "dilation": dilation,
+                 "groups": groups, "bias": len(node.input) > 2 and g.is_param(node.input[2])}
+        self.add("deconv", attrs, [self.of[x]], node.output[0], weight=w)
+
+    def resize(self, node, a) -> bool:
+        """Resize (or the older Upsample) as torch exports F.interpolate: nearest
+        (asymmetric, floor), bilinear and bicubic (coefficient -0.75); by equal
+        scales on height and width, or to sizes."""
+        def text(key, default):
+            v = a.get(key, default)
+            return v.decode() if isinstance(v, bytes) else v
+        mode = text("mode", "nearest")
+        older = node.op_type == "Upsample"
+        where = text("coordinate_transformation_mode", "asymmetric" if older else "half_pixel")
+        if a.get("antialias", 0) or a.get("exclude_outside", 0):
+            return False
+        if mode == "nearest" and where == "asymmetric" and text("nearest_mode", "floor") == "floor":
+            mode, corners = "nearest", None
+        elif mode in ("linear", "cubic") and where in ("half_pixel", "pytorch_half_pixel", "align_corners") \
+                and not older and (mode == "linear" or float(a.get("cubic_coeff_a", -0.75)) == -0.75):
+            mode, corners = ("bilinear" if mode == "linear" else "bicubic"), where == "align_corners"
+        else:
+            return False
+        ins = list(node.input) + ["", "", ""]
+        scales = self.g.value(ins[1] if older else ins[2]) if (ins[1] if older else ins[2]) else None
+        sizes = self.g.value(ins[3]) if not older and ins[3] else None
+        attrs = {"mode": mode}
+        if isinstance(sizes, list) and len(sizes) == 4:
+            attrs["size"] = (int(sizes[2]), int(sizes[3]))
+        elif isinstance(scales, list) and len(scales) == 4 and scales[2] == scales[3] \
+                and tuple(scales[:2]) == (1, 1):
+            attrs["scale"] = float(scales[2])
+        else:
+            return False
+        if corners is not None:
+            attrs["align_corners"] = corners
+        self.add("upsample", attrs, [self.of[node.input[0]]], node.output[0])
+        return True
 
     def pool(self, node, a):
         x = node.input[0]
