@@ -315,6 +315,13 @@ def test_trace_maps_transposed_convs_and_interpolation(method):
     again = infer(shaped.network)
     for layer in shaped.layers:
         assert again[layer.name].output == shaped[layer.name].output
+    # and so does the spec it writes, read back
+    from netviz.trace.spec_out import to_yaml
+    text = to_yaml(shaped)
+    assert "- deconv:" in text and "- upsample:" in text
+    back = infer(parse_spec(text))
+    assert [(l.type, back[l.name].output, back[l.name].params) for l in back.layers] == \
+        [(l.type, shaped[l.name].output, shaped[l.name].params) for l in shaped.layers]
 
 
 # --- the readers ------------------------------------------------------------------------------
@@ -381,8 +388,26 @@ def test_unet_bars_svg_has_deconv_cells_in_nested_modules(cli, tmp_path):
     cells = [c for c in classes if c.split()[:1] == ["cell"]]
     assert sum("deconv" in c.split() for c in cells) == 2, cells
     assert sum("concat" in c.split() for c in cells) == 2
-    frames = [c for c in classes if "module" in c.split()]
-    assert frames, "the skips are drawn as framed modules"
+    for cell in root.iter():
+        if "deconv" in cell.get("class", "").split() and "cell" in cell.get("class", "").split():
+            ring, disc = [c for c in cell if c.tag.endswith("circle")]
+            assert (ring.get("fill"), disc.get("fill")) == ("#547DC9", "#2F5597")  # the legend's
+            assert float(disc.get("r")) < float(ring.get("r"))
+    # the two skips are framed modules, the inner frame inside the outer one
+    frames = sorted(((float(r.get("x")), float(r.get("y")), float(r.get("x")) + float(r.get("width")),
+                      float(r.get("y")) + float(r.get("height")))
+                     for r in root.iter() if r.get("class") == "module-frame"), key=lambda f: f[2] - f[0])
+    assert len(frames) == 2
+    inner, outer = frames
+    assert outer[0] < inner[0] and inner[2] < outer[2] and outer[1] < inner[1] and inner[3] < outer[3]
+
+    def cell_x(layer):
+        g = next(el for el in root.iter() if el.get("id") == f"cell-{layer}")
+        return float(next(c for c in g if c.tag.endswith("circle")).get("cx"))
+
+    for layer, frame in (("up2", inner), ("cat2", inner), ("up1", outer), ("cat1", outer)):
+        assert frame[0] < cell_x(layer) < frame[2], layer
+    assert not inner[0] < cell_x("up1") < inner[2]
     text = "".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
     assert "2*2,64,stride=2" in text
     assert "Deconvolution" in text  # the legend
