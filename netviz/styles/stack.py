@@ -54,9 +54,10 @@ TINTS = {
     "default": ("#EEEAF2", "#EBF1DE", "#F2DCDB", "#DBE5F1", "#FDE9D9", "#DBEEF3"),
     "colorblind": ("#D5ECFA", "#BFE7DC", "#F9E7BF", "#F4D7BF", "#F2DEE9", "#FBF8D0"),
 }
-FILLS = {"fc": "#FFFFFF", "concat": "#FFFFFF", "add": "#FFFFFF", "custom": "#F2F2F2"}
+FILLS = {"fc": "#FFFFFF", "concat": "#FFFFFF", "add": "#FFFFFF", "custom": "#F2F2F2",
+         "deconv": "#BDCDEB", "upsample": "#E4EBF7"}  # pale blues of the deconvolution cell
 POOL = {"default": "#FFF2CC", "colorblind": "#E6E6E6"}  # a pooling box of its own
-CONV_KINDS = ("conv", "conv_pool", "conv_1xn", "conv_nx1", "conv_dw", "conv_group", "deconv")
+CONV_KINDS = ("conv", "conv_pool", "conv_1xn", "conv_nx1", "conv_dw", "conv_group")
 
 
 @dataclass
@@ -188,7 +189,7 @@ def units(shaped: ShapedNetwork, options: common.RenderOptions) -> list[Unit]:
             unit.stage = stage_of(col.layers[0], shaped)
             index = stages.setdefault(unit.stage, len(stages))
             unit.fill = palette[index % len(palette)]
-        elif col.kind in ("maxpool", "avgpool", "upsample"):
+        elif col.kind in ("maxpool", "avgpool"):
             unit.fill = POOL.get(options.theme.name, POOL["default"])
         else:
             unit.fill = FILLS.get(col.kind, FILLS["custom"])
