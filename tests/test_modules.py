@@ -223,3 +223,44 @@ def test_edges_from_one_cell_share_a_bracket_lane():
     assert len(skips) > len(lane_y) > 1  # more edges than sources
     assert all(len(ys) == 1 for ys in lane_y.values())  # one lane per source
     assert len({y for ys in lane_y.values() for y in ys}) == len(lane_y)  # sources apart
+
+
+def test_a_repeating_sequence_of_modules_is_drawn_once_in_a_dashed_frame():
+    # a transformer-like stack: blocks A (3x3) and B (1x1) alternate, three times
+    text, src = "input: 8x16x16\nlayers:\n", "input"
+    for i in range(6):
+        b = block(i, src)
+        text += b if i % 2 == 0 else b.replace("kernel: 3, pad: 1", "kernel: 1, pad: 0")
+        src = f"r{i}"
+    net = parse_spec(text + "  - global_avgpool\n  - flatten\n  - fc: 4\n")
+    root = parse(netviz.render(net).svg())
+    runs = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "run-frame"]
+    assert len(runs) == 1 and runs[0].get("stroke-dasharray")
+    assert len(frames(root)) == 2  # one block A and one block B, inside the run
+    x, w = float(runs[0].get("x")), float(runs[0].get("width"))
+    assert all(x < float(f.get("x")) and float(f.get("x")) + float(f.get("width")) < x + w for f in frames(root))
+    assert [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "repeat"] == ["x3"]
+    run = next(g for g in groups(root, "run"))
+    assert "starting at c0a, c2a, c4a" in run.find(f"{SVG}title").text
+    root = parse(netviz.render(net, expand=True).svg())
+    assert len(frames(root)) == 6 and not [r for r in root.iter(f"{SVG}rect") if r.get("class") == "run-frame"]
+
+
+def test_traced_plumbing_has_no_cell_and_other_modules_say_what_they_are():
+    net = parse_spec("input: 8x4x4\nlayers:\n"
+                     "  - conv: {name: a, out: 8, kernel: 1}\n"
+                     "  - custom: {name: v, kind: view, output: 8x16}\n"
+                     "  - custom: {name: t, kind: transpose, output: 16x8}\n"
+                     "  - custom: {name: drop, kind: StochasticDepth, output: 16x8}\n"
+                     "  - custom: {name: norm, kind: LayerNorm, output: 16x8, params: 16}\n"
+                     "  - custom: {name: one, kind: cat, output: 16x8}\n"
+                     "  - flatten\n  - fc: 4\n")
+    for style in ("bars", "short"):
+        root = parse(netviz.render(net, style=style).svg())
+        drawn = [g.get("class").split()[2] for g in groups(root, "cell")]
+        assert drawn == ["layer-input", "layer-a", "layer-norm", "layer-fc1"], style
+        norm = next(g for g in groups(root, "cell") if "layer-norm" in g.get("class"))
+        texts = [t.text for t in root.iter(f"{SVG}text")]
+        assert "LayerNorm" in texts, style
+        assert not {"view", "transpose", "StochasticDepth", "cat"} & set(texts), style
+        assert norm is not None

@@ -38,6 +38,8 @@ def label_for(layer) -> list[str]:
         return common.upsample_text(layer, "*")
     if cat == "fc":
         return [str(layer.attrs["out"])]
+    if cat == "custom":
+        return [str(layer.attrs.get("kind", "custom"))]
     return []
 
 

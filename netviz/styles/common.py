@@ -16,11 +16,22 @@ def category(layer: Layer) -> str:
     if LAYER_CATEGORY is None:
         from ..layers import BY_NAME
         LAYER_CATEGORY = {name: t.category for name, t in BY_NAME.items()}
-    return LAYER_CATEGORY.get(layer.type, "custom")
+    cat = LAYER_CATEGORY.get(layer.type, "custom")
+    if cat == "custom" and (str(layer.attrs.get("kind", "")).lower() in PLUMBING
+                            or layer.attrs.get("kind") == "cat" and len(layer.inputs) == 1):
+        return "plumbing"
+    return cat
 
+
+# What traced models call that moves data without computing anything (or is
+# the identity when the model is evaluated): no cell of its own, like an
+# activation.
+PLUMBING = frozenset({"view", "reshape", "permute", "transpose", "contiguous", "flatten", "unflatten",
+                      "squeeze", "unsqueeze", "expand", "getitem", "chunk", "split", "identity",
+                      "stochasticdepth", "dropout", "clone", "to", "type_as", "float", "detach"})
 
 # Categories that are never cells: they are drawn as part of the layer before.
-HIDDEN = frozenset({"act", "dropout", "flatten"})
+HIDDEN = frozenset({"act", "dropout", "flatten", "plumbing"})
 
 
 @dataclass(frozen=True)

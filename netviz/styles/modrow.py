@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..ir import ShapedNetwork
 from ..scene import Group, Path, Rect, Scene, Text, text_width
 from . import common
-from .modules import Cell, Module, collapse
+from .modules import Cell, Module, Run, collapse
 from .row import (BAR_MAX, GAP, LABEL_LINE, LABEL_SIZE, MARGIN, TEXT_GAP, R, Column, bar_group,
                   cell_group, label_group, label_width)
 
@@ -31,6 +31,7 @@ SHORTCUT = 14.0  # room for the shortcut line above the lanes
 BEND = 6.0  # the cut corner of a branching line
 LINE = 1.2
 REPEAT_SIZE = 20.0
+RUN_PAD = 8.0  # inside the dashed frame of a repeated run of modules
 
 
 @dataclass
@@ -76,8 +77,14 @@ class _Row:
     def measure(self, item) -> Box:
         key = id(item)
         if key not in self.boxes:
-            self.boxes[key] = (self.cell_box(self.columns[item.col]) if isinstance(item, Cell)
-                               else self._module_box(item))
+            if isinstance(item, Cell):
+                self.boxes[key] = self.cell_box(self.columns[item.col])
+            elif isinstance(item, Run):
+                inner = self.measure_seq(item.items)
+                self.boxes[key] = Box(inner.w + 2 * (EDGE + RUN_PAD), inner.up + RUN_PAD + EDGE,
+                                      inner.down + RUN_PAD + REPEAT_SIZE + 4 + EDGE)
+            else:
+                self.boxes[key] = self._module_box(item)
         return self.boxes[key]
 
     def measure_seq(self, items) -> Box:
@@ -137,6 +144,8 @@ class _Row:
                 cx = x + box.w / 2
                 self.draw_cell(item.col, cx, y, on_axis)
                 centres.append((cx, cx))
+            elif isinstance(item, Run):
+                centres.append(self.draw_run(item, x, y, on_axis))
             else:
                 centres.append(self.draw_module(item, x, y, on_axis))
             x += box.w
@@ -144,6 +153,22 @@ class _Row:
 
     def link(self, points, cls: str) -> None:
         self.links.append(Path(tuple(points), stroke=self.options.theme["label"], stroke_width=LINE, cls=cls))
+
+    def draw_run(self, run: Run, x: float, y: float, on_axis: bool) -> tuple[float, float]:
+        """A repeated sequence of modules in a dashed frame, marked with its count."""
+        theme = self.options.theme
+        box, inner = self.measure(run), self.measure_seq(run.items)
+        ends = self.draw_seq(run.items, x + EDGE + RUN_PAD, y, on_axis)
+        top, bottom = y - inner.up - RUN_PAD, y + box.down - EDGE
+        names = [self.columns[c].layers[0].name for c in run.first_cols]
+        frame = Rect(x + EDGE, top, box.w - 2 * EDGE, bottom - top, fill=None, stroke=theme["label"],
+                     stroke_width=1.0, rx=6.0, dash=(5.0, 3.0), cls="run-frame")
+        self.frames.append(Group((frame,), cls="run repeated", id=self.ids.make("run", names[0]),
+                                 title=f"{run.repeat} identical runs of {len(run.items)} items, "
+                                       f"starting at {', '.join(names)}"))
+        self.marks.append(Text(x + box.w - EDGE - BEND, bottom - BEND, f"x{run.repeat}", size=REPEAT_SIZE,
+                               color=theme["label"], anchor="end", cls="repeat"))
+        return ends
 
     def draw_module(self, module: Module, x: float, y: float, on_axis: bool) -> tuple[float, float]:
         theme = self.options.theme

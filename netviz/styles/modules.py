@@ -31,6 +31,15 @@ class Module:
     first_cols: list[int] = field(default_factory=list)  # a column of each repeat, for tooltips
 
 
+@dataclass
+class Run:
+    """A sequence of items that repeats (a transformer block: attention,
+    then the MLP), kept once with its count."""
+    items: list
+    repeat: int
+    first_cols: list[int] = field(default_factory=list)
+
+
 def column_edges(network, columns) -> tuple[list[set[int]], list[set[int]]]:
     """Edges between columns (from the layers they draw); layers without a
     cell belong to the cell they follow."""
@@ -141,14 +150,50 @@ def signature(item, columns) -> tuple:
     if isinstance(item, Cell):
         c = columns[item.col]
         return ("cell", c.kind, tuple(c.label), tuple(c.inner), c.bar[1] if c.bar else None)
+    if isinstance(item, Run):
+        return ("run", item.repeat, tuple(signature(x, columns) for x in item.items))
     lanes = tuple(tuple(x.repeat if isinstance(x, Module) else 1 for x in lane) +
                   tuple(signature(x, columns) for x in lane) for lane in item.lanes)
     merge = signature(Cell(item.merge), columns) if item.merge is not None else None
     return ("module", item.shortcut, merge, lanes)
 
 
+MAX_PERIOD = 4  # the longest sequence of items looked for as a repeating run
+
+
 def collapse(items: list, columns) -> list:
-    """Runs of identical modules, kept once with a repeat count (recursively)."""
+    """Runs of identical modules, kept once with a repeat count; then runs of
+    identical sequences of up to MAX_PERIOD items with a module among them
+    (recursively, in lanes too)."""
+    return _periods(_singles(items, columns), columns)
+
+
+def _periods(items: list, columns) -> list:
+    sigs = [signature(x, columns) for x in items]
+    out: list = []
+    i = 0
+    while i < len(items):
+        best = None  # (items covered, period, count)
+        for p in range(2, MAX_PERIOD + 1):
+            if i + 2 * p > len(items) or not any(isinstance(x, Module) for x in items[i:i + p]):
+                continue
+            count = 1
+            while i + (count + 1) * p <= len(items) and sigs[i + count * p:i + (count + 1) * p] == sigs[i:i + p]:
+                count += 1
+            if count > 1 and (best is None or count * p > best[0]):
+                best = (count * p, p, count)
+        if best is None:
+            out.append(items[i])
+            i += 1
+            continue
+        _, p, count = best
+        firsts = [cells_of(items[i + k * p])[0] for k in range(count)]
+        out.append(Run(items=items[i:i + p], repeat=count, first_cols=firsts))
+        i += count * p
+    return out
+
+
+def _singles(items: list, columns) -> list:
     out: list = []
     for item in items:
         if isinstance(item, Module):
@@ -167,5 +212,7 @@ def cells_of(item) -> list[int]:
     """Every column drawn for an item."""
     if isinstance(item, Cell):
         return [item.col]
+    if isinstance(item, Run):
+        return [c for x in item.items for c in cells_of(x)]
     cols = [c for lane in item.lanes for x in lane for c in cells_of(x)]
     return cols + ([item.merge] if item.merge is not None else [])

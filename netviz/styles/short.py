@@ -23,6 +23,8 @@ def inner_for(layer) -> list[str]:
         return [str(layer.attrs["out"])]
     if cat in ("maxpool", "avgpool") and "kernel" in layer.attrs:
         return [common.kernel_text(layer)]
+    if cat == "custom":
+        return [str(layer.attrs.get("kind", "custom"))]
     return []
 
 
