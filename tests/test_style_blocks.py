@@ -253,13 +253,51 @@ def test_options_labels_title_legend_theme():
     fig, root = render("lenet5", title="LeNet", legend=True)
     assert [t.text for t in root.iter(f"{SVG}text") if classes(t) == ["title"]] == ["LeNet"]
     legend = [classes(g)[1] for g in groups(root, "legend-entry")]
-    assert legend == ["input", "conv", "maxpool", "fc", "output"]
+    assert legend == ["input", "conv", "pool", "fc", "output"]
 
     def conv_fill(theme):
         _, r = render("lenet5", theme=theme)
         g = [g for g in groups(r, "block") if classes(g)[1] == "conv"][0]
         return [p.get("fill") for p in g.iter(f"{SVG}polygon") if "front" in classes(p)][0]
     assert len({conv_fill(t) for t in THEMES}) == len(THEMES)
+
+
+def swatch(entry) -> tuple:
+    """What a legend entry draws, apart from its text, relative to its first point."""
+    shapes = []
+    for el in entry.iter():
+        if el.tag == f"{SVG}polygon":
+            shapes.append(("polygon", el.get("fill"), tuple(points(el))))
+        elif el.tag == f"{SVG}circle":
+            shapes.append(("circle", el.get("fill"), ((float(el.get("cx")), float(el.get("cy"))),)))
+        elif el.tag == f"{SVG}path":
+            d = el.get("d")[1:].split(" L")
+            shapes.append(("path", el.get("stroke"), tuple(tuple(map(float, p.split(","))) for p in d)))
+    x0, y0 = shapes[0][2][0]
+    return tuple((k, fill, tuple((round(x - x0, 2), round(y - y0, 2)) for x, y in pts)) for k, fill, pts in shapes)
+
+
+@pytest.mark.parametrize("theme", sorted(THEMES))
+@pytest.mark.parametrize("model", zoo.names() + ["examples/residual.yaml", "examples/inception.yaml"])
+def test_no_two_legend_entries_look_alike(model, theme):
+    _, root = render(model, legend=True, theme=theme)
+    entries = groups(root, "legend-entry")
+    names = [t.text for g in entries for t in g.iter(f"{SVG}text")]
+    assert len(entries) >= 3 and len(names) == len(entries) == len(set(names))
+    looks = [swatch(g) for g in entries]
+    for i in range(len(looks)):
+        for j in range(i + 1, len(looks)):
+            assert looks[i] != looks[j], f"{names[i]!r} and {names[j]!r} draw the same swatch"
+
+
+def test_max_and_average_pooling_are_one_legend_entry():
+    """ResNet-50 has a max pooling (a slab after the stem) and an average
+    pooling (a slab of its own): both are red slabs, named once."""
+    _, root = render("resnet50", legend=True)
+    names = [t.text for g in groups(root, "legend-entry") for t in g.iter(f"{SVG}text")]
+    assert names.count("Pooling") == 1 and not [n for n in names if n.endswith(" pooling")]
+    kinds = {classes(g)[1] for g in groups(root, "block") + groups(root, "slab")}
+    assert {"pool", "maxpool"} <= kinds  # both drawn, as one kind of slab
 
 
 # --- branches -----------------------------------------------------------------------

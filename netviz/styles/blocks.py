@@ -274,9 +274,9 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
 
 
 def _legend_kinds(u: Unit) -> list[str]:
-    if u.kind == "pool":
-        return [common.category(u.layer)]
-    return [u.kind] + ([common.category(u.pool)] if u.pool is not None else [])
+    """The legend entries a unit needs: every pooling, max or average, is one
+    red slab, so it is one entry, "pool"."""
+    return [u.kind] + (["pool"] if u.pool is not None else [])
 
 
 def _top(u: Unit, x: float) -> float:

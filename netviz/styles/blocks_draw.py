@@ -238,7 +238,7 @@ def shift(item, dx: float, dy: float):
 
 # --- legend ----------------------------------------------------------------
 
-LEGEND_NAMES = {"input": "Input", "conv": "Convolution", "maxpool": "Max pooling", "avgpool": "Average pooling",
+LEGEND_NAMES = {"input": "Input", "conv": "Convolution", "pool": "Pooling",
                 "fc": "Fully connected", "output": "Softmax output", "add": "Element-wise sum",
                 "concat": "Concatenation", "custom": "Other module", "deconv": "Deconvolution",
                 "upsample": "Upsampling"}
@@ -246,11 +246,17 @@ LEGEND_NAMES = {"input": "Input", "conv": "Convolution", "maxpool": "Max pooling
 
 def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float,
            size: float) -> tuple[list, float, float]:
-    """A swatch and a name per kind drawn, wrapped into rows; returns the items, width and height."""
+    """A swatch and a name per look drawn, wrapped into rows; returns the
+    items, width and height. Kinds drawn alike (one colour in a theme made
+    of fewer colours) share one entry that names them all."""
     from ..scene import text_width
-    items, cx, cy, row_h, widest = [], x, y, 26.0, 0.0
+    looks: dict[tuple, list[str]] = {}
     for kind in kinds:
-        name = LEGEND_NAMES[kind]
+        looks.setdefault(_look(kind, colours), []).append(kind)
+    items, cx, cy, row_h, widest = [], x, y, 26.0, 0.0
+    for same in looks.values():
+        kind = same[0]
+        name = " / ".join(LEGEND_NAMES[k] for k in same)
         w = 26 + text_width(name, size)
         if cx > x and cx + w > x + max_width:
             cx, cy = x, cy + row_h
@@ -258,8 +264,7 @@ def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float
             icon = marker(cx + 8, 7.0, kind, colours[kind])
             icon = [shift(i, 0, cy + 10) for i in icon]
         else:
-            fill = colours["pool"] if kind in ("maxpool", "avgpool") else colours[kind]
-            d = 5.0 if kind in ("maxpool", "avgpool") else 10.0
+            fill, d = _look(kind, colours)[1:]
             icon = Box(cx + 1, cy + 5, d, 14.0, 10.0).faces(fill, cls="swatch")[3:]
         items.append(Group(tuple(icon) + (Text(cx + 24, cy + 10 + size * 0.36, name, size=size, color="#404040",
                                                 anchor="start", cls="legend-text"),), cls=f"legend-entry {kind}"))
@@ -268,3 +273,10 @@ def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float
     if not items:
         return [], 0.0, 0.0
     return [Group(tuple(items), cls="legend", id="legend")], widest, cy + row_h - y
+
+
+def _look(kind: str, colours: dict) -> tuple:
+    """What a kind's swatch draws: a marker or a box, its fill, its width."""
+    if kind in ("add", "concat"):
+        return (kind, colours[kind], 0.0)
+    return ("box", colours[kind], 5.0 if kind == "pool" else 10.0)
