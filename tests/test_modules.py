@@ -264,3 +264,13 @@ def test_traced_plumbing_has_no_cell_and_other_modules_say_what_they_are():
         assert "LayerNorm" in texts, style
         assert not {"view", "transpose", "StochasticDepth", "cat"} & set(texts), style
         assert norm is not None
+
+
+@pytest.mark.parametrize("metric", ["params", "macs"])
+def test_bars_of_a_per_layer_metric_cover_every_layer(metric):
+    shaped = netviz.shaped("resnet18")
+    root = parse(netviz.render(shaped, bar_metric=metric).svg())
+    assert not frames(root)  # one row: lanes would leave cells without bars, repeats would hide some
+    barred = {g.get("class").split()[1] for g in groups(root, "bar")}
+    convs = {f"layer-{l.name}" for l in shaped.layers if l.type == "conv"}
+    assert convs <= barred  # the projection convs of the shortcuts too

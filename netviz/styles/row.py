@@ -115,7 +115,9 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     for col in columns:
         col.label = wrap_label(col.label)
     from .modules import plan
-    items = plan(shaped.network, columns)
+    # bars of parameters, MACs, time or memory belong to every layer: modules
+    # would stack some cells in lanes without bars, and repeats hide others
+    items = plan(shaped.network, columns) if not with_bars or options.bar_metric == "size" else None
     if items is not None:
         from .modrow import layout as module_layout
         return module_layout(shaped, columns, items, options, with_bars, style)
