@@ -477,3 +477,12 @@ def test_stages_are_bracketed_only_where_every_cell_reads_the_same():
     assert not groups(root, "stage")  # conv3..conv5 differ: each keeps its own label
     root = parse(netviz.render("vgg16", style="bars", labels=False).svg())
     assert not groups(root, "stage") and not list(root.iter(f"{SVG}text"))
+
+
+def test_png_too_large_to_draw_is_refused(cli, tmp_path):
+    out = tmp_path / "w.png"
+    r = cli("render", "lenet5", "--width", "100000", "-o", out)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "megapixels" in r.stderr and "--width" in r.stderr and not out.exists()
+    r = cli("render", "lenet5", "--width", "100000", "-o", tmp_path / "w.svg")  # SVG stays vector
+    assert r.returncode == 0, r.stderr

@@ -137,7 +137,16 @@ def _quiet():
         yield
 
 
+MAX_PIXELS = 64_000_000  # a PNG larger than this takes gigabytes to draw
+
+
 def to_png(scene: Scene) -> bytes:
+    w, h = round(scene.width * scene.scale), round(scene.height * scene.scale)
+    if w * h > MAX_PIXELS:
+        from ..errors import UsageError
+        raise UsageError(f"a PNG of {w}x{h} pixels ({w * h / 1e6:.0f} megapixels) is more than netviz draws "
+                         f"({MAX_PIXELS // 1_000_000} at most): give a smaller --width or --scale, or write "
+                         "SVG or PDF")
     fig = _figure(scene)
     buf = io.BytesIO()
     with _quiet():
