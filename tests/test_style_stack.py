@@ -272,6 +272,51 @@ def test_inception_branches_leave_the_input_and_meet_at_the_concat():
     assert [text_of(t) for t in texts(concat, "box-text")] == ["concat, 256"]
 
 
+# --- the legend -------------------------------------------------------------------
+
+def legend_rows(root) -> list[tuple[tuple, str]]:
+    """(what the swatch draws, its text) per legend row, in order."""
+    rows = []
+    for g in root.iter(f"{SVG}g"):
+        if "legend-item" not in classes(g):
+            continue
+        (sw,) = [el for el in g if "legend-swatch" in classes(el)]
+        look = (sw.tag[len(SVG):], sw.get("fill"), sw.get("width"), sw.get("height"), sw.get("r"))
+        rows.append((look, " ".join(text_of(t) for t in texts(g, "legend-text"))))
+    return rows
+
+
+@pytest.mark.parametrize("theme", ["default", "colorblind"])
+@pytest.mark.parametrize("model", zoo.names() + ["examples/residual.yaml", "examples/inception.yaml"])
+def test_no_two_legend_rows_look_alike_and_every_fill_has_one(model, theme):
+    root = parse(netviz.render(model, style="stack", legend=True, theme=theme).svg())
+    rows = legend_rows(root)
+    looks, names = [look for look, _ in rows], [name for _, name in rows]
+    assert len(set(looks)) == len(looks), f"two rows draw the same swatch: {rows}"
+    assert len(set(names)) == len(names)
+    drawn = {("rect", box_of(u).get("fill")) for u in units(root) if box_of(u) is not None}
+    drawn |= {("circle", c.get("fill")) for u in units(root) for c in u.iter(f"{SVG}circle")}
+    assert {look[:2] for look in looks} == drawn, "a row per look drawn, and none for a look not drawn"
+
+
+def test_googlenet_legend_names_pooling_once_and_white_boxes_once():
+    root = parse(netviz.render("googlenet", style="stack", legend=True).svg())
+    names = [name for _, name in legend_rows(root)]
+    assert "Pooling" in names and "Max pooling" not in names and "Average pooling" not in names
+    white = [name for (tag, fill, *_), name in legend_rows(root) if fill == "#FFFFFF" and tag == "rect"]
+    assert len(white) == 1 and "oncatenation" in white[0] and "ully connected" in white[0]
+
+
+def test_stages_that_share_a_tint_share_a_legend_row():
+    """Seven map sizes, six tints: the first and the seventh stage look alike."""
+    spec = "input: 3x128x128\nlayers:\n" + "  - conv: {out: 8, kernel: 3, stride: 2, pad: 1}\n" * 7
+    root = parse(netviz.render(netviz.spec.parse_spec(spec), style="stack", legend=True).svg())
+    rows = legend_rows(root)
+    assert len(rows) == 6 and len({look for look, _ in rows}) == 6
+    assert rows[0][1] == "Convolution on 128x128, 2x2 maps"
+    assert [name for _, name in rows[1:]] == [f"Convolution on {n}x{n} maps" for n in (64, 32, 16, 8, 4)]
+
+
 # --- options and output formats ---------------------------------------------
 
 def test_options_title_labels_legend_theme_width():

@@ -379,23 +379,39 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
                  title=f"{name} (stack)", desc=common.network_desc(shaped), background=theme["background"])
 
 
-def legend_items(us: list[Unit], x: float, y: float) -> tuple[list, float, float]:
-    """One row per fill used: a swatch and what it stands for."""
-    rows: dict[tuple, str] = {}
+def legend_rows(us: list[Unit]) -> list[tuple[str, str, str]]:
+    """(fill, shape, text) per look drawn, in order of first appearance. Units
+    drawn alike share a row that names them all: max and average pooling are
+    "Pooling", fully connected and concatenation boxes (both white) "Fully
+    connected, concatenation", and stages whose tints come round again
+    "Convolution on 56x56, 3x3 maps"."""
+    looks: dict[tuple[str, str], tuple[list, list]] = {}
     for u in us:
         if u.shape == "caption":
             continue
-        if u.stage is not None:
-            key, text = ("stage", u.stage), f"Convolution on {u.stage} maps"
-        elif u.kind in CONV_KINDS:
-            key, text = ("stage", None), "Convolution"
-        else:
-            key, text = (u.kind,), common.LEGEND_NAMES.get(u.kind, "Other module")
-        rows.setdefault(key + (u.fill, u.shape), text)
+        stages, names = looks.setdefault((u.fill, u.shape), ([], []))
+        if u.kind in CONV_KINDS:
+            if u.stage not in stages:
+                stages.append(u.stage)
+            continue
+        name = "Pooling" if u.kind in ("maxpool", "avgpool") else common.LEGEND_NAMES.get(u.kind, "Other module")
+        if name not in names:
+            names.append(name)
+    rows = []
+    for (fill, shape), (stages, names) in looks.items():
+        sizes = [s for s in stages if s is not None]
+        parts = ([f"Convolution on {', '.join(sizes)} maps"] if sizes else ["Convolution"] if stages else [])
+        parts += names
+        rows.append((fill, shape, parts[0] + "".join(", " + p[0].lower() + p[1:] for p in parts[1:])))
+    return rows
+
+
+def legend_items(us: list[Unit], x: float, y: float) -> tuple[list, float, float]:
+    """One row per look used: a swatch and what it stands for."""
+    rows = legend_rows(us)
     items, widest, step, sw, sh = [], 0.0, 22.0, 26.0, 14.0
-    for k, (key, text) in enumerate(rows.items()):
+    for k, (fill, shape, text) in enumerate(rows):
         top = y + k * step
-        fill, shape = key[-2], key[-1]
         if shape == "circle":
             swatch = Circle(x + sw / 2, top + sh / 2, sh / 2, fill=fill, stroke=INK, stroke_width=1.0,
                             cls="legend-swatch")
