@@ -348,7 +348,7 @@ def test_op_without_a_type_is_drawn_as_custom(tmp_path):
     onnx.save(_model(nodes, inits, shape=(1, 3, 8, 10)), str(path))
     shaped = infer(load_spec(path))
     assert [(l.name, l.type, l.attrs.get("kind")) for l in shaped.layers[1:]] == [
-        ("c1", "conv", None), ("swap", "custom", "Transpose"), ("prelu", "custom", "PRelu")]
+        ("c1", "conv", None), ("swap", "custom", "transpose"), ("prelu", "custom", "prelu")]
     assert shaped["swap"].output == (4, 8, 6) and shaped["prelu"].params == 4
 
 
@@ -372,3 +372,59 @@ def test_inline_weights_are_read_for_their_sizes_only(tmp_path, exported):
     assert {"stem", "b2.1", "fc"} <= set(compared)
     assert shaped.network["fc"].attrs == {"out": 10, "bias": True}
     assert shaped.total_params == _params(model)
+
+
+class _Gate(nn.Module):
+    """Squeeze-and-excitation as EfficientNet has it: x * sigmoid(...)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1, self.act, self.fc2 = nn.Conv2d(c, 2, 1), nn.SiLU(), nn.Conv2d(2, c, 1)
+        self.gate = nn.Sigmoid()
+
+    def forward(self, x):
+        return x * self.gate(self.fc2(self.act(self.fc1(self.avgpool(x)))))
+
+
+class _Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = nn.Sequential(nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.SiLU()),
+                                   _Gate(4))
+
+    def forward(self, x):
+        return self.block(x)
+
+
+class _Nested(nn.Module):
+    """Sequentials inside Sequentials, as in torchvision's EfficientNet."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Sequential(nn.Conv2d(3, 4, 3), nn.SiLU()),
+                                      nn.Sequential(_Block()))
+
+    def forward(self, x):
+        return self.features(x)
+
+
+def test_nested_sequentials_are_named_as_the_tracer_names_them(tmp_path):
+    """The TorchScript exporter writes /features/features.0/features.0.0/Conv:
+    the layer is features.0.0, and the x * gate product is a custom 'mul'
+    named after its module, as ``netviz trace`` names them both."""
+    from netviz.models import shaped as to_shaped
+
+    torch.manual_seed(0)
+    model = _Nested().eval()
+    path = _export(model, (3, 10, 10), tmp_path / "nested.onnx", dynamo=False)
+    read = infer(load_spec(path))
+    traced = to_shaped(model, input="3x10x10")
+    names = [l.name for l in read.layers]
+    assert "features.0.0" in names and "features.1.0.block.0.0" in names
+    assert "features.1.0.block.1.fc1" in names
+    assert names == [l.name for l in traced.layers]
+    kinds = [(l.name, l.attrs["kind"]) for l in read.layers if l.type == "custom"]
+    assert kinds == [(l.name, l.attrs["kind"]) for l in traced.layers if l.type == "custom"] \
+        == [("features.1.0.block.1.mul", "mul")]
+    assert [read[n].output for n in names] == [traced[n].output for n in names]

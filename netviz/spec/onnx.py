@@ -17,7 +17,7 @@ from math import prod
 
 from ..errors import SpecError, UsageError
 from ..ir import Layer, Network, format_shape
-from .onnx_graph import FLOATS, Graph, find_lrns, layer_names, scope_of
+from .onnx_graph import FLOATS, Graph, custom_kind, find_lrns, layer_names, scope_of
 
 ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
         "Elu": "elu", "Gelu": "gelu", "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid",
@@ -203,7 +203,11 @@ class _Builder:
                             f"reads {', '.join(SUPPORTED)}")
         params = sum(self.g.size(i) for i in node.input
                      if i in self.g.inits and self.g.inits[i].data_type in FLOATS)
-        self.add("custom", {"kind": node.op_type, "output": dims, "params": params, "macs": 0},
+        x = node.input[0] if node.input else ""
+        rank = self.g.rank(node.input[1] if node.op_type.startswith("Conv") and len(node.input) > 1
+                           else x)
+        self.add("custom", {"kind": custom_kind(node, rank), "output": dims, "params": params,
+                            "macs": 0},
                  [self.of[i] for i in dict.fromkeys(live)], node.output[0])
 
     # --- the layer types ------------------------------------------------------

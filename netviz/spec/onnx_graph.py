@@ -199,14 +199,36 @@ def scope_of(node):
                 break
             return (scopes[-1] if scopes else ""), True
     if node.name.startswith("/"):  # the TorchScript exporter: /layer1/layer1.0/conv1/Conv
-        parts: list[str] = []  # a Sequential's child is written "seq.0" after "seq"
+        parts: list[str] = []  # a Sequential's child is written "seq.0" after "seq",
+        prev = None  # and its child in turn "seq.0.0" after "seq.0"
         for seg in node.name.strip("/").split("/")[:-1]:
-            if parts and seg.startswith(parts[-1] + "."):
-                parts.append(seg[len(parts[-1]) + 1:])
-            else:
-                parts.append(seg)
+            parts.append(seg[len(prev) + 1:] if prev and seg.startswith(prev + ".") else seg)
+            prev = seg
         return ".".join(parts), True
     return "", False
+
+
+# ONNX ops under the names ``netviz trace`` gives the torch calls that export
+# to them (torch.mul, F.layer_norm, x.permute, ...), for custom layers' kinds
+_TORCH_NAMES = {
+    "MatMul": "matmul", "Gemm": "linear", "Concat": "cat", "PRelu": "prelu",
+    "LayerNormalization": "layer_norm", "GroupNormalization": "group_norm",
+    "InstanceNormalization": "instance_norm", "ReduceMean": "mean", "ReduceSum": "sum",
+    "ReduceMax": "amax", "ReduceMin": "amin", "LogSoftmax": "log_softmax",
+    "ConvTranspose": "conv_transpose", "AveragePool": "avg_pool", "MaxPool": "max_pool",
+}
+
+
+def custom_kind(node, rank: int | None = None) -> str:
+    """The kind of a custom layer, as the tracer names the torch call: 'mul'
+    for Mul, 'layer_norm' for LayerNormalization, 'conv1d' for a Conv over
+    one dimension (``rank``: the rank of the node's weight or input)."""
+    op = node.op_type
+    name = _TORCH_NAMES.get(op) or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", op).lower()
+    if op in ("Conv", "ConvTranspose", "AveragePool", "MaxPool") and rank is not None \
+            and 3 <= rank <= 5:
+        name = f"{name}{rank - 2}d"
+    return name
 
 
 def _clean(text: str) -> str:
@@ -224,6 +246,8 @@ def layer_names(layers: list[dict]) -> list[str]:
     taken, names, counts = set(), [], {}
     for entry in layers:
         node, kind = entry["node"], entry.get("primary", entry["type"])
+        if kind == "custom":
+            kind = entry["attrs"]["kind"]
         weight = entry.get("weight") or ""
         if node is None:
             base = "input"
