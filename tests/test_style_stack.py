@@ -307,6 +307,26 @@ def test_googlenet_legend_names_pooling_once_and_white_boxes_once():
     assert len(white) == 1 and "oncatenation" in white[0] and "ully connected" in white[0]
 
 
+FIXED_ORDER = ["Deconvolution", "Upsampling", "Pooling", "Element-wise sum", "Concatenation", "Fully connected"]
+
+
+@pytest.mark.parametrize("model", ["resnet50", "googlenet", "resnet18", "examples/unet.yaml"])
+def test_legend_lists_the_stages_in_order_then_the_other_kinds(model):
+    root = parse(netviz.render(model, style="stack", legend=True, theme="colorblind").svg())
+    rows = [(look[1], name) for look, name in legend_rows(root)]
+    conv = [box_of(u).get("fill") for u in units(root) if box_of(u) is not None
+            and {"conv", "conv-pool"} & set(classes(u))]
+    stages = list(dict.fromkeys(conv))  # the tints in order of first appearance down the stack
+    assert len(stages) >= 3
+    assert [fill for fill, _ in rows[:len(stages)]] == stages, "the stages first, in order, together"
+    assert all(name.startswith("Convolution on ") for _, name in rows[:len(stages)])
+    rest = [name.split(", ")[0] for _, name in rows[len(stages):]]
+    assert rest and not [n for n in rest if n.startswith("Convolution")]
+    assert rest == sorted(rest, key=FIXED_ORDER.index), rest
+    if model == "resnet50":
+        assert rest == ["Pooling", "Element-wise sum", "Fully connected"]
+
+
 def test_stages_that_share_a_tint_share_a_legend_row():
     """Seven map sizes, six tints: the first and the seventh stage look alike."""
     spec = "input: 3x128x128\nlayers:\n" + "  - conv: {out: 8, kernel: 3, stride: 2, pad: 1}\n" * 7

@@ -379,31 +379,38 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
                  title=f"{name} (stack)", desc=common.network_desc(shaped), background=theme["background"])
 
 
+# The legend's order after the convolutions (in order of their stages):
+# the other kinds in a fixed order, anything else last.
+LEGEND_ORDER = ("deconv", "upsample", "maxpool", "avgpool", "add", "concat", "fc", "custom")
+
+
 def legend_rows(us: list[Unit]) -> list[tuple[str, str, str]]:
-    """(fill, shape, text) per look drawn, in order of first appearance. Units
-    drawn alike share a row that names them all: max and average pooling are
-    "Pooling", fully connected and concatenation boxes (both white) "Fully
-    connected, concatenation", and stages whose tints come round again
+    """(fill, shape, text) per look drawn: the convolutions' stages first, in
+    order of appearance, then the other kinds in LEGEND_ORDER. Units drawn
+    alike share a row that names them all: max and average pooling are
+    "Pooling", concatenation and fully connected boxes (both white)
+    "Concatenation, fully connected", and stages whose tints come round again
     "Convolution on 56x56, 3x3 maps"."""
-    looks: dict[tuple[str, str], tuple[list, list]] = {}
+    looks: dict[tuple[str, str], tuple[list, dict]] = {}
     for u in us:
         if u.shape == "caption":
             continue
-        stages, names = looks.setdefault((u.fill, u.shape), ([], []))
+        stages, names = looks.setdefault((u.fill, u.shape), ([], {}))
         if u.kind in CONV_KINDS:
             if u.stage not in stages:
                 stages.append(u.stage)
             continue
         name = "Pooling" if u.kind in ("maxpool", "avgpool") else common.LEGEND_NAMES.get(u.kind, "Other module")
-        if name not in names:
-            names.append(name)
+        rank = LEGEND_ORDER.index(u.kind) if u.kind in LEGEND_ORDER else len(LEGEND_ORDER)
+        names[name] = min(rank, names.get(name, rank))
     rows = []
     for (fill, shape), (stages, names) in looks.items():
         sizes = [s for s in stages if s is not None]
         parts = ([f"Convolution on {', '.join(sizes)} maps"] if sizes else ["Convolution"] if stages else [])
-        parts += names
-        rows.append((fill, shape, parts[0] + "".join(", " + p[0].lower() + p[1:] for p in parts[1:])))
-    return rows
+        parts += sorted(names, key=names.get)
+        rank = -1 if stages else min(names.values())
+        rows.append((rank, fill, shape, parts[0] + "".join(", " + p[0].lower() + p[1:] for p in parts[1:])))
+    return [row[1:] for row in sorted(rows, key=lambda row: row[0])]
 
 
 def legend_items(us: list[Unit], x: float, y: float) -> tuple[list, float, float]:
