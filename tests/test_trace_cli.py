@@ -168,3 +168,10 @@ def test_torch_missing_names_the_extra(cli, model_file, tmp_path):
     assert "needs torch" in err and "pip install 'netviz[torch]'" in err
     helped = cli("--help", cwd=tmp_path, env=env)  # nothing else needs torch
     assert helped.returncode == 0 and "trace" in helped.stdout and "check" in helped.stdout
+
+
+def test_a_model_that_cannot_be_built_on_meta_points_at_cpu(cli):
+    pytest.importorskip("torchvision")
+    r = cli("shapes", "torchvision:regnet_y_400mf", "--device", "meta")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    assert "building the model on the meta device failed" in r.stderr and "use --device cpu" in r.stderr

@@ -147,8 +147,8 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
     from ..ir import ShapedNetwork, Warning_
     if unused:
         where = ", ".join(owners[:6]) + (", ..." if len(owners) > 6 else "")
-        warnings.append(Warning_(owners[0], f"{unused:,} parameters are never used by the "
-                                 f"forward and are not counted (in {where})"))
+        warnings.append(Warning_(where, f"{unused:,} parameters are never used by the forward pass "
+                                 "and are not counted"))
     return ShapedNetwork(network, info, tuple(warnings), metrics=metrics, notes=tuple(notes))
 
 

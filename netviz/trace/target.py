@@ -232,6 +232,9 @@ def instantiate(res: Resolved, device, **options):
             warnings.simplefilter("ignore")
             model = obj(**options)
     except Exception as exc:
+        if str(device) == "meta" and "meta" in str(exc):
+            raise UsageError(f"{res.text}: building the model on the meta device failed ({first_line(exc)}): "
+                             "it reads its weights while it is built; use --device cpu") from None
         raise UsageError(f"{res.text}: building the model failed: {first_line(exc)}") from None
     if not isinstance(model, torch.nn.Module):
         raise UsageError(f"{res.text} returned {_a(type(model).__name__)}, not a torch.nn.Module: "
