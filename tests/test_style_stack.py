@@ -201,14 +201,25 @@ def test_every_zoo_model_has_one_box_per_unit_inside_the_figure(model):
         for t in texts(u, "box-text"):
             tx0, ty0, tx1, ty1 = ink(t)
             assert x0 < tx0 and tx1 < x1 and y0 < ty0 and ty1 < y1
-    tops = [rect(box_of(u))[1] for u in boxes]
-    assert tops == sorted(tops)
+    tops = [rect(box_of(u))[1] for u in boxes if "branch" not in classes(u)]
+    assert tops == sorted(tops), "the column, top to bottom (branches stand beside it)"
 
 
 # --- branching networks -------------------------------------------------------
 
 def links(root) -> set[tuple[str, str]]:
     return {ends(p) for p in paths(root, "link")}
+
+
+def vertical(path) -> tuple[float, float, float]:
+    """(x, top, bottom) of a link's run down its lane."""
+    pts = points(path)
+    (x, y0), (_, y1) = next((a, b) for a, b in zip(pts, pts[1:]) if a[0] == b[0])
+    return x, min(y0, y1), max(y0, y1)
+
+
+def column_right(root) -> float:
+    return max(rect(box_of(u))[2] for u in units(root) if box_of(u) is not None and "branch" not in classes(u))
 
 
 def test_residual_shortcuts_are_links_on_the_right_into_plus_circles():
@@ -218,33 +229,101 @@ def test_residual_shortcuts_are_links_on_the_right_into_plus_circles():
     merges = [u for u in units(root) if "add" in classes(u)]
     assert [c for u in merges for c in classes(u) if c.startswith("layer-")] == [f"layer-{a}" for a in adds]
     assert [text_of(t) for u in merges for t in texts(u, "merge-text")] == ["+", "+"]
-    # the shortcut of block 1 (from the stem), the input of the 1x1 downsampling
-    # (from block 1's sum, past block 2's convolutions) and block 2's main path
-    # (past the 1x1 convolution) leave the stack; everything else is an arrow down it
-    assert links(root) == {("stem", "b1_add"), ("b1_add", "b2_down"), ("b2_conv2", "b2_add")}
-    assert ("b2_down", "b2_add") in {ends(p) for p in paths(root, "arrow")}
-    right = max(rect(box_of(u))[2] for u in units(root) if box_of(u) is not None)
+    # the shortcut of block 1 (from the stem) and block 2's 1x1 projection (from
+    # block 1's sum, beside block 2, into its sum) leave the stack; block 2's main
+    # path runs down it into its sum
+    assert links(root) == {("stem", "b1_add"), ("b1_add", "b2_down"), ("b2_down", "b2_add")}
+    assert ("b2_conv2", "b2_add") in {ends(p) for p in paths(root, "arrow")}
+    assert not [p for p in paths(root, "arrow") if "b2_down" in ends(p)]
+    right = column_right(root)
     centre = {c[6:]: u for u in units(root) for c in classes(u) if c.startswith("layer-")}
     for p in paths(root, "link"):
         pts = points(p)
-        assert p.get("marker-end") == "url(#arrow)"
-        assert len(pts) == 4 and pts[1][0] == pts[2][0] > right + 10, "an elbow in a lane right of the boxes"
         src, dst = ends(p)
+        assert p.get("marker-end") == "url(#arrow)"
+        x, top, bottom = vertical(p)
+        assert x > right + 10, "in a lane right of the boxes"
         assert pts[0][1] < pts[-1][1], "links run down"
         target = centre[dst]
         circle = next(target.iter(f"{SVG}circle"), None)
+        x0, y0, x1, y1 = rect(box_of(target)) if circle is None else (0, 0, 0, 0)
         if circle is not None:  # into the circle's right side
             cx, cy, r = (float(circle.get(k)) for k in ("cx", "cy", "r"))
             assert abs(((pts[-1][0] - cx) ** 2 + (pts[-1][1] - cy) ** 2) ** 0.5 - r) < 1.5
+        elif "branch" in classes(target):  # down into the middle of the branch box's top
+            assert len(pts) == 3 and pts[-1][0] == pts[-2][0] == pytest.approx((x0 + x1) / 2)
+            assert y0 - 2 < pts[-1][1] <= y0
         else:
-            x0, y0, x1, y1 = rect(box_of(target))
-            assert abs(pts[-1][0] - x1) < 1.5 and y0 < pts[-1][1] < y1
+            assert len(pts) == 4 and abs(pts[-1][0] - x1) < 1.5 and y0 < pts[-1][1] < y1
     # two links that share a lane never run alongside each other
     for a in paths(root, "link"):
         for b in paths(root, "link"):
-            if a is not b and points(a)[1][0] == points(b)[1][0]:
-                ya, yb = sorted((points(a)[1][1], points(a)[2][1])), sorted((points(b)[1][1], points(b)[2][1]))
-                assert ya[1] < yb[0] or yb[1] < ya[0]
+            (xa, a0, a1), (xb, b0, b1) = vertical(a), vertical(b)
+            if a is not b and xa == xb:
+                assert a1 < b0 or b1 < a0
+
+
+def projections(net) -> set[str]:
+    """The convolutions of the shortcut paths: a conv whose input also feeds
+    another layer, whose output (through batchnorm) goes only into a sum that
+    also takes a longer path from that input."""
+    consumers = {l.name: [u for u in net.layers if l.name in u.inputs] for l in net.layers}
+    prev = {l.name: (net.layers[k - 1].name if k else None) for k, l in enumerate(net.layers)}
+    found = set()
+    for l in net.layers:
+        if l.type != "conv":
+            continue
+        src = l.inputs[0] if l.inputs else prev[l.name]
+        out = l.name
+        while len(consumers[out]) == 1 and consumers[out][0].type == "batchnorm":
+            out = consumers[out][0].name
+        users = consumers[out]
+        if len(users) == 1 and users[0].type == "add" and len(consumers[src]) > 1 and src not in users[0].inputs:
+            found.add(l.name)
+    return found
+
+
+@pytest.mark.parametrize("model", ["examples/residual.yaml", "resnet18", "resnet50"])
+def test_projection_shortcut_is_a_branch_beside_the_column(model):
+    spec = os.path.join(ROOT, model) if model.endswith(".yaml") else model
+    net = netviz.load(spec)
+    root = parse(netviz.render(spec, style="stack").svg())
+    want = projections(net)
+    assert want == ({"b2_down"} if model.endswith(".yaml") else
+                    {l.name for l in net.layers if l.name.endswith("downsample_0")})
+    branch = [u for u in units(root) if "branch" in classes(u)]
+    assert {c[6:] for u in branch for c in classes(u) if c.startswith("layer-")} & {n for n in want} == want
+    assert len(branch) == len(want)
+    right = column_right(root)
+    column = [u for u in units(root) if "branch" not in classes(u)]
+    by_name = {c[6:]: u for u in units(root) for c in classes(u) if c.startswith("layer-")}
+    arrows = {ends(p) for p in paths(root, "arrow")}
+    links_ = {ends(p): p for p in paths(root, "link")}
+    for u in branch:
+        layers = {c[6:] for c in classes(u) if c.startswith("layer-")}
+        name = next(c[6:] for c in classes(u) if c.startswith("layer-"))
+        x0, y0, x1, y1 = rect(box_of(u))
+        assert x0 >= right + 20, "beside the column, apart from it"
+        assert not [e for e in arrows if set(e) & layers], "no arrow down the column into or out of it"
+        (into,) = [p for e, p in links_.items() if e[1] in layers]
+        (out,) = [p for e, p in links_.items() if e[0] in layers]
+        src, dst = ends(into)[0], ends(out)[1]
+        assert points(into)[-1] == pytest.approx(((x0 + x1) / 2, y0 - 1), abs=0.01), "into the middle of its top"
+        assert points(out)[0] == pytest.approx(((x0 + x1) / 2, y1), abs=0.01), "out of the middle of its bottom"
+        # level with the block it stands beside: below its input, above its sum, beside a box of the column
+        assert points(into)[0][1] < y0 and y1 < points(out)[-1][1]
+        beside = [v for v in column if box_of(v) is not None and rect(box_of(v))[1] < y1 and y0 < rect(box_of(v))[3]]
+        assert beside, "level with a box of the column"
+        assert "add" in classes(by_name[dst])
+        # no line crosses it
+        for p in paths(root, "link") + paths(root, "arrow"):
+            pts = points(p)
+            for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+                inside_x = max(min(ax, bx), x0 + 1) < min(max(ax, bx), x1 - 1)
+                inside_y = max(min(ay, by), y0 + 1) < min(max(ay, by), y1 - 1)
+                assert not (inside_x and inside_y), (ends(p), name)
+    if model == "resnet18":  # every shortcut, plain or through a projection, in one lane
+        assert len({vertical(p)[0] for p in paths(root, "link")}) == 1
 
 
 def test_inception_branches_leave_the_input_and_meet_at_the_concat():

@@ -14,7 +14,8 @@ colorblind theme), fully connected boxes white. Edges that do not run from
 one unit to the next (shortcuts, branches) leave the stack on the right and
 come back as elbowed arrows, each in a lane of its own; edges from one
 source (or into one target) share a lane as a bus, with a dot where they
-part or meet.
+part or meet. A box on a shortcut of its own (a ResNet's projection) stands
+beside the column, in its lane, level with the block it bypasses.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ MERGE_R = 12.0  # radius of a "+" circle
 RX = 4.0  # corner radius of the boxes
 LANE_FIRST = 22.0  # from the right side of the boxes to the first lane
 LANE_STEP = 18.0
+SIDE_GAP = 24.0  # from the boxes (or the lane before) to a branch box beside the column
 ARROW_W = 1.6
 LINK_W = 1.3
 STROKE = "#7F7F7F"  # box outlines
@@ -235,13 +237,15 @@ def buses(side: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
 
 def assign_lanes(groups: list[list[tuple[int, int]]]) -> list[int]:
     """A lane per group, the shortest nearest the stack; two groups share a
-    lane only if the units they span do not meet."""
+    lane only if the units they span do not overlap. They may meet at one
+    unit, which the first enters above its middle and the second leaves
+    below it (a ResNet's shortcuts, one after the other, in one lane)."""
     spans: list[list[tuple[int, int]]] = []  # per lane: the (first, last) units it spans
     lanes = []
     for g in groups:
         lo, hi = min(e[0] for e in g), max(e[1] for e in g)
         for k, used in enumerate(spans):
-            if all(hi < a or b < lo for a, b in used):
+            if all(hi <= a or b <= lo for a, b in used):
                 used.append((lo, hi))
                 lanes.append(k)
                 break
@@ -269,6 +273,36 @@ def junctions(paths: list[tuple[int, int, tuple]]) -> list[tuple[float, float]]:
                 else:
                     dots.append((p[1][0], max(p[1][1], q[1][1])))
     return sorted(set(dots))
+
+
+def branches(us: list[Unit], all_edges: list[tuple[int, int]]) -> dict[int, tuple[int, int]]:
+    """Units drawn beside the column, as a branch: a box with one input i,
+    which goes on down the column too, and one output, a sum k that also
+    takes the main path from after i (a
+    ResNet's projection shortcut), mapped to (i, k). A branch keeps its own
+    stretch of the lanes: no other link leaves i, enters k or touches a unit
+    between them, so no line crosses its box."""
+    ins: dict[int, list] = {}
+    outs: dict[int, list] = {}
+    for e in all_edges:
+        outs.setdefault(e[0], []).append(e[1])
+        ins.setdefault(e[1], []).append(e[0])
+    found = {}
+    for b, u in enumerate(us):
+        if u.shape == "box" and len(ins.get(b, ())) == 1 and len(outs.get(b, ())) == 1:
+            i, k = ins[b][0], outs[b][0]
+            others = [m for m in ins[k] if m != b]
+            if us[k].kind == "add" and len(outs[i]) > 1 and others and all(i < m for m in others):
+                found[b] = (i, k)
+    while True:
+        pos = {k: n for n, k in enumerate(k for k in range(len(us)) if k not in found)}
+        paths = [(pos[i], pos[j], None) for i, j in all_edges if i in pos and j in pos and pos[j] > pos[i] + 1]
+        paths += [(pos[i], pos[k], b) for b, (i, k) in found.items()]
+        bad = {b for b, (i, k) in found.items() for lo, hi, other in paths if other != b
+               and (lo == pos[i] or hi == pos[k] or pos[i] < lo < pos[k] or pos[i] < hi < pos[k])}
+        if not bad:
+            return found
+        found = {b: ik for b, ik in found.items() if b not in bad}
 
 
 # --- layout -------------------------------------------------------------------
@@ -307,35 +341,61 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
     theme = options.theme
     us = units(shaped, options)
     ids = common.Ids()
-    widest_box = max((text_width(s, FONT) for u in us if u.shape == "box" for s in u.lines), default=0.0)
+    all_edges = edges(shaped, us)
+    beside = branches(us, all_edges)  # branch unit -> (its input, its sum)
+    main = [k for k in range(len(us)) if k not in beside]
+    pos = {k: n for n, k in enumerate(main)}
+    widest_box = max((text_width(s, FONT) for k in main if us[k].shape == "box" for s in us[k].lines), default=0.0)
     box_w = max(BOX_MIN_W, math.ceil(widest_box + 2 * PAD_X))
     widest = max([box_w] + [text_width(s, FONT) for u in us if u.shape == "caption" for s in u.lines])
     cx = MARGIN + widest / 2
 
     items, title_h = common.title_items(options.title, MARGIN, MARGIN, theme)
     y = MARGIN + title_h
-    for u in us:
-        u.top, u.h = y, _height(u)
-        y += u.h + GAP
+    for k in main:
+        us[k].top, us[k].h = y, _height(us[k])
+        y += us[k].h + GAP
     bottom = y - GAP
 
-    all_edges = edges(shaped, us)
-    side = [e for e in all_edges if e[1] > e[0] + 1]
-    groups = buses(side)
+    # links on the right, in main-column positions; a branch is one path from its input to its sum
+    side = [e for e in all_edges if e[0] in pos and e[1] in pos and pos[e[1]] > pos[e[0]] + 1]
+    groups = buses([(pos[i], pos[j]) for i, j in side]) + [[(pos[i], pos[k])] for i, k in beside.values()]
+    groups.sort(key=lambda g: (max(e[1] for e in g) - min(e[0] for e in g), min(g)))
     lanes = assign_lanes(groups)
     lane_of = {e: lane for g, lane in zip(groups, lanes) for e in g}
-    for k, u in enumerate(us):
-        _anchors(u, cx, box_w / 2, any(e[1] == k for e in side), any(e[0] == k for e in side))
+    ends = side + list(beside.values())
+    for k in main:
+        _anchors(us[k], cx, box_w / 2, any(e[1] == k for e in ends), any(e[0] == k for e in ends))
+
+    # lane positions: a lane that carries branch boxes is as wide as the widest of them
+    half = [0.0] * (max(lanes) + 1 if lanes else 0)
+    widths = {}
+    for b, (i, k) in beside.items():
+        widths[b] = max(BOX_MIN_W / 2, math.ceil(max(text_width(s, FONT) for s in us[b].lines) + 2 * PAD_X))
+        lane = lane_of[(pos[i], pos[k])]
+        half[lane] = max(half[lane], widths[b] / 2)
+    lane_x, edge = [], cx + box_w / 2
+    for n, h in enumerate(half):
+        gap = SIDE_GAP if h or (n and half[n - 1]) else LANE_STEP if n else LANE_FIRST
+        lane_x.append(edge + gap + h)
+        edge = lane_x[-1] + h
+    for b, (i, k) in beside.items():  # half way between its input and its sum
+        us[b].h = _height(us[b])
+        us[b].top = (us[i].sides["out"][1] + us[k].sides["in"][1] - us[b].h) / 2
 
     boxes = []
-    for u in us:
+    for k, u in enumerate(us):
         tokens = [f"layer-{ids.token(layer.name)}" for layer in u.layers]
-        cls = " ".join(["unit", u.kind.replace("_", "-")] + tokens)
+        cls = " ".join(["unit", u.kind.replace("_", "-")] + tokens + (["branch"] if k in beside else []))
+        ux, uw = cx, box_w
+        if k in beside:
+            i, j = beside[k]
+            ux, uw = lane_x[lane_of[(pos[i], pos[j])]], widths[k]
         cy = u.top + u.h / 2
         if u.shape == "box":
-            prims = [Rect(cx - box_w / 2, u.top, box_w, u.h, fill=u.fill, stroke=STROKE, stroke_width=1.0,
+            prims = [Rect(ux - uw / 2, u.top, uw, u.h, fill=u.fill, stroke=STROKE, stroke_width=1.0,
                           rx=RX, cls="box")]
-            prims += text_items(u.lines, cx, cy, TEXT, "box-text")
+            prims += text_items(u.lines, ux, cy, TEXT, "box-text")
         elif u.shape == "circle":
             prims = [Circle(cx, cy, MERGE_R, fill=u.fill, stroke=INK, stroke_width=ARROW_W, cls="merge"),
                      Text(cx, cy + 6.5, u.lines[0], size=18, color=INK, cls="merge-text")]
@@ -343,29 +403,40 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
             prims = text_items(u.lines, cx, cy, theme["label"], "caption")
         boxes.append(Group(tuple(prims), cls=cls, id=ids.make("unit", u.name), title=u.tooltip))
 
-    arrows, links = [], []
+    def link(a: Unit, b: Unit, pts) -> Path:
+        cls = f"from-{ids.token(a.layers[-1].name)} to-{ids.token(b.name)}"
+        return Path(tuple(pts), stroke=INK, stroke_width=LINK_W, arrow=True, cls=f"link {cls}")
+
+    arrows, links, into = [], [], []
     for i, j in all_edges:
         a, b = us[i], us[j]
-        cls = f"from-{ids.token(a.layers[-1].name)} to-{ids.token(b.name)}"
-        if j == i + 1:
+        if i in beside or j in beside:
+            continue
+        if pos[j] == pos[i] + 1:
+            cls = f"from-{ids.token(a.layers[-1].name)} to-{ids.token(b.name)}"
             arrows.append(Path(((cx, a.top + a.h + 1), (cx, b.top - 1)), stroke=INK, stroke_width=ARROW_W,
                                arrow=True, cls=f"arrow {cls}"))
             continue
-        x = cx + box_w / 2 + LANE_FIRST + lane_of[(i, j)] * LANE_STEP
+        x = lane_x[lane_of[(pos[i], pos[j])]]
         (x0, y0), (x1, y1) = a.sides["out"], b.sides["in"]
         pts = ((x0, y0), (x, y0), (x, y1), (x1 + 1, y1))
-        links.append((i, j, pts, Path(pts, stroke=INK, stroke_width=LINK_W, arrow=True, cls=f"link {cls}")))
+        links.append((i, j, pts, link(a, b, pts)))
+    for b, (i, k) in sorted(beside.items()):  # down the branch's lane, through its box
+        x, u = lane_x[lane_of[(pos[i], pos[k])]], us[b]
+        (x0, y0), (x1, y1) = us[i].sides["out"], us[k].sides["in"]
+        into += [link(us[i], u, ((x0, y0), (x, y0), (x, u.top - 1))),
+                 link(u, us[k], ((x, u.top + u.h), (x, y1), (x1 + 1, y1)))]
     dots = [Circle(x, y, 2.6, fill=INK, cls="junction")
             for x, y in junctions([(i, j, pts) for i, j, pts, _ in links])]
 
     items.append(Group(tuple(arrows), cls="arrows", id="arrows"))
-    if links:
-        items.append(Group(tuple(p for *_, p in links) + tuple(dots), cls="links", id="links"))
+    if links or into:
+        items.append(Group(tuple(p for *_, p in links) + tuple(into) + tuple(dots), cls="links", id="links"))
     items.append(Group(tuple(boxes), cls="units", id="units"))
 
     right = cx + max(widest, box_w) / 2
-    if side:
-        right = max(right, cx + box_w / 2 + LANE_FIRST + max(lanes) * LANE_STEP + 4)
+    if lane_x:
+        right = max(right, lane_x[-1] + half[-1] + 4)
     width = right + MARGIN
     if options.title:
         width = max(width, 2 * MARGIN + text_width(options.title, 18, "bold"))
