@@ -134,7 +134,7 @@ def test_alexnet(exported):
     assert shaped["features.0"].output == (64, 55, 55)
     assert dict(shaped.network["features.0"].attrs) == {
         "out": 64, "kernel": (11, 11), "stride": (4, 4), "pad": (2, 2), "dilation": (1, 1),
-        "groups": 1, "bias": True}
+        "groups": 1, "bias": True, "weight": (64, 3, 11, 11)}
 
 
 def test_resnet18_with_batchnorm(exported):
@@ -297,8 +297,9 @@ def test_hand_built_model_maps_each_op(tmp_path):
     assert [(l.name, l.type) for l in net.layers] == [
         ("input", "input"), ("c1", "conv"), ("r6", "relu6"), ("norm", "lrn"), ("gap", "global_avgpool"),
         ("flat", "flatten"), ("fc1", "fc"), ("fc2", "fc")]
-    assert net["fc1"].attrs == {"out": 6, "bias": False}
-    assert net["fc2"].attrs == {"out": 5, "bias": True}
+    # the weights' shapes as torch.nn.Linear holds them: (out, in)
+    assert net["fc1"].attrs == {"out": 6, "bias": False, "weight": (6, 4)}
+    assert net["fc2"].attrs == {"out": 5, "bias": True, "weight": (5, 6)}
     assert net["norm"].attrs["k"] == 2.0
     shaped = infer(net)
     assert shaped.total_params == 4 * 27 + 4 + 4 * 6 + 6 * 5 + 5
@@ -370,7 +371,7 @@ def test_inline_weights_are_read_for_their_sizes_only(tmp_path, exported):
     shaped = infer(load_spec(path))
     compared, _ = _compare(model, size, shaped)
     assert {"stem", "b2.1", "fc"} <= set(compared)
-    assert shaped.network["fc"].attrs == {"out": 10, "bias": True}
+    assert shaped.network["fc"].attrs == {"out": 10, "bias": True, "weight": (10, 12 * 8 * 8)}
     assert shaped.total_params == _params(model)
 
 
@@ -428,3 +429,31 @@ def test_nested_sequentials_are_named_as_the_tracer_names_them(tmp_path):
     assert kinds == [(l.name, l.attrs["kind"]) for l in traced.layers if l.type == "custom"] \
         == [("features.1.0.block.1.mul", "mul")]
     assert [read[n].output for n in names] == [traced[n].output for n in names]
+
+
+def test_input_must_fit_the_files_weights(exported, cli, tmp_path):
+    """--input may resize a model, never change the parameters its weights
+    fix: other channels than the first convolution takes, or a size that
+    reaches an fc with other features, is refused in one line."""
+    from netviz.errors import ShapeError
+    from netviz.models import shaped as to_shaped
+
+    resnet, _, path = exported["resnet18"]
+    err = _one_line_error(cli("shapes", path, "--input", "1x64x64"),
+                          "conv1: its weights take 3 input channels; --input gives 1")
+    assert err.startswith(f"{path}: ")
+    with pytest.raises(ShapeError, match="conv1: its weights take 3 input channels"):
+        to_shaped(path, input="4x32x32")
+    bigger = to_shaped(path, input="3x96x96")  # global pooling: any size fits
+    assert bigger.total_params == _params(resnet) and bigger["fc"].output == (1000,)
+    path = exported["small"][2]  # flatten then fc over 12x8x8 features
+    _one_line_error(cli("shapes", path, "--input", "3x32x32"),
+                    "fc: its weights take 768 input features; with --input 3x32x32 it gets 3072")
+    assert to_shaped(path, input="3x16x16").total_params == infer(load_spec(path)).total_params
+    # a batchnorm straight on the input: its scale fixes the channels too
+    nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn")]
+    path = tmp_path / "bn.onnx"
+    onnx.save(_model(nodes, [_weight(n, [3]) for n in "sbmv"]), str(path))
+    assert infer(load_spec(path)).total_params == 6
+    _one_line_error(cli("shapes", path, "--input", "2x8x8"),
+                    "bn: its weights take 3 input channels; --input gives 2")

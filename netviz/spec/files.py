@@ -79,4 +79,8 @@ def with_input(network: Network, shape: tuple[int, ...]) -> Network:
         Layer(layer.name, layer.type, {**layer.attrs, "shape": tuple(shape)}, layer.inputs,
               layer.label, layer.loc, layer.scope) if layer.type == "input" else layer
         for layer in network.layers)
-    return network.replace(layers=layers)
+    resized = network.replace(layers=layers)
+    if any("weight" in layer.attrs for layer in layers):  # read from a file that holds
+        from .onnx import check_weights  # weights (ONNX): their sizes must stay the same
+        check_weights(resized)
+    return resized

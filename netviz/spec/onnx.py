@@ -171,9 +171,12 @@ class _Builder:
                                     "beta": float(a.get("beta", 0.75)),
                                     "k": float(a.get("bias", 1.0))}, [self.of[x]], out)
         if op == "BatchNormalization" and live == [x]:
-            return self.add("batchnorm", {"eps": float(a.get("epsilon", 1e-5)),
-                                         "momentum": round(1 - float(a.get("momentum", 0.9)), 6),
-                                         "affine": True}, [self.of[x]], out)
+            attrs = {"eps": float(a.get("epsilon", 1e-5)),
+                     "momentum": round(1 - float(a.get("momentum", 0.9)), 6), "affine": True}
+            scale = g.shapes.get(node.input[1]) if len(node.input) > 1 else None
+            if scale is not None and len(scale) == 1 and isinstance(scale[0], int):
+                attrs["weight"] = tuple(scale)
+            return self.add("batchnorm", attrs, [self.of[x]], out)
         if op == "Dropout" and live == [x]:
             p = a.get("ratio", 0.5)
             if len(node.input) > 1 and node.input[1]:
@@ -248,7 +251,7 @@ class _Builder:
         bias = len(node.input) > 2 and g.is_param(node.input[2])
         attrs = {"out": wshape[0], "kernel": kernel, "stride": stride,
                  "pad": self.pads(a, kernel, dilation, stride, x), "dilation": dilation,
-                 "groups": int(a.get("group", 1)), "bias": bias}
+                 "groups": int(a.get("group", 1)), "bias": bias, "weight": tuple(wshape)}
         self.add("conv", attrs, [self.of[x]], node.output[0], weight=w)
 
     def deconv(self, node, a):
@@ -267,7 +270,8 @@ class _Builder:
         attrs = {"out": wshape[1] * groups, "kernel": kernel, "stride": stride,
                  "pad": self.pads(a, kernel, dilation, stride, x),
                  "output_pad": tuple(a.get("output_padding", (0, 0))), "dilation": dilation,
-                 "groups": groups, "bias": len(node.input) > 2 and g.is_param(node.input[2])}
+                 "groups": groups, "bias": len(node.input) > 2 and g.is_param(node.input[2]),
+                 "weight": tuple(wshape)}
         self.add("deconv", attrs, [self.of[x]], node.output[0], weight=w)
 
     def resize(self, node, a) -> bool:
@@ -351,7 +355,11 @@ class _Builder:
             out, bias = wshape[1], False
         if not isinstance(out, int):
             return False
-        self.add("fc", {"out": out, "bias": bias}, [self.of[x]], node.output[0], weight=w)
+        attrs = {"out": out, "bias": bias}
+        if all(isinstance(d, int) for d in wshape):  # as torch.nn.Linear holds it: (out, in)
+            attrs["weight"] = tuple(wshape) if node.op_type == "Gemm" and a.get("transB", 0) \
+                else tuple(wshape[::-1])
+        self.add("fc", attrs, [self.of[x]], node.output[0], weight=w)
         return True
 
     def clip(self, node, a) -> bool:
@@ -455,6 +463,63 @@ def _check(builder: _Builder, network: Network):
             raise builder.fail(f"netviz works out an output of {format_shape(got)} for layer "
                                f"{layer.name!r} ({layer.type}) but the model's is "
                                f"{format_shape(want)}; netviz cannot draw this model faithfully")
+        held, counted = file_params(layer), shaped.info[layer.name].params
+        if held is not None and held != counted:
+            builder.node = entry["node"]
+            raise builder.fail(f"netviz counts {counted:,} parameters for layer {layer.name!r} "
+                               f"({layer.type}) but its weights hold {held:,}; netviz cannot "
+                               "draw this model faithfully")
+
+
+def file_params(layer) -> int | None:
+    """The parameters a layer holds in the file, from its weight's shape
+    (``weight``, in torch's layout) and its bias; None if not recorded."""
+    w = layer.attrs.get("weight")
+    if w is None:
+        return None
+    if layer.type == "batchnorm":
+        return 2 * w[0]  # scale and shift (the running statistics are no parameters)
+    out = w[1] * layer.attrs["groups"] if layer.type == "deconv" else w[0]
+    return prod(w) + (out if layer.attrs["bias"] else 0)
+
+
+def weights_in(layer) -> tuple[int, str]:
+    """What a layer's weights take: (count, 'input channels' or 'input features')."""
+    w, t = layer.attrs["weight"], layer.type
+    if t == "fc":
+        return w[1], "input features"
+    return (w[1] * layer.attrs["groups"] if t == "conv" else w[0]), "input channels"
+
+
+def check_weights(network: Network) -> None:
+    """After ``--input``: every layer whose weights the file holds keeps their
+    size. A ShapeError names the first layer whose parameters would change
+    (an input with other channels, or sizes that reach an fc otherwise)."""
+    from ..errors import ShapeError
+    from ..shapes import infer
+
+    try:
+        shaped = infer(network)
+    except ShapeError:
+        return  # a size the layers cannot take: the shape engine says so where it is used
+    first = network.layers[0]
+    given = format_shape(first.attrs["shape"])
+    for layer in network.layers:
+        want = file_params(layer)
+        info = shaped.info[layer.name]
+        if want is None or info.params == want:
+            continue
+        count, what = weights_in(layer)
+        shape = info.inputs[0] if info.inputs else ()
+        got = prod(shape) if layer.type == "fc" else (shape[0] if shape else 0)
+        if got != count:
+            how = f"--input gives {got}" if layer.inputs == (first.name,) else \
+                f"with --input {given} it gets {got}"
+            why = f"its weights take {count} {what}; {how}"
+        else:
+            why = (f"its weights hold {want:,} parameters; with --input {given} netviz counts "
+                   f"{info.params:,}")
+        raise ShapeError(f"{layer.name}: {why}", network.source)
 
 
 def load_onnx(path: str | os.PathLike) -> Network:
