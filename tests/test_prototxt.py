@@ -506,3 +506,26 @@ def test_cli_render_and_errors(cli, write, tmp_path):
     import json
     doc = json.loads(res.stdout)
     assert doc["input"] == [1, 28, 28] and doc["total_params"] == 431_080
+
+
+@pytest.mark.parametrize("name", ["lenet.txt", "lenet.yaml"])
+def test_prototxt_under_another_suffix_says_so(name, tmp_path):
+    """A prototxt saved as .txt or .yaml goes to the YAML reader, which
+    cannot read it: the error says what the file looks like."""
+    path = tmp_path / name
+    with open(LENET, encoding="utf-8") as fh:
+        path.write_text(fh.read(), encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value).startswith(f"{path}:")
+    assert info.value.message.endswith("(this looks like a Caffe prototxt: name it .prototxt)")
+    old = tmp_path / ("old" + os.path.splitext(name)[1])  # the V1 'layers { ... }' layout
+    old.write_text('name: "x"\nlayers {\n  name: "r"\n  type: RELU\n}\n', encoding="utf-8")
+    with pytest.raises(SpecError, match="looks like a Caffe prototxt"):
+        load_spec(old)
+    # a YAML spec's own mistakes get no such hint
+    plain = tmp_path / ("plain" + os.path.splitext(name)[1])
+    plain.write_text("input: 3x8x8\nlayers:\n  - conv: {out: 4, kernel: 3\n", encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_spec(plain)
+    assert "YAML syntax error" in info.value.message and "prototxt" not in info.value.message

@@ -3,12 +3,23 @@ YAML reader. Every problem is one located line."""
 from __future__ import annotations
 
 import os
+import re
 
 from ..errors import SpecError
 from ..ir import Layer, Network
 from .yaml import parse_spec
 
 MAX_BYTES = 16 * 1024 * 1024
+
+
+PROTOTXT_HINT = "(this looks like a Caffe prototxt: name it .prototxt)"
+_PROTOTXT = re.compile(r"^[ \t]*layers?[ \t]*\{", re.M)
+
+
+def looks_like_prototxt(text: str) -> bool:
+    """Whether text reads as a Caffe network definition: a line opening
+    ``layer {`` (or the older ``layers {``), which no YAML spec has."""
+    return _PROTOTXT.search(text) is not None
 
 
 def read_text(path: str) -> str:
@@ -70,7 +81,12 @@ def load_spec(path: str | os.PathLike) -> Network:
         return getattr(importlib.import_module(module), attr)(path)
     text = read_text(path)
     stem = os.path.splitext(os.path.basename(path))[0]
-    return parse_spec(text, path, default_name=stem)
+    try:
+        return parse_spec(text, path, default_name=stem)
+    except SpecError as exc:
+        if not looks_like_prototxt(text):
+            raise
+        raise SpecError(f"{exc.message} {PROTOTXT_HINT}", exc.file, exc.line, exc.col) from None
 
 
 def with_input(network: Network, shape: tuple[int, ...]) -> Network:
