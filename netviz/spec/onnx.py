@@ -42,20 +42,20 @@ def _import_onnx():
 
 def _read(onnx, path: str):
     if os.path.isdir(path):
-        raise SpecError(f"{path}: is a directory, not an ONNX model")
+        raise SpecError("is a directory, not an ONNX model", path)
     if not os.path.exists(path):
-        raise SpecError(f"{path}: no such file")
+        raise SpecError("no such file", path)
     try:
         model = onnx.load(path, load_external_data=False)
     except PermissionError:
-        raise SpecError(f"{path}: permission denied") from None
+        raise SpecError("permission denied", path) from None
     except OSError as exc:
-        raise SpecError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise SpecError(f"cannot be read ({exc.strerror or exc})", path) from None
     except Exception as exc:  # protobuf's DecodeError, or anything a damaged file raises
         why = " ".join(str(exc).split())[:120] or type(exc).__name__
-        raise SpecError(f"{path}: not an ONNX model (cannot be decoded: {why})") from None
+        raise SpecError(f"not an ONNX model (cannot be decoded: {why})", path) from None
     if not model.graph.node or not model.graph.input:
-        raise SpecError(f"{path}: not an ONNX model (no graph with nodes and an input in it)")
+        raise SpecError("not an ONNX model (no graph with nodes and an input in it)", path)
     for t in model.graph.initializer:  # weights stored inline: only their sizes are needed,
         if t.data_location != 1 and t.ByteSize() > 4096:  # and inference copies the model
             for field in ("raw_data", "float_data", "double_data", "int32_data", "int64_data"):
@@ -86,7 +86,7 @@ class _Builder:
         return f"node {n.name!r} ({n.op_type})" if n.name else f"a {n.op_type} node"
 
     def fail(self, message: str) -> SpecError:
-        return SpecError(f"{self.path}: {self.where()}: {message}")
+        return SpecError(f"{self.where()}: {message}", self.path)
 
     # --- adding layers ------------------------------------------------------
     def add(self, type_name, attrs, inputs, output=None, weight=None):
@@ -109,8 +109,8 @@ class _Builder:
         real = [vi for vi in self.model.graph.input if vi.name not in g.inits]
         if len(real) != 1:
             names = ", ".join(repr(vi.name) for vi in real) or "none"
-            raise SpecError(f"{self.path}: netviz draws models with one input; this one has "
-                            f"{len(real)} ({names})")
+            raise SpecError(f"netviz draws models with one input; this one has {len(real)} "
+                            f"({names})", self.path)
         self.add("input", {"shape": self.input_shape(real[0])}, (), real[0].name)
         lrns, folded = find_lrns(g)
         for node in g.nodes:
@@ -128,9 +128,9 @@ class _Builder:
     def input_shape(self, vi):
         s = self.g.shapes.get(vi.name)
         if not s or len(s) < 2:
-            raise SpecError(f"{self.path}: input {vi.name!r} has no known shape "
+            raise SpecError(f"input {vi.name!r} has no known shape "
                             f"({'rank ' + str(len(s)) if s is not None else 'no type'}); netviz "
-                            "needs a batch dimension and CxHxW or a feature count")
+                            "needs a batch dimension and CxHxW or a feature count", self.path)
         rest = s[1:]
         if all(isinstance(d, int) and d > 0 for d in rest):
             return tuple(rest)
@@ -522,13 +522,30 @@ def check_weights(network: Network) -> None:
         raise ShapeError(f"{layer.name}: {why}", network.source)
 
 
+class InputSizeNeeded(SpecError):
+    """The model's input size is symbolic (exported with dynamic axes).
+    ``network`` is the whole network with no input shape, for callers that
+    have the size from elsewhere (``--input``)."""
+
+    def __init__(self, message: str, file: str, network: Network):
+        super().__init__(message, file)
+        self.network = network
+
+
 def load_onnx(path: str | os.PathLike) -> Network:
-    """Read an ONNX model file into a Network (the weights are not read)."""
+    """Read an ONNX model file into a Network (the weights are not read).
+    A model without a fixed input size raises :class:`InputSizeNeeded`."""
     onnx = _import_onnx()
     path = os.fspath(path)
     model = _read(onnx, path)
     builder = _Builder(onnx, model, path)
     network = builder.run()
-    if network.layers[0].attrs["shape"] is not None:
-        _check(builder, network)
+    if network.layers[0].attrs["shape"] is None:
+        real = next(vi for vi in model.graph.input if vi.name not in builder.g.inits)
+        dims = builder.g.shapes[real.name][1:]
+        example = "x".join(str(d) if isinstance(d, int) and d > 0 else "224" for d in dims) \
+            if len(dims) == 3 else "3x224x224"
+        raise InputSizeNeeded("the model does not fix its input size: give one with --input, "
+                              f"e.g. --input {example}", path, network)
+    _check(builder, network)
     return network
