@@ -125,6 +125,55 @@ def test_blocks_go_left_to_right_with_an_arrow_before_each(model):
             assert x0 < x1
 
 
+def cut(pts, y: float) -> list[float]:
+    """Where the horizontal line at y meets the sides of a polygon."""
+    out = []
+    for (ax, ay), (bx, by) in zip(pts, pts[1:] + pts[:1]):
+        if ay != by and min(ay, by) <= y <= max(ay, by):
+            out.append(ax + (y - ay) / (by - ay) * (bx - ax))
+    return out
+
+
+def span(groups_, y: float) -> tuple[float, float]:
+    """Where the line at y enters and leaves what the groups draw (faces or a marker)."""
+    xs = []
+    for g in groups_:
+        for poly in g.iter(f"{SVG}polygon"):
+            xs += cut(points(poly), y)
+        for c in g.iter(f"{SVG}circle"):
+            cx, cy, r = (float(c.get(k)) for k in ("cx", "cy", "r"))
+            if abs(y - cy) < r:
+                d = math.sqrt(r * r - (y - cy) ** 2)
+                xs += [cx - d, cx + d]
+    return min(xs), max(xs)
+
+
+@pytest.mark.parametrize("model", MODELS + ["resnet50"])
+def test_arrows_run_from_the_visible_right_edge_to_the_next_left_edge(model):
+    """Not from inside a box's side face, nor on into the next box behind its front face."""
+    fig, root = render(model)
+    # each block with the slab painted right after it (a pooling at its end)
+    drawn = []
+    for el in root.iter(f"{SVG}g"):
+        first = classes(el)[:1]
+        if first == ["block"]:
+            drawn.append([el])
+        elif first == ["slab"]:
+            drawn[-1].append(el)
+    order = [layer_of(d[0]) for d in drawn]
+    arrows = groups(root, "arrow")
+    assert len(arrows) >= 4
+    for a in arrows:
+        line = next(a.iter(f"{SVG}path"))
+        (x0, y0), (x1, y1) = (tuple(map(float, p.split(","))) for p in line.get("d")[1:].split(" L"))
+        k = order.index(layer_of(a))
+        assert x0 == pytest.approx(span(drawn[k - 1], y0)[1], abs=0.05), "from the right edge of the block before"
+        assert x1 == pytest.approx(span(drawn[k][:1], y0)[0], abs=0.05), "to the left edge of the next"
+        tip = points(next(a.iter(f"{SVG}polygon")))[0]
+        assert x0 + 8 < tip[0] < x1, "the head on the visible stretch"
+        assert x1 - x0 >= 20
+
+
 def test_chain_networks_have_an_arrow_between_every_two_blocks():
     for model in ("alexnet", "lenet5", "vgg16"):
         fig, root = render(model)
@@ -235,16 +284,22 @@ def test_non_square_map_gets_rows_and_columns():
     assert ratio["c"] / ratio["input"] == pytest.approx(math.sqrt(2), rel=0.02)
 
 
-@pytest.mark.parametrize("model", zoo.names() + ["examples/residual.yaml", "examples/inception.yaml"])
+@pytest.mark.parametrize("model", zoo.names() + ["examples/residual.yaml", "examples/inception.yaml",
+                                                  "torchvision:resnet18"])
 @pytest.mark.parametrize("extras", [{}, {"legend": True, "title": "A long title for the figure"}])
 def test_no_text_overlaps_or_leaves_canvas(model, extras):
+    if ":" in model:  # traced on the meta device: shapes only, no weights
+        pytest.importorskip("torchvision")
+        extras = dict(extras, device="meta")
     scene = netviz.render(model, style="blocks", **extras).scene
-    boxes = [(t.text, t.box) for t in scene.texts()]
-    for text, (x0, y0, x1, y1) in boxes:
+    boxes = [(t.text, t.box, (t.cls or "").startswith("label")) for t in scene.texts()]
+    for text, (x0, y0, x1, y1), _ in boxes:
         assert 0 <= x0 and x1 <= scene.width and 0 <= y0 and y1 <= scene.height, text
-    for i, (ta, a) in enumerate(boxes):
-        for tb, b in boxes[i + 1:]:
+    for i, (ta, a, la) in enumerate(boxes):
+        for tb, b, lb in boxes[i + 1:]:
             assert not boxes_overlap(a, b), f"{ta!r} overlaps {tb!r}"
+            # two labels of the blocks do not crowd each other: a few px of air between them
+            assert not (la and lb and boxes_overlap(a, b, gap=3)), f"{ta!r} crowds {tb!r}"
 
 
 def test_options_labels_title_legend_theme():

@@ -34,10 +34,11 @@ BAR_SIDE = 9.0  # a dense bar's front face
 OUT_SIDE = 15.0  # the output bar's front face
 SLAB_MIN, SLAB_MAX = 5.0, 12.0  # a pooling slab's width
 MARKER_R = 10.0
-GAP = 34.0  # the visible stretch of an arrow between two blocks
+GAP = 28.0  # the visible stretch of an arrow between two blocks
 FRONT_GAP = 26.0  # least room between two front faces, for the side label of the first
 LINE_WIDTH = 2.0
 LABEL = 12.0
+LABEL_GAP = 5.0  # least room between two labels
 KIND = 12.5  # "softmax" under the output
 MARGIN = 14.0
 SKIP_CLEAR = 18.0  # a skip arrow's height over the blocks it passes
@@ -152,6 +153,15 @@ def entry(u: Unit) -> float:
     return hit[0] if hit else u.box.x
 
 
+def leave(u: Unit) -> float:
+    """Where the axis last leaves the unit on screen: the visible right edge
+    of its box or its slab, on a side face for a box centred in depth."""
+    if u.marked:
+        return u.cx + MARKER_R
+    hits = [b.span_y(0.0) for b in (u.box, u.slab) if b is not None]
+    return max((h[1] for h in hits if h), default=u.end)
+
+
 def place(units: list[Unit]) -> float:
     """Move the units along the axis, each ``GAP`` of visible arrow after the
     one before; returns the figure's width on screen."""
@@ -164,7 +174,7 @@ def place(units: list[Unit]) -> float:
             if not u.marked:  # a deep block's front face clear of the labels of the one before
                 start = max(start, prev_front + FRONT_GAP - (u.box.fx - origin))
         _move(u, start)
-        prev_end = u.end
+        prev_end = leave(u)
         prev_front = u.cx + MARKER_R if u.marked else (u.slab or u.box).front[2]
     x0, _, x1, _ = scene_extent(_drawn(units))
     return x1 - x0
@@ -229,10 +239,10 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
     blocks, straights = [], {j for i, j in links if i == j - 1}
     for j, u in enumerate(units):
         tok = ids.token(u.layer.name)
-        if j in straights:
+        if j in straights:  # from the visible right edge of one block to the left edge of the next
             prev = units[j - 1]
-            stop = u.cx - MARKER_R if u.marked else u.box.x
-            blocks.append(straight(prev.end, stop, (prev.end, entry(u)), colours["arrow"], LINE_WIDTH,
+            start, stop = leave(prev), entry(u)
+            blocks.append(straight(start, stop, (start, stop), colours["arrow"], LINE_WIDTH,
                                    cls=f"arrow layer-{tok} from-{ids.token(prev.layer.name)}"))
         if u.marked:
             prims = marker(u.cx, MARKER_R, u.kind, colours[u.kind])
@@ -319,7 +329,7 @@ def _labels(units: list[Unit], drawn, colours: dict, ids: common.Ids) -> list[Te
     "softmax" under the output; each kept clear of the lines and of the other labels."""
     obstacles = [u.box.front for u in units if not u.marked]
     obstacles += [(u.cx - MARKER_R, -MARKER_R, u.cx + MARKER_R, MARKER_R) for u in units if u.marked]
-    placer = Placer(obstacles, edges(drawn))
+    placer = Placer(obstacles, edges(drawn), gap=LABEL_GAP)
     n = math.hypot(S, C)
     down_right = (S / n, C / n)  # the normal of a receding edge, away from the box
     out = []
