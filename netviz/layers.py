@@ -144,6 +144,40 @@ TYPES: tuple[LayerType, ...] = (
     LayerType("concat", "concat", "Concatenation along the channels (Inception "
               "branches); all inputs share their other dimensions.",
               aliases=("cat",), min_inputs=2, max_inputs=None),
+    LayerType("embedding", "embedding", "A table of learned vectors looked up by integer "
+              "ids (torch.nn.Embedding): a sequence of T token ids (an input of shape T) "
+              "becomes T vectors, T x dim; any other shape gains a last dimension of dim.", (
+        Field("num", "pos", REQUIRED, "vocabulary size: the ids run from 0 to num-1"),
+        Field("dim", "pos", REQUIRED, "length of each vector"),
+        Field("padding_idx", "int", None, "an id whose vector stays zero and gets no gradient "
+              "(from -num to num-1, as torch allows)"),
+    ), short="dim", aliases=("embed",)),
+    *(LayerType(kind, "recurrent", f"{what} over a sequence TxF (time steps x features, "
+                "without the batch; torch's batch_first layout). The output is the whole "
+                "sequence of the last layer's states, T x hidden*directions (torch's "
+                "output[0]), or only its last time step with last: true.",
+                (Field("hidden", "pos", REQUIRED, "features of the hidden state"),
+                 Field("layers", "pos", 1, "recurrent layers stacked, each reading the "
+                       "sequence the one before outputs"),
+                 Field("bidirectional", "bool", False, "a second layer reads the sequence "
+                       "backwards; the outputs of both are concatenated"),
+                 Field("bias", "bool", True, "learn the input and hidden biases"),
+                 Field("dropout", "prob", 0.0, "dropout on the outputs of every layer but "
+                       "the last"),
+                 *fields,
+                 Field("last", "bool", False, "output only the last time step, "
+                       "hidden*directions features (output[:, -1] in torch): what a "
+                       "classifier reads; for a bidirectional layer the backward half "
+                       "has then read only that step")),
+                short="hidden", aliases=aliases)
+      for kind, what, fields, aliases in (
+          ("lstm", "Long short-term memory (torch.nn.LSTM)",
+           (Field("proj_size", "nonneg", 0, "project each hidden state down to this size "
+                  "(smaller than hidden; 0: none)"),), ("long_short_term_memory",)),
+          ("gru", "Gated recurrent unit (torch.nn.GRU)", (), ()),
+          ("rnn", "Elman recurrent layer (torch.nn.RNN)",
+           (Field("nonlinearity", "str", "tanh", "tanh or relu"),), ("elman",)),
+      )),
     LayerType("custom", "custom", "Any other module, with its output shape given "
               "(what `netviz trace` writes for modules without a rule of their own).", (
         Field("kind", "str", REQUIRED, "what it is, e.g. LayerNorm"),

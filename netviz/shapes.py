@@ -243,6 +243,57 @@ def _fc(ctx):
     return shape[:-1] + (out,), params, lead * features * out
 
 
+@rule("embedding")
+def _embedding(ctx):
+    """torch.nn.Embedding: each id becomes a vector of ``dim``; a lookup, no multiply-adds."""
+    a = ctx.layer.attrs
+    num, dim, pad = a["num"], a["dim"], a.get("padding_idx")
+    if pad is not None and not -num <= pad < num:
+        ctx.fail(f"padding_idx {pad} is not an id of the {num}-word vocabulary: it must be "
+                 f"from {-num} to {num - 1}, as torch requires")
+    return tuple(ctx.ins[0]) + (dim,), num * dim, 0
+
+
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+NONLINEARITIES = ("tanh", "relu")
+
+
+@rule("lstm", "gru", "rnn")
+def _recurrent(ctx):
+    """torch.nn.LSTM, GRU and RNN with batch_first: a TxF input, a T x hidden*directions
+    output (the last step only with ``last``). Parameters per layer and direction:
+    gates * hidden * (inputs + state + 2 biases), plus the projection of an LSTM with
+    proj_size. Multiply-adds: the weight matrices applied once per time step."""
+    a = ctx.layer.attrs
+    t = ctx.layer.type
+    shape = ctx.ins[0]
+    if len(shape) != 2:
+        ctx.fail(f"{t} needs a sequence TxF (time steps x features), got {format_shape(shape)}"
+                 + (": start with an embedding to turn token ids into vectors" if len(shape) == 1
+                    else ""))
+    steps, features = shape
+    hidden, layers, dirs = a["hidden"], a["layers"], 2 if a["bidirectional"] else 1
+    proj = a.get("proj_size", 0) if t == "lstm" else 0
+    if t == "rnn" and a.get("nonlinearity", "tanh") not in NONLINEARITIES:
+        ctx.fail(f"unknown nonlinearity {a['nonlinearity']!r}: use tanh or relu, as torch.nn.RNN "
+                 "requires")
+    if proj and proj >= hidden:
+        ctx.fail(f"proj_size {proj} must be smaller than hidden {hidden}, as torch requires")
+    if a["dropout"] and layers == 1:
+        ctx.warn(f"dropout {a['dropout']:g} does nothing with 1 layer: torch applies it between "
+                 "stacked layers only (give layers: 2 or more, or leave dropout out)")
+    gates, state = GATES[t], proj or hidden
+    params = macs = 0
+    size = features
+    for _ in range(layers):
+        per_dir = gates * hidden * (size + state) + (2 * gates * hidden if a["bias"] else 0) \
+            + proj * hidden
+        params += dirs * per_dir
+        macs += dirs * steps * (gates * hidden * (size + state) + proj * hidden)
+        size = state * dirs
+    return ((size,) if a["last"] else (steps, size)), params, macs
+
+
 @rule("batchnorm")
 def _bn(ctx):
     shape = ctx.ins[0]
