@@ -310,18 +310,26 @@ def test_hand_built_model_maps_each_op(tmp_path):
     assert shaped.total_params == 4 * 27 + 4 + 4 * 6 + 6 * 5 + 5
 
 
-@pytest.mark.parametrize("content", [b"layers:\n  - conv: 96\n", b"\x08\x07\x12\xff\xff\xff"])
-def test_not_an_onnx_file(cli, tmp_path, content):
+@pytest.mark.parametrize("content, says", [
+    (b"layers:\n  - conv: 96\n", "a text file, not an ONNX model (an ONNX model is binary protobuf)"),
+    (b'name: "x"\nlayer {\n  name: "data"\n  type: "Input"\n}\n',
+     "a text file, not an ONNX model (this looks like a Caffe prototxt: name it .prototxt)"),
+    (b"\x08\x07\x12\xff\xff\xff", "truncated or not an ONNX model (protobuf: "),
+])
+def test_not_an_onnx_file(cli, tmp_path, content, says):
     path = tmp_path / "bad.onnx"
     path.write_bytes(content)
-    _one_line_error(cli("shapes", path), "not an ONNX model", str(path))
+    err = _one_line_error(cli("shapes", path), says)
+    assert err.startswith(f"{path}: ")
 
 
 def test_truncated_model(cli, tmp_path, exported):
     data = open(exported["small-ts"][2], "rb").read()
     path = tmp_path / "cut.onnx"
     path.write_bytes(data[: len(data) // 2])
-    _one_line_error(cli("shapes", path), str(path))
+    err = _one_line_error(cli("shapes", path), str(path))
+    assert err.startswith(f"{path}: truncated or not an ONNX model (protobuf: "), err
+    assert "Error parsing message" not in err
 
 
 def test_missing_file(cli, tmp_path):

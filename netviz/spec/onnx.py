@@ -52,8 +52,7 @@ def _read(onnx, path: str):
     except OSError as exc:
         raise SpecError(f"cannot be read ({exc.strerror or exc})", path) from None
     except Exception as exc:  # protobuf's DecodeError, or anything a damaged file raises
-        why = " ".join(str(exc).split())[:120] or type(exc).__name__
-        raise SpecError(f"not an ONNX model (cannot be decoded: {why})", path) from None
+        raise SpecError(_undecodable(path, exc), path) from None
     if not model.graph.node or not model.graph.input:
         raise SpecError("not an ONNX model (no graph with nodes and an input in it)", path)
     for t in model.graph.initializer:  # weights stored inline: only their sizes are needed,
@@ -66,6 +65,26 @@ def _read(onnx, path: str):
         return onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception:  # an op inference does not know; the shapes are a check, not a need
         return model
+
+
+def _undecodable(path: str, exc: Exception) -> str:
+    """Why a file protobuf cannot decode is no ONNX model: a text file (a
+    prototxt or spec under the wrong name), or binary data cut short or of
+    another kind."""
+    from .files import PROTOTXT_HINT, looks_like_prototxt
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        head = b""
+    if head and all(b >= 32 or b in b"\t\r\n" for b in head):
+        text = head.decode("utf-8", "replace")
+        hint = PROTOTXT_HINT if looks_like_prototxt(text) else "(an ONNX model is binary protobuf)"
+        return f"a text file, not an ONNX model {hint}"
+    why = " ".join(str(exc).split()) or type(exc).__name__
+    why = why.split("': ", 1)[1] if why.startswith("Error parsing message") and "': " in why else why
+    return f"truncated or not an ONNX model (protobuf: {why[:120]})"
 
 
 def _attrs(onnx, node) -> dict:
