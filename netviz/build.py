@@ -165,6 +165,14 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
         return nn.Linear(ins[0][-1], a["out"], bias=a["bias"])
     if t == "dropout":
         return nn.Dropout(a["p"])
+    if t == "embedding":
+        return nn.Embedding(a["num"], a["dim"], padding_idx=a.get("padding_idx"))
+    if t in ("lstm", "gru", "rnn"):
+        extra = {"proj_size": a.get("proj_size", 0)} if t == "lstm" else \
+            {"nonlinearity": a.get("nonlinearity", "tanh")} if t == "rnn" else {}
+        return _RECURRENT[t](ins[0][-1], a["hidden"], a["layers"], bias=a["bias"],
+                             batch_first=True, dropout=a["dropout"],
+                             bidirectional=a["bidirectional"], last=a["last"], **extra)
     if t == "batchnorm":
         cls = nn.BatchNorm2d if len(ins[0]) == 3 else nn.BatchNorm1d
         return cls(ins[0][0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
@@ -188,6 +196,27 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
 
 
 _Add = _Concat = _NetvizModule = None
+_RECURRENT: dict = {}
+
+
+def _recurrent_class(base):
+    """``base`` (nn.LSTM, GRU or RNN) returning its output sequence alone, or its
+    last time step with ``last``: the states torch also returns are dropped."""
+
+    class Recurrent(base):
+        def __init__(self, *args, last: bool = False, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.last = bool(last)
+
+        def extra_repr(self):
+            return super().extra_repr() + (", last=True" if self.last else "")
+
+        def forward(self, x):
+            out = super().forward(x)[0]
+            return out[:, -1] if self.last else out
+
+    Recurrent.__name__ = Recurrent.__qualname__ = base.__name__
+    return Recurrent
 
 
 def _define_modules():
@@ -195,6 +224,8 @@ def _define_modules():
     if _NetvizModule is not None:
         return
     torch = _torch()
+    for kind, base in (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN)):
+        _RECURRENT[kind] = _recurrent_class(base)
 
     class Add(torch.nn.Module):
         """Element-wise sum of the inputs (a residual join)."""
