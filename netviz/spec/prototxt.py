@@ -181,19 +181,20 @@ class _Reader:
         shapes, dims = top.fields("input_shape"), top.fields("input_dim")
         if shapes and dims:
             raise SpecError.at("give 'input_shape' or 'input_dim', not both", dims[0].loc)
+        n = len(names)
+        need = f"{n} input{'s' if n > 1 else ''} need{'' if n > 1 else 's'}"
         for i, f in enumerate(names):
             blob = convert(f.value, "str", "input")
             if shapes:
-                if len(shapes) != len(names):
-                    raise SpecError.at(f"{len(names)} inputs need {len(names)} 'input_shape' "
-                                       f"blocks, got {len(shapes)}", shapes[0].loc)
+                if len(shapes) != n:
+                    raise SpecError.at(f"{need} {n} 'input_shape' block{'s' if n > 1 else ''}, "
+                                       f"got {len(shapes)}", shapes[0].loc)
                 sec = Section(shapes[i].value, "input_shape", ("dim",))
                 shape = image_shape(sec.many("dim", "int"), shapes[i].loc, "input_shape")
             elif dims:
-                if len(dims) != 4 * len(names):
-                    raise SpecError.at(f"{len(names)} input{'s' if len(names) > 1 else ''} need "
-                                       f"{4 * len(names)} 'input_dim' values (N, C, H, W each), "
-                                       f"got {len(dims)}", dims[0].loc)
+                if len(dims) != 4 * n:
+                    raise SpecError.at(f"{need} {4 * n} 'input_dim' values (N, C, H, W"
+                                       f"{' each' if n > 1 else ''}), got {len(dims)}", dims[0].loc)
                 values = [convert(d.value, "int", "input_dim") for d in dims[4 * i:4 * i + 4]]
                 shape = image_shape(values, dims[4 * i].loc, "input_dim")
             else:
