@@ -534,3 +534,15 @@ def test_prototxt_under_another_suffix_says_so(name, tmp_path):
     with pytest.raises(SpecError) as info:
         load_spec(plain)
     assert "YAML syntax error" in info.value.message and "prototxt" not in info.value.message
+
+
+@pytest.mark.parametrize("ctype, hint", [
+    ("Frobnicate", None),  # no Caffe type is near it (difflib gives 'Concat' 0.62)
+    ("Convolutoin", "Convolution"), ("Softmx", "Softmax"), ("Dropot", "Dropout"),
+    ("Pool", "Pooling"), ("Concatenate", "Concat"), ("Re", None),
+])
+def test_type_suggestions_are_near_misses_only(write, ctype, hint):
+    path = write(INPUT + f'layer {{ name: "a" type: "{ctype}" bottom: "data" top: "a" }}\n')
+    message = error(path).message
+    said = f"a: unknown Caffe layer type '{ctype}'"
+    assert message == said + (f" (did you mean '{hint}'?)" if hint else ""), message

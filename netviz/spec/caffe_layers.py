@@ -15,8 +15,18 @@ from .pbtext import Field, Message, Scalar
 
 
 def suggest(word: str, choices) -> str:
-    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{near[0]}'?)" if near else ""
+    """' (did you mean X?)' for a near miss: the same but for case, a typo
+    (difflib ratio at least 0.75, so 'Frobnicate' is not taken for 'Concat'),
+    or the one choice the word begins or ends (Pool, Concatenate)."""
+    by_lower: dict[str, str] = {}
+    for c in choices:
+        by_lower.setdefault(str(c).lower(), str(c))
+    low = word.lower()
+    near = difflib.get_close_matches(low, list(by_lower), n=1, cutoff=0.75)
+    if not near and len(low) >= 4:
+        near = [c for c in by_lower if len(c) >= 4 and (c.startswith(low) or low.startswith(c))]
+        near = near if len(near) == 1 else []
+    return f" (did you mean '{by_lower[near[0]]}'?)" if near else ""
 
 
 def convert(value, kind: str, what: str):
