@@ -66,6 +66,17 @@ def _failure(exc, target: str, input_shape, device) -> Exception:
     return UsageError(f"{target}: the forward failed at {exc.where}{on}: {cause}; {hint}")
 
 
+def _token_ids(module, shape) -> int:
+    """A model with an nn.Embedding traced on a sequence (a one-dimensional input,
+    T) reads token ids: the size of its smallest vocabulary, the ids it is fed
+    being below it; 0 (random floats) otherwise."""
+    from torch import nn
+    if len(shape) != 1:
+        return 0
+    sizes = [m.num_embeddings for m in module.modules() if isinstance(m, nn.Embedding)]
+    return min(sizes, default=0)
+
+
 def trace_module(module, input_shape, device="auto", depth=None, profile=False, *,
                  name=None, title=None, description=None, source=None, target=None,
                  method="auto", batch=1):
@@ -93,11 +104,14 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
     shape = parse_input(input_shape)
     if int(batch) < 1:
         raise UsageError(f"--batch {batch}: the batch must be 1 or more")
+    vocab = _token_ids(module, shape)
     if dev.type == "meta":
-        x = torch.empty((int(batch), *shape), device=dev)
+        x = torch.empty((int(batch), *shape), device=dev,
+                        dtype=torch.long if vocab else torch.float32)
     else:
         gen = torch.Generator().manual_seed(0)
-        x = torch.randn((int(batch), *shape), generator=gen).to(dev)
+        x = (torch.randint(0, vocab, (int(batch), *shape), generator=gen) if vocab else
+             torch.randn((int(batch), *shape), generator=gen)).to(dev)
 
     notes, metrics = [], {}
     with borrowed(module, dev), torch.no_grad():

@@ -149,9 +149,40 @@ def _bn(m):
     return _attrs("batchnorm", eps=float(m.eps), momentum=momentum, affine=bool(m.affine))
 
 
+def _recurrent(kind):
+    """An nn.LSTM, GRU or RNN in the batch_first layout the spec's sequences use
+    (TxF without the batch); others have no spec layer. Its output[0] is the
+    sequence the layer type describes."""
+    def make(m):
+        if not m.batch_first or getattr(m, "mode", "").lower().replace("_", "") not in \
+                ("lstm", "gru", "rnntanh", "rnnrelu"):
+            return None
+        attrs = dict(hidden=m.hidden_size, layers=m.num_layers, bidirectional=bool(m.bidirectional),
+                     bias=bool(m.bias), dropout=float(m.dropout),
+                     last=bool(getattr(m, "last", False)))
+        if kind == "lstm":
+            attrs["proj_size"] = m.proj_size
+        if kind == "rnn":
+            attrs["nonlinearity"] = m.nonlinearity
+        return _attrs(kind, **attrs)
+    return make
+
+
+def _embedding(m):
+    if m.max_norm is not None:
+        return None  # renormalises the table it reads: more than a lookup
+    return _attrs("embedding", num=m.num_embeddings, dim=m.embedding_dim,
+                  padding_idx=m.padding_idx)
+
+
 def _module_table():
     from torch import nn
+    from ..build import _RECURRENT, _define_modules
+    _define_modules()  # netviz's own recurrent modules (a built spec) map back too
     table = {
+        nn.LSTM: _recurrent("lstm"), nn.GRU: _recurrent("gru"), nn.RNN: _recurrent("rnn"),
+        **{cls: _recurrent(kind) for kind, cls in _RECURRENT.items()},
+        nn.Embedding: _embedding,
         nn.Conv2d: _conv,
         nn.ConvTranspose2d: _deconv,
         nn.Upsample: _upsample, nn.UpsamplingNearest2d: _upsample,

@@ -58,6 +58,14 @@ def strip_batch(t) -> tuple:
     return shape if shape else (1,)
 
 
+def _state_shape(t) -> tuple:
+    """A recurrent layer's final states (layers*directions, batch, hidden) without
+    the batch, which they hold in their second dimension."""
+    if t.dim() != 3:
+        return strip_batch(t)
+    return (int(t.shape[0]),) + tuple(int(d) for d in t.shape[2:])
+
+
 class Recorder:
     def __init__(self, model):
         from torch.utils.weak import WeakTensorKeyDictionary
@@ -122,8 +130,11 @@ class Recorder:
         self.calls[id(module)] = n
         if layer is False:
             layer = None if collapsed else module_layer(module)
+        import torch
+        states = isinstance(module, torch.nn.RNNBase)  # (h, c) hold the batch in dim 1
         self._emit("module", type(module).__name__, path, data, outs,
-                   self._take(own | const_params), macs, layer, n)
+                   self._take(own | const_params), macs, layer, n,
+                   _state_shape if states else strip_batch)
 
     def function(self, target, scope: str, args, kwargs, result, macs: int = 0):
         name = op_name(target)
@@ -149,8 +160,10 @@ class Recorder:
             if t not in self.producer:
                 self.const[t] = frozenset(params)
 
-    def _emit(self, kind, op, scope, data, outs, param_ids, macs, layer, call):
-        """``macs`` as counted on the whole batch: recorded per sample."""
+    def _emit(self, kind, op, scope, data, outs, param_ids, macs, layer, call, shape_of=None):
+        """``macs`` as counted on the whole batch: recorded per sample;
+        ``shape_of`` gives the per-sample shape of the outputs after the first."""
+        shape_of = shape_of or strip_batch
         key = len(self.events)
         params = sum(self.numel[i] for i in param_ids)
         macs = round(macs / self.batch)
@@ -161,11 +174,11 @@ class Recorder:
         for i, t in enumerate(outs[1:], 1):
             if t in self.producer:
                 continue  # handed back unchanged, or already seen
-            if strip_batch(t) == ev.output:
+            if shape_of(t) == ev.output:
                 self.producer[t] = key
             else:  # an output of another shape gets a layer of its own
                 sub = Event(len(self.events), "function", f"{op}[{i}]", scope, [key],
-                            strip_batch(t), 0, 0, None, 1)
+                            shape_of(t), 0, 0, None, 1)
                 self.events.append(sub)
                 self.producer[t] = sub.key
 
