@@ -10,6 +10,7 @@ import pytest
 import netviz
 from netviz import zoo
 from netviz.scene import Text, boxes_overlap
+from netviz.styles.common import Ids
 
 SVG = "{http://www.w3.org/2000/svg}"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -349,6 +350,40 @@ def test_inception_branches_leave_the_input_and_meet_at_the_concat():
     assert len(dots) == 4, "a dot where each bus parts or meets, none where lines only cross"
     concat = next(u for u in units(root) if "concat" in classes(u))
     assert [text_of(t) for t in texts(concat, "box-text")] == ["concat, 256"]
+
+
+# --- layers of other types -------------------------------------------------------
+
+def test_custom_layers_say_their_kind_not_their_name():
+    net = netviz.spec.parse_spec(
+        "input: 3x32x32\nlayers:\n"
+        "  - conv: {name: features.0.conv, out: 8, kernel: 3, pad: 1}\n"
+        "  - custom: {name: features.1.0.block.1.mul, kind: mul, output: 8x32x32}\n"
+        "  - custom: {name: encoder.layers.encoder_layer_0.ln_1, kind: LayerNorm, output: 8x32x32}\n"
+        "  - fc: 10\n")
+    for labels, want in ((True, ["mul, 8x32x32", "LayerNorm, 8x32x32"]), (False, ["mul", "LayerNorm"])):
+        root = parse(netviz.render(net, style="stack", labels=labels).svg())
+        custom = [u for u in units(root) if "custom" in classes(u)]
+        assert [" ".join(text_of(t) for t in texts(u, "box-text")) for u in custom] == want
+        # the name is still there, in the tooltip and the classes
+        assert "features.1.0.block.1.mul" in custom[0].find(f"{SVG}title").text
+        assert f"layer-{Ids.token('features.1.0.block.1.mul')}" in classes(custom[0])
+
+
+def test_traced_efficientnet_custom_boxes_are_short():
+    pytest.importorskip("torchvision")
+    fig = netviz.render("torchvision:efficientnet_b0", style="stack", device="meta")
+    net = fig.shaped.network
+    kinds = {l.attrs["kind"] for l in net.layers if l.type == "custom"}
+    root = parse(fig.svg())
+    custom = [u for u in units(root) if "custom" in classes(u)]
+    assert len(custom) >= 10
+    for u in custom:
+        text = " ".join(text_of(t) for t in texts(u, "box-text"))
+        kind, shape = text.split(", ")
+        assert kind in kinds and "." not in text and re.fullmatch(r"\d+(x\d+)*", shape), text
+    assert "mul, 32x112x112" in [" ".join(text_of(t) for t in texts(u, "box-text")) for u in custom]
+    assert all(len(list(texts(u, "box-text"))) == 1 for u in custom), "one line each"
 
 
 # --- the legend -------------------------------------------------------------------

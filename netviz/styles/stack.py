@@ -155,7 +155,10 @@ def unit_text(kind: str, layers, shaped: ShapedNetwork, labels: bool = True) -> 
         return ["+"]
     if cat == "concat":
         return [f"concat, {out[0]}" if labels else "concat"]
-    return [f"{first.name}, {format_shape(out)}" if labels else first.name]
+    # any other layer: what it is (a custom layer's kind, "mul", "LayerNorm"; else its type), not
+    # its name, which for a traced module is its whole path ("features.1.0.block.1.mul")
+    what = str(first.attrs.get("kind") or "custom") if first.type == "custom" else first.type
+    return [f"{what}, {format_shape(out)}" if labels else what]
 
 
 def stage_of(layer, shaped: ShapedNetwork) -> str | None:
