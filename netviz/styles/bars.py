@@ -10,7 +10,8 @@ from . import common
 from .row import Column, bar_for, layout, tooltip
 
 METRICS = ("size", "params", "macs", "time", "memory")
-BARRED = {"input", "conv", "maxpool", "avgpool", "fc", "add", "concat", "custom", "deconv", "upsample"}
+BARRED = {"input", "conv", "maxpool", "avgpool", "fc", "add", "concat", "custom", "deconv", "upsample",
+          "recurrent", "embedding"}
 
 
 def conv_label(layer) -> list[str]:
@@ -38,6 +39,10 @@ def label_for(layer) -> list[str]:
         return common.upsample_text(layer, "*")
     if cat == "fc":
         return [str(layer.attrs["out"])]
+    if cat == "recurrent":
+        return common.recurrent_text(layer)
+    if cat == "embedding":
+        return [f"{layer.attrs['dim']}", f"vocab {layer.attrs['num']}"]
     if cat == "custom":
         return [str(layer.attrs.get("kind", "custom"))]
     return []

@@ -2,11 +2,12 @@
 legend, labels and ids."""
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
 from ..ir import Layer, ShapedNetwork
-from ..scene import Circle, Group, Polygon, Text, text_width
+from ..scene import Circle, Group, Path, Polygon, Text, text_width
 
 LAYER_CATEGORY = None  # filled lazily from netviz.layers
 
@@ -52,6 +53,9 @@ THEMES = {
         "output": "#FA992E", "output_mark": "#C76A0E", "add": "#843C0C", "concat": "#7030A0",
         "deconv": "#2F5597", "deconv_ring": "#547DC9", "deconv_line": "#DCE4F2",
         "upsample": "#8FAADC", "upsample_ring": "#C5D3EE",
+        "recurrent": "#00B0F0", "recurrent_ring": "#46CCFF", "recurrent_line": "#E0F5FD",
+        "recurrent_handle": "#5B9BD5", "recurrent_mark": "#0090C3",
+        "embedding": "#92D050", "embedding_ring": "#C5E3A6",
         "custom": "#262626", "cell_text": "#FFFFFF", "label": "#5B9BD5", "bar": "#5B9BD5",
         "title": "#262626", "background": "#FFFFFF", "frame": "#F3F7FC",
     }, "the colours of the hand-drawn reference figures"),
@@ -62,6 +66,9 @@ THEMES = {
         "output": "#56B4E9", "output_mark": "#1F6F9E", "add": "#6B3E1E", "concat": "#0072B2",
         "deconv": "#4A8AC9", "deconv_ring": "#A9CAE8", "deconv_line": "#EEF4FA",
         "upsample": "#B9D6EE", "upsample_ring": "#E1EDF8",
+        "recurrent": "#5DADE2", "recurrent_ring": "#A9D3F0", "recurrent_line": "#EEF6FC",
+        "recurrent_handle": "#1F5F8B", "recurrent_mark": "#1F5F8B",
+        "embedding": "#009E73", "embedding_ring": "#80CFB9",
         "custom": "#262626", "cell_text": "#1A1A1A", "label": "#0072B2", "bar": "#0072B2",
         "title": "#262626", "background": "#FFFFFF", "frame": "#F2F5F8",
     }, "Okabe-Ito colours, distinguishable with every common colour-vision deficiency"),
@@ -87,6 +94,8 @@ LEGEND_NAMES = {
     "batchnorm": "Batch normalisation", "fc": "Fully connected", "output": "Softmax output",
     "add": "Element-wise sum", "concat": "Concatenation", "custom": "Other module",
     "deconv": "Deconvolution", "upsample": "Upsampling",
+    "lstm": "LSTM", "bilstm": "Bidirectional LSTM", "gru": "GRU", "rnn": "RNN",
+    "embedding": "Embedding",
 }
 
 
@@ -108,6 +117,10 @@ def cell_kind(layer: Layer, shaped: ShapedNetwork) -> str:
         return "conv"
     if cat == "softmax":
         return "output"
+    if cat == "recurrent":
+        if layer.type == "lstm" and layer.attrs.get("bidirectional"):
+            return "bilstm"
+        return layer.type
     if cat in LEGEND_NAMES:
         return cat
     return "custom"
@@ -135,6 +148,10 @@ def draw_cell(kind: str, cx: float, cy: float, r: float, theme: Theme) -> list:
         return [Circle(cx, cy, r, fill=t[f"{kind}_ring"]),
                 Circle(cx, cy, r * 0.8, fill=t[kind], stroke=t["deconv_line"],
                        stroke_width=max(0.8, r * 0.035))]
+    if kind in RECURRENT_KINDS:
+        return recurrent_cell(kind, cx, cy, r, t)
+    if kind == "embedding":  # the legend's ringed hidden cell: a dense layer on one-hot ids
+        return [Circle(cx, cy, r, fill=t["embedding_ring"]), Circle(cx, cy, r * 0.8, fill=t["embedding"])]
     if kind == "batchnorm":
         return [Circle(cx, cy, r, fill=t["batchnorm_ring"]), Circle(cx, cy, r * 0.8, fill=t["batchnorm"])]
     if kind == "output":
@@ -147,6 +164,53 @@ def draw_cell(kind: str, cx: float, cy: float, r: float, theme: Theme) -> list:
     if kind == "custom":
         return [Circle(cx, cy, r * 0.85, fill=t["custom"])]
     return [Circle(cx, cy, r, fill=t[kind])]  # input, lrn, fc
+
+
+RECURRENT_KINDS = ("lstm", "bilstm", "gru", "rnn")
+
+
+def recurrent_cell(kind: str, cx: float, cy: float, r: float, t: Theme) -> list:
+    """The legend's memory cells: a blue disc with a loop handle on top; the LSTM
+    cell ringed, the GRU cell marked with a triangle, the bidirectional LSTM
+    with a square. The handle rises 0.45 r above the disc."""
+    hr, hy = r * 0.55, cy - r * 0.9  # the handle: an arc over the disc's top
+    arc = tuple((cx + hr * math.cos(math.pi * k / 16), hy - hr * math.sin(math.pi * k / 16))
+                for k in range(17))
+    items: list = [Path(((arc[0][0], hy + r * 0.2),) + arc + ((arc[-1][0], hy + r * 0.2),),
+                        stroke=t["recurrent_handle"], stroke_width=max(1.0, r * 0.06),
+                        cls="handle")]
+    if kind == "lstm":
+        items += [Circle(cx, cy, r, fill=t["recurrent_ring"]),
+                  Circle(cx, cy, r * 0.8, fill=t["recurrent"], stroke=t["recurrent_line"],
+                         stroke_width=max(0.6, r * 0.03))]
+    else:
+        items.append(Circle(cx, cy, r, fill=t["recurrent"]))
+    mark = dict(fill=None, stroke=t["recurrent_mark"], stroke_width=max(1.2, r * 0.06), opacity=0.7)
+    if kind == "gru":
+        items.append(Polygon(((cx, cy - r * 0.72), (cx - r * 0.66, cy + r * 0.52),
+                              (cx + r * 0.66, cy + r * 0.52)), **mark))
+    if kind == "bilstm":
+        h = r * 0.6
+        items.append(Polygon(((cx - h, cy - h), (cx + h, cy - h), (cx + h, cy + h), (cx - h, cy + h)),
+                             **mark))
+    return items
+
+
+def recurrent_text(layer: Layer) -> list[str]:
+    """A recurrent layer in words: ["LSTM 128", "2 layers, bi", "last step"]."""
+    a = layer.attrs
+    first = f"{layer.type.upper()} {a['hidden']}"
+    if a.get("proj_size"):
+        first += f"->{a['proj_size']}"
+    second = []
+    if a.get("layers", 1) > 1:
+        second.append(f"{a['layers']} layers")
+    if a.get("bidirectional"):
+        second.append("bi")
+    if layer.type == "rnn" and a.get("nonlinearity", "tanh") != "tanh":
+        second.append(a["nonlinearity"])
+    lines = [first] + ([", ".join(second)] if second else [])
+    return lines + (["last step"] if a.get("last") else [])
 
 
 def group_mark(kind: str, cx: float, cy: float, r: float, theme: Theme, show: bool) -> list:

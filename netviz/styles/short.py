@@ -21,6 +21,11 @@ def inner_for(layer) -> list[str]:
         return common.upsample_text(layer, "*")[:1]
     if cat == "fc":
         return [str(layer.attrs["out"])]
+    if cat == "recurrent":
+        a = layer.attrs
+        return [layer.type.upper(), f"{'2*' if a['bidirectional'] else ''}{a['hidden']}"]
+    if cat == "embedding":
+        return [str(layer.attrs["dim"])]
     if cat in ("maxpool", "avgpool") and "kernel" in layer.attrs:
         return [common.kernel_text(layer)]
     if cat == "custom":
