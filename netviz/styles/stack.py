@@ -57,7 +57,9 @@ TINTS = {
     "colorblind": ("#D5ECFA", "#BFE7DC", "#F9E7BF", "#F4D7BF", "#F2DEE9", "#FBF8D0"),
 }
 FILLS = {"fc": "#FFFFFF", "concat": "#FFFFFF", "add": "#FFFFFF", "custom": "#F2F2F2",
-         "deconv": "#BDCDEB", "upsample": "#E4EBF7"}  # pale blues of the deconvolution cell
+         "deconv": "#BDCDEB", "upsample": "#E4EBF7",  # pale blues of the deconvolution cell
+         "lstm": "#C7ECFB", "bilstm": "#C7ECFB", "gru": "#C7ECFB", "rnn": "#C7ECFB",  # memory cells
+         "embedding": "#E4F2D6"}
 POOL = {"default": "#FFF2CC", "colorblind": "#E6E6E6"}  # a pooling box of its own
 CONV_KINDS = ("conv", "conv_pool", "conv_1xn", "conv_nx1", "conv_dw", "conv_group")
 
@@ -149,6 +151,15 @@ def unit_text(kind: str, layers, shaped: ShapedNetwork, labels: bool = True) -> 
         return [_pool_box(first, labels)]
     if cat == "fc":
         return [f"fc, {first.attrs['out']}" if labels else "fc"]
+    if cat == "recurrent":  # "LSTM, 128, bidirectional, 2 layers, last step"
+        a, name = first.attrs, first.type.upper()
+        if not labels:
+            return [name]
+        parts = [name, str(a["hidden"])] + (["bidirectional"] if a["bidirectional"] else []) \
+            + ([f"{a['layers']} layers"] if a["layers"] > 1 else []) + (["last step"] if a["last"] else [])
+        return [", ".join(parts)]
+    if cat == "embedding":
+        return [f"embedding, {first.attrs['num']}, {first.attrs['dim']}" if labels else "embedding"]
     if cat == "softmax":
         return ["softmax"]
     if cat == "add":
@@ -483,8 +494,13 @@ def legend_rows(us: list[Unit]) -> list[tuple[str, str, str]]:
         parts = ([f"Convolution on {', '.join(sizes)} maps"] if sizes else ["Convolution"] if stages else [])
         parts += sorted(names, key=names.get)
         rank = -1 if stages else min(names.values())
-        rows.append((rank, fill, shape, parts[0] + "".join(", " + p[0].lower() + p[1:] for p in parts[1:])))
+        rows.append((rank, fill, shape, parts[0] + "".join(", " + _lower_first(p) for p in parts[1:])))
     return [row[1:] for row in sorted(rows, key=lambda row: row[0])]
+
+
+def _lower_first(name: str) -> str:
+    """A legend name inside a line: 'Embedding' -> 'embedding'; acronyms (LSTM, GRU) kept."""
+    return name if name[1:2].isupper() else name[0].lower() + name[1:]
 
 
 def legend_items(us: list[Unit], x: float, y: float) -> tuple[list, float, float]:
