@@ -546,3 +546,24 @@ def test_type_suggestions_are_near_misses_only(write, ctype, hint):
     message = error(path).message
     said = f"a: unknown Caffe layer type '{ctype}'"
     assert message == said + (f" (did you mean '{hint}'?)" if hint else ""), message
+
+
+def test_binary_file_is_told_before_its_size(tmp_path):
+    """An ONNX model (binary protobuf) named .prototxt is reported as binary,
+    not as too large; a large text file still meets the size limit."""
+    onnx_like = tmp_path / "resnet18.prototxt"
+    with open(onnx_like, "wb") as fh:  # sparse past the header: 17 MB on paper
+        fh.write(b"\x08\x07\x12\x07pytorch\x1a\x032.1:\x95\x01\n\x05input\x12\x00")
+        fh.truncate(17 * 1024 * 1024)
+    exc = error(str(onnx_like))
+    assert exc.message.startswith("binary data (a NUL byte at offset ")
+    assert "a .prototxt is a text file" in exc.message and "MB" not in exc.message
+    big = tmp_path / "big.prototxt"
+    with open(big, "wb") as fh:
+        fh.write(b'name: "big"\n' + b"# a comment line of text\n" * 400)
+        fh.truncate(17 * 1024 * 1024)
+    assert error(str(big)).message == "file is 17.8 MB; a spec may be at most 16 MB"
+    with open(big, "wb") as fh:  # a character cut in two where the first part ends
+        fh.write(b"#" * 8191 + "\u00e9\n".encode())
+        fh.truncate(17 * 1024 * 1024)
+    assert error(str(big)).message == "file is 17.8 MB; a spec may be at most 16 MB"

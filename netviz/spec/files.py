@@ -35,7 +35,10 @@ def read_text(path: str) -> str:
         raise SpecError(f"{path}: permission denied") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if len(data) > MAX_BYTES:
+    head = data[:8192]
+    if head.strip(b"\0"):  # binary data is told as such, whatever its size (an ONNX model
+        _check_text(head, path, whole=len(data) <= 8192)  # under another name); zero bytes
+    if len(data) > MAX_BYTES:  # alone (a sparse file, /dev/zero) say nothing: the size decides
         limit = MAX_BYTES // (1024 * 1024)
         try:
             size = os.path.getsize(path)
@@ -43,21 +46,29 @@ def read_text(path: str) -> str:
             size = 0
         what = f"file is {size / 1e6:.1f} MB" if size > MAX_BYTES else f"file is over {limit} MB"
         raise SpecError(f"{what}; a spec may be at most {limit} MB", path, 1, 1)
+    text = _check_text(data, path, whole=True)
+    if not text.strip():
+        raise SpecError("empty spec: expected a mapping with 'input' and 'layers'", path, 1, 1)
+    return text
+
+
+def _check_text(data: bytes, path: str, whole: bool) -> str:
+    """The text of DATA, or a SpecError at its first NUL byte or invalid
+    UTF-8; a character cut off at the end of a part (not ``whole``) is fine."""
     nul = data.find(b"\0")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
         raise SpecError(f"binary data (a NUL byte at offset {nul}): a spec is a YAML or JSON text file",
                         path, line, nul - data.rfind(b"\n", 0, nul))
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if not whole and exc.reason == "unexpected end of data":
+            return ""
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - data.rfind(b"\n", 0, exc.start)
         raise SpecError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}): a spec is a YAML or JSON "
                         "text file", path, line, col) from None
-    if not text.strip():
-        raise SpecError("empty spec: expected a mapping with 'input' and 'layers'", path, 1, 1)
-    return text
 
 
 # Readers of other formats, by file suffix: (module, function). Each takes
