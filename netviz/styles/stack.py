@@ -393,18 +393,17 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
         gap = SIDE_GAP if h or (n and half[n - 1]) else LANE_STEP if n else LANE_FIRST
         lane_x.append(edge + gap + h)
         edge = lane_x[-1] + h
-    for b, (i, k) in beside.items():  # half way between its input and its sum
+    at = {}  # a branch box's centre and width: in its lane, half way between its input and its sum
+    for b, (i, k) in beside.items():
         us[b].h = _height(us[b])
         us[b].top = (us[i].sides["out"][1] + us[k].sides["in"][1] - us[b].h) / 2
+        at[b] = (lane_x[lane_of[(pos[i], pos[k])]], widths[b])
 
     boxes = []
     for k, u in enumerate(us):
         tokens = [f"layer-{ids.token(layer.name)}" for layer in u.layers]
         cls = " ".join(["unit", u.kind.replace("_", "-")] + tokens + (["branch"] if k in beside else []))
-        ux, uw = cx, box_w
-        if k in beside:
-            i, j = beside[k]
-            ux, uw = lane_x[lane_of[(pos[i], pos[j])]], widths[k]
+        ux, uw = at.get(k, (cx, box_w))
         cy = u.top + u.h / 2
         if u.shape == "box":
             prims = [Rect(ux - uw / 2, u.top, uw, u.h, fill=u.fill, stroke=STROKE, stroke_width=1.0,
@@ -436,7 +435,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
         pts = ((x0, y0), (x, y0), (x, y1), (x1 + 1, y1))
         links.append((i, j, pts, link(a, b, pts)))
     for b, (i, k) in sorted(beside.items()):  # down the branch's lane, through its box
-        x, u = lane_x[lane_of[(pos[i], pos[k])]], us[b]
+        x, u = at[b][0], us[b]
         (x0, y0), (x1, y1) = us[i].sides["out"], us[k].sides["in"]
         into += [link(us[i], u, ((x0, y0), (x, y0), (x, u.top - 1))),
                  link(u, us[k], ((x, u.top + u.h), (x, y1), (x1 + 1, y1)))]
