@@ -100,7 +100,7 @@ def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
             continue
         kind = {"input": "input", "conv": "conv", "fc": "fc", "softmax": "output", "add": "add",
                 "concat": "concat", "maxpool": "pool", "avgpool": "pool", "deconv": "deconv",
-                "upsample": "upsample"}.get(cat, "custom")
+                "upsample": "upsample", "recurrent": "recurrent", "embedding": "embedding"}.get(cat, "custom")
         unit = Unit(kind, layer, out, layers=[layer])
         owner[layer.name] = len(units)
         if cat == "conv":
@@ -354,7 +354,7 @@ def _labels(units: list[Unit], drawn, colours: dict, ids: common.Ids) -> list[Te
                 put([beside(str(h), LABEL, p(0, f * b.h, 0), (-1, 0), 3, f"label side-h {tail}")
                      for f in (0.75, 0.5, 0.9)])
         else:
-            text = str(_features(u.shape))
+            text = str(_features(u.shape)) if len(u.shape) < 2 else format_shape(u.shape)  # a sequence: TxF
             put([beside(text, LABEL, p(b.d, b.h, f * b.l), down_right, 2.5, f"label features {tail}")
                  for f in (0.15, 0.3, 0.05)])
             if u.kind == "output":

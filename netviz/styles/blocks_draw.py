@@ -169,10 +169,12 @@ PALETTES = {
     # PlotNeuralNet's: pale orange maps, red pooling, pale green dense layers, a purple output
     "default": {"input": "#FFF0B8", "conv": "#FBE0B4", "pool": "#E0806A", "fc": "#C7EBD2",
                 "output": "#9B6AAE", "add": "#843C0C", "concat": "#7030A0", "custom": "#D9D9D9",
-                "arrow": "#4F7C84", "label": "#262626", "deconv": "#B4C7E7", "upsample": "#DEE6F4"},
+                "arrow": "#4F7C84", "label": "#262626", "deconv": "#B4C7E7", "upsample": "#DEE6F4",
+                "recurrent": "#9ADCF6", "embedding": "#DDEFC9"},
     "colorblind": {"input": "#F7EFA0", "conv": "#F3D08A", "pool": "#D55E00", "fc": "#8FD6C1",
                    "output": "#56B4E9", "add": "#6B3E1E", "concat": "#0072B2", "custom": "#D9D9D9",
-                   "arrow": "#3A6F8F", "label": "#1A1A1A", "deconv": "#A9CAE8", "upsample": "#DCEAF6"},
+                   "arrow": "#3A6F8F", "label": "#1A1A1A", "deconv": "#A9CAE8", "upsample": "#DCEAF6",
+                   "recurrent": "#A9D3F0", "embedding": "#BFE7DC"},
 }
 
 
@@ -186,7 +188,9 @@ def palette(theme) -> dict:
             "fc": lighten(c["fc"], 0.5), "output": c["output"], "add": c["add"], "concat": c["concat"],
             "custom": lighten(c["custom"], 0.8), "arrow": c["label"], "label": c["title"],
             "deconv": lighten(c.get("deconv", c["custom"]), 0.6),
-            "upsample": lighten(c.get("upsample", c["custom"]), 0.6)}
+            "upsample": lighten(c.get("upsample", c["custom"]), 0.6),
+            "recurrent": lighten(c.get("recurrent", c["custom"]), 0.6),
+            "embedding": lighten(c.get("embedding", c["custom"]), 0.6)}
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -241,7 +245,7 @@ def shift(item, dx: float, dy: float):
 LEGEND_NAMES = {"input": "Input", "conv": "Convolution", "pool": "Pooling",
                 "fc": "Fully connected", "output": "Softmax output", "add": "Element-wise sum",
                 "concat": "Concatenation", "custom": "Other module", "deconv": "Deconvolution",
-                "upsample": "Upsampling"}
+                "upsample": "Upsampling", "recurrent": "Recurrent", "embedding": "Embedding"}
 
 
 def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float,
