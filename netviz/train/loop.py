@@ -61,6 +61,7 @@ class TrainConfig:
 
 DEFAULT_EPOCHS = 10
 CPU_MAX_TIME = 75.0  # seconds of training when a CPU run's length is not given
+SEQUENCE_TYPES = frozenset({"lstm", "gru", "rnn", "embedding"})  # what netviz cannot feed
 
 
 def defaults(cfg: TrainConfig, cuda: bool) -> TrainConfig:
@@ -166,6 +167,11 @@ class _Run:
             self.prep = prepare_network(cfg.model, cfg.input, cfg.classes, data_classes,
                                         self.device.type)
         p = self.prep
+        if len(p.input_shape) != 3 and any(e[1] in SEQUENCE_TYPES for e in p.expected.values()):
+            raise UsageError(f"netviz train trains image classifiers (CxHxW inputs) on its own "
+                             f"images or an image folder; {p.name} reads sequences (input "
+                             f"{'x'.join(map(str, p.input_shape))}): it can be drawn, shaped and "
+                             "built (netviz.build), not trained here")
         if len(p.input_shape) != 3:
             raise UsageError(f"netviz train feeds images (CxHxW), but the input of {p.name} is "
                              f"{'x'.join(map(str, p.input_shape))}: start the network with an "
