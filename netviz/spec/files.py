@@ -107,7 +107,7 @@ def with_input(network: Network, shape: tuple[int, ...]) -> Network:
               layer.label, layer.loc, layer.scope) if layer.type == "input" else layer
         for layer in network.layers)
     resized = network.replace(layers=layers)
-    if any("weight" in layer.attrs for layer in layers):  # read from a file that holds
-        from .onnx import check_weights  # weights (ONNX): their sizes must stay the same
+    if any("weight" in layer.attrs for layer in layers):  # from a file that holds weights
+        from .onnx_graph import check_weights  # (ONNX): their sizes must stay the same
         check_weights(resized)
     return resized

@@ -17,7 +17,8 @@ from math import prod
 
 from ..errors import SpecError, UsageError
 from ..ir import Layer, Network, format_shape
-from .onnx_graph import FLOATS, Graph, custom_kind, find_lrns, layer_names, scope_of
+from .onnx_graph import (FLOATS, Graph, custom_kind, file_params, find_lrns, layer_names,
+                         scope_of)
 
 ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
         "Elu": "elu", "Gelu": "gelu", "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid",
@@ -488,57 +489,6 @@ def _check(builder: _Builder, network: Network):
             raise builder.fail(f"netviz counts {counted:,} parameters for layer {layer.name!r} "
                                f"({layer.type}) but its weights hold {held:,}; netviz cannot "
                                "draw this model faithfully")
-
-
-def file_params(layer) -> int | None:
-    """The parameters a layer holds in the file, from its weight's shape
-    (``weight``, in torch's layout) and its bias; None if not recorded."""
-    w = layer.attrs.get("weight")
-    if w is None:
-        return None
-    if layer.type == "batchnorm":
-        return 2 * w[0]  # scale and shift (the running statistics are no parameters)
-    out = w[1] * layer.attrs["groups"] if layer.type == "deconv" else w[0]
-    return prod(w) + (out if layer.attrs["bias"] else 0)
-
-
-def weights_in(layer) -> tuple[int, str]:
-    """What a layer's weights take: (count, 'input channels' or 'input features')."""
-    w, t = layer.attrs["weight"], layer.type
-    if t == "fc":
-        return w[1], "input features"
-    return (w[1] * layer.attrs["groups"] if t == "conv" else w[0]), "input channels"
-
-
-def check_weights(network: Network) -> None:
-    """After ``--input``: every layer whose weights the file holds keeps their
-    size. A ShapeError names the first layer whose parameters would change
-    (an input with other channels, or sizes that reach an fc otherwise)."""
-    from ..errors import ShapeError
-    from ..shapes import infer
-
-    try:
-        shaped = infer(network)
-    except ShapeError:
-        return  # a size the layers cannot take: the shape engine says so where it is used
-    first = network.layers[0]
-    given = format_shape(first.attrs["shape"])
-    for layer in network.layers:
-        want = file_params(layer)
-        info = shaped.info[layer.name]
-        if want is None or info.params == want:
-            continue
-        count, what = weights_in(layer)
-        shape = info.inputs[0] if info.inputs else ()
-        got = prod(shape) if layer.type == "fc" else (shape[0] if shape else 0)
-        if got != count:
-            how = f"--input gives {got}" if layer.inputs == (first.name,) else \
-                f"with --input {given} it gets {got}"
-            why = f"its weights take {count} {what}; {how}"
-        else:
-            why = (f"its weights hold {want:,} parameters; with --input {given} netviz counts "
-                   f"{info.params:,}")
-        raise ShapeError(f"{layer.name}: {why}", network.source)
 
 
 class InputSizeNeeded(SpecError):

@@ -1,6 +1,7 @@
 """How an ONNX graph is read: which tensors are constants (weights, and the
 arithmetic on sizes exporters write), the shapes ONNX's inference gives,
-local response normalisation as torch writes it out, and layer names."""
+local response normalisation as torch writes it out, layer names, and the
+parameter counts the file's weights fix (checked after ``--input``)."""
 from __future__ import annotations
 
 import ast
@@ -8,6 +9,8 @@ import re
 from math import prod
 
 import numpy as np
+
+from ..ir import Network, format_shape
 
 FLOATS = (1, 10, 11, 16)  # float, float16, double, bfloat16: weights, not indices
 
@@ -276,3 +279,54 @@ def layer_names(layers: list[dict]) -> list[str]:
 def _prefixes(scope: str):
     parts = scope.split(".")
     return {".".join(parts[:i]) for i in range(1, len(parts))}
+
+
+def file_params(layer) -> int | None:
+    """The parameters a layer holds in the file, from its weight's shape
+    (``weight``, in torch's layout) and its bias; None if not recorded."""
+    w = layer.attrs.get("weight")
+    if w is None:
+        return None
+    if layer.type == "batchnorm":
+        return 2 * w[0]  # scale and shift (the running statistics are no parameters)
+    out = w[1] * layer.attrs["groups"] if layer.type == "deconv" else w[0]
+    return prod(w) + (out if layer.attrs["bias"] else 0)
+
+
+def weights_in(layer) -> tuple[int, str]:
+    """What a layer's weights take: (count, 'input channels' or 'input features')."""
+    w, t = layer.attrs["weight"], layer.type
+    if t == "fc":
+        return w[1], "input features"
+    return (w[1] * layer.attrs["groups"] if t == "conv" else w[0]), "input channels"
+
+
+def check_weights(network: Network) -> None:
+    """After ``--input``: every layer whose weights the file holds keeps their
+    size. A ShapeError names the first layer whose parameters would change
+    (an input with other channels, or sizes that reach an fc otherwise)."""
+    from ..errors import ShapeError
+    from ..shapes import infer
+
+    try:
+        shaped = infer(network)
+    except ShapeError:
+        return  # a size the layers cannot take: the shape engine says so where it is used
+    first = network.layers[0]
+    given = format_shape(first.attrs["shape"])
+    for layer in network.layers:
+        want = file_params(layer)
+        info = shaped.info[layer.name]
+        if want is None or info.params == want:
+            continue
+        count, what = weights_in(layer)
+        shape = info.inputs[0] if info.inputs else ()
+        got = prod(shape) if layer.type == "fc" else (shape[0] if shape else 0)
+        if got != count:
+            how = f"--input gives {got}" if layer.inputs == (first.name,) else \
+                f"with --input {given} it gets {got}"
+            why = f"its weights take {count} {what}; {how}"
+        else:
+            why = (f"its weights hold {want:,} parameters; with --input {given} netviz counts "
+                   f"{info.params:,}")
+        raise ShapeError(f"{layer.name}: {why}", network.source)
