@@ -246,16 +246,65 @@ def test_trace_maps_embedding_and_lstm(method):
     shaped = trace_module(model, (20,), device="cpu", method=method)
     types = {l.name: (l.type, shaped.info[l.name].output) for l in shaped.layers}
     assert types["embed"] == ("embedding", (20, 16))
-    assert types["lstm"] == ("lstm", (20, 64))
+    assert types["lstm"] == ("lstm", (64,))  # out[:, -1] is the spec's last: true
     assert types["fc"] == ("fc", (3,))
+    assert [l.type for l in shaped.layers] == ["input", "embedding", "lstm", "fc"]
+    assert shaped.network["fc"].inputs == ("lstm",)
     lstm = shaped.network["lstm"]
     assert (lstm.attrs["hidden"], lstm.attrs["layers"], lstm.attrs["bidirectional"],
-            lstm.attrs["last"]) == (32, 2, True, False)
+            lstm.attrs["last"]) == (32, 2, True, True)
     assert shaped.network["embed"].attrs["padding_idx"] == 0
     assert shaped.total_params == sum(p.numel() for p in model.parameters())
     # the engine, run over the traced network, gives back the traced shapes
     again = infer(shaped.network)
     assert {n: i.output for n, i in again.info.items()} == {n: i.output for n, i in shaped.info.items()}
+
+
+class _BothEnds(nn.Module):
+    """The whole sequence is read twice: its last step is no layer of its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(4, 6, batch_first=True)
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1]) + self.fc(out[:, 0])
+
+
+def test_trace_keeps_the_sequence_when_more_than_the_last_step_reads_it():
+    from netviz.trace import trace_module
+    shaped = trace_module(_BothEnds(), (5, 4), device="cpu")
+    rnn = shaped.network["rnn"]
+    assert (rnn.type, rnn.attrs["last"], shaped.info["rnn"].output) == ("rnn", False, (5, 6))
+    assert sum(l.type == "custom" and l.attrs["kind"] == "getitem" for l in shaped.layers) == 2
+
+
+MODEL_PY = """
+from torch import nn
+
+
+class Reviews(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(10000, 64, padding_idx=0)
+        self.lstm = nn.LSTM(64, 128, num_layers=2, batch_first=True, bidirectional=True,
+                            dropout=0.2)
+        self.drop = nn.Dropout(0.5)
+        self.fc = nn.Linear(256, 5)
+
+    def forward(self, x):
+        out, _ = self.lstm(self.embed(x))
+        return self.fc(self.drop(out[:, -1]))
+"""
+
+
+def test_check_the_example_against_the_torch_model_it_describes(cli, tmp_path):
+    (tmp_path / "reviews.py").write_text(MODEL_PY)
+    res = cli("check", EXAMPLE, "reviews.py:Reviews", "--input", "50", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "mismatch" not in res.stdout + res.stderr
 
 
 def test_trace_final_states_do_not_depend_on_the_batch():

@@ -64,12 +64,41 @@ def _exact(ev: Event, name: str, inputs: tuple, ins: tuple):
     return layer, info.macs, [w for w in shaped.warnings if _NOT_FOR_TRACED not in w.message]
 
 
+RECURRENT = ("lstm", "gru", "rnn")
+
+
+def _last_steps(events: list[Event]) -> dict[int, int]:
+    """Each x[:, -1] that only reads a recurrent layer's output sequence, which
+    nothing else reads, as that layer with ``last: true`` (the spec's way of
+    writing it): getitem key -> recurrent key; the recurrent events are changed."""
+    readers: dict[int, int] = {}
+    for ev in events:
+        for k in ev.inputs:
+            readers[k] = readers.get(k, 0) + 1
+    folded = {}
+    for ev in events:
+        if not ev.last_step or len(ev.inputs) != 1:
+            continue
+        src = events[ev.inputs[0]]
+        if src.layer is None or src.layer[0] not in RECURRENT or src.layer[1].get("last") \
+                or readers.get(src.key) != 1 or ev.output != src.output[-1:]:
+            continue
+        src.layer = (src.layer[0], {**src.layer[1], "last": True})
+        src.output = ev.output
+        folded[ev.key] = src.key
+    return folded
+
+
 def build(events: list[Event], name: str, title: str | None = None,
           description: str | None = None, source: str | None = None):
     """(Network, info, warnings, event key -> layer name)."""
+    folded = _last_steps(events)
     names = _names(events)
     layers, info, warnings = [], {}, []
     for ev, lname in zip(events, names):
+        if ev.key in folded:  # x[:, -1] taken into the recurrent layer before it
+            names[ev.key] = names[folded[ev.key]]
+            continue
         if ev.kind == "input":
             layer = Layer(lname, "input", {"shape": ev.output})
             layers.append(layer)

@@ -36,6 +36,7 @@ class Event:
     layer: tuple | None = None  # (type, attrs) if the call maps onto a spec type
     call: int = 1  # nth call of the same module
     param_ids: frozenset = frozenset()  # the parameters behind ``params``
+    last_step: bool = False  # x[:, -1] on a (batch, T, F) sequence
 
 
 def flat_tensors(obj, out=None) -> list:
@@ -56,6 +57,17 @@ def flat_tensors(obj, out=None) -> list:
 def strip_batch(t) -> tuple:
     shape = tuple(int(d) for d in t.shape[1:])
     return shape if shape else (1,)
+
+
+def _picks_last_step(args) -> bool:
+    """Whether ``args`` of a getitem are a (batch, T, F) tensor and [:, -1] (or [:, -1, :])."""
+    import torch
+    if len(args) != 2 or not isinstance(args[0], torch.Tensor) or args[0].dim() != 3:
+        return False
+    index = args[1] if isinstance(args[1], tuple) else ()
+    every = slice(None)
+    return len(index) in (2, 3) and index[0] == every and isinstance(index[1], int) \
+        and not isinstance(index[1], bool) and index[1] == -1 and index[2:] in ((), (every,))
 
 
 def _state_shape(t) -> tuple:
@@ -154,6 +166,8 @@ class Recorder:
             return
         layer = function_layer(name, args, kwargs, len(data), n_const, outs[0].dim() - 1)
         self._emit("function", name, scope, data, outs, self._take(const_params), macs, layer, 1)
+        if name == "getitem" and len(data) == 1 and _picks_last_step(args):
+            self.events[-1].last_step = True
 
     def _constant(self, outs, params):
         for t in outs:
