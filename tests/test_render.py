@@ -1,6 +1,7 @@
 """The bars and short styles: structure, labels, bars, goldens, raster output,
 escaping, determinism and bad input."""
 import io
+import re
 import os
 import subprocess
 import sys
@@ -486,3 +487,22 @@ def test_png_too_large_to_draw_is_refused(cli, tmp_path):
     assert "megapixels" in r.stderr and "--width" in r.stderr and not out.exists()
     r = cli("render", "lenet5", "--width", "100000", "-o", tmp_path / "w.svg")  # SVG stays vector
     assert r.returncode == 0, r.stderr
+
+
+def test_sequence_bars_stand_by_length_and_handles_stay_on_the_canvas():
+    path = os.path.join(os.path.dirname(__file__), "..", "examples", "lstm.yaml")
+    shaped = netviz.shaped(path)
+    root = parse(netviz.render(shaped, style="bars").svg())
+    heights = {g.get("class").split()[1][len("layer-"):]: float(next(g.iter(f"{SVG}rect")).get("height"))
+               for g in groups(root, "bar")}
+    steps = shaped.input_shape[0]
+    tall = [n for n, h in heights.items() if h == max(heights.values())]
+    # the token ids and their embedding run over the steps; the last step and the classes are one deep
+    assert sorted(tall) == sorted(l.name for l in shaped.layers if len(shaped[l.name].output) == 2
+                                  or l.type == "input") and steps > 1
+    assert all(h < max(heights.values()) / steps * 1.5 for n, h in heights.items() if n not in tall)
+    handles = [p for p in root.iter(f"{SVG}path") if p.get("class") == "handle"]
+    assert handles
+    for p in handles:
+        ys = [float(v) for v in re.findall(r"[-\d.]+", p.get("d"))[1::2]]
+        assert min(ys) > 2

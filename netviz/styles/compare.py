@@ -16,7 +16,7 @@ from ..ir import ShapedNetwork
 from ..scene import Group, Scene, Text, text_width
 from . import common
 from .row import (BAR_MAX, GAP, LABEL_LINE, LABEL_SIZE, MARGIN, TEXT_GAP, R, bar_group, cell_group,
-                  label_group, label_width, stage_group, stage_runs, wrap_label)
+                  head_room, label_group, label_width, stage_group, stage_runs, wrap_label)
 
 NAME_SIZE = 15.0
 ROW_GAP = 22.0
@@ -118,7 +118,7 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
     last_xs: dict[int, float] = {}
     for k, ((shaped, cols, shared, segs), name) in enumerate(zip(rows, names)):
         last = k == len(rows) - 1
-        cy = top + R + 2
+        cy = top + R + 2 + head_room(cols)
         xs: dict[int, float] = {}
         for key, idx in segs:
             x = seg_x[key]

@@ -72,7 +72,8 @@ class _Row:
     def cell_box(self, col: Column) -> Box:
         r = self.radius(col)
         lines = len(col.label) if self.options.labels else 0
-        return Box(self.slot(col), r, (R + 8 + lines * LABEL_LINE) if lines else r)
+        up = r * 1.45 if col.kind in common.RECURRENT_KINDS else r  # the loop handle
+        return Box(self.slot(col), up, (R + 8 + lines * LABEL_LINE) if lines else r)
 
     def measure(self, item) -> Box:
         key = id(item)

@@ -139,7 +139,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     lanes = source_lanes(skips)
     n_lanes = max(lanes, default=-1) + 1
     top += n_lanes * LANE + (6 if n_lanes else 0)
-    cy = top + R + 2
+    cy = top + R + 2 + head_room(columns)
     label_lines = max((len(c.label) for c in columns), default=0) if options.labels else 0
     if stages:
         label_lines = max(label_lines, max(len(t) for t in shared.values()) + 2)
@@ -321,13 +321,26 @@ def assign_lanes(edges: list[tuple[int, int]]) -> list[int]:
     return lanes
 
 
+def head_room(columns) -> float:
+    """What a cell's icon reaches above its disc: the loop handle of the
+    recurrent cells."""
+    return R * 0.45 if any(c.kind in common.RECURRENT_KINDS for c in columns) else 0.0
+
+
 def bar_for(layer: Layer, shaped: ShapedNetwork, metric: str) -> tuple[float, str] | None:
-    """The bar under a layer's cell: its feature-map side, or a measured metric."""
+    """The bar under a layer's cell: its feature-map side (a sequence's
+    length), or a measured metric."""
     from ..table import short_count
     info = shaped.info[layer.name]
     if metric == "size":
         out = info.output
-        side = out[1] if len(out) == 3 else 1
+        if len(out) == 3:
+            side = out[1]
+        elif len(out) == 2 or layer.type == "input" and any(
+                shaped.network[c].type == "embedding" for c in shaped.network.consumers[layer.name]):
+            side = out[0]  # steps of a sequence, or token ids
+        else:
+            side = 1
         return float(side), "*".join(str(d) for d in out)
     if metric == "params":
         return float(info.params), short_count(info.params)
