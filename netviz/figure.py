@@ -101,6 +101,9 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     module = styles.get(style)
     if streams is not None and style != "org":
         raise UsageError(f"--streams splits the org style's figure; the {style} style has no streams")
+    if legend and style == "org":
+        raise UsageError("the org style draws the paper's figure, which has no legend; "
+                         "--legend works with the other styles")
     if bar_metric != "size" and style != "bars":
         raise UsageError(f"--bar-metric sets what the bars style's bars show; the {style} style has none")
     if expand and style not in ("bars", "short"):

@@ -150,7 +150,7 @@ def model_view(model, styles=None, *, input=None, theme: str = "default", legend
     figures, skipped = [], []
     for style in styles:
         try:
-            fig = render(shaped, style=style, theme=theme, legend=legend)
+            fig = render(shaped, style=style, theme=theme, legend=legend and style != "org")
         except UsageError as exc:
             if not every_style:
                 raise

@@ -274,3 +274,8 @@ def test_bars_of_a_per_layer_metric_cover_every_layer(metric):
     barred = {g.get("class").split()[1] for g in groups(root, "bar")}
     convs = {f"layer-{l.name}" for l in shaped.layers if l.type == "conv"}
     assert convs <= barred  # the projection convs of the shortcuts too
+
+
+def test_a_branching_row_numbers_no_stages():
+    root = parse(netviz.render("resnet18", bar_metric="params").svg())
+    assert not groups(root, "stage")  # runs between pools mean stages along a chain only

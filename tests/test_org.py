@@ -565,3 +565,10 @@ def test_box_classes_name_kind_layer_and_stream():
     assert any(el.get("class") == "box conv layer-conv2 stream-1" for el in groups)
     ids = [el.get("id") for el in root.iter() if el.get("id")]
     assert len(ids) == len(set(ids))
+
+
+def test_legend_is_refused_alike_by_the_api_and_the_command_line(cli, tmp_path):
+    with pytest.raises(UsageError, match="has no legend"):
+        netviz.render("alexnet", style="org", legend=True)
+    r = cli("render", "alexnet", "--style", "org", "--legend", "-o", tmp_path / "x.svg")
+    assert r.returncode == 2 and "has no legend" in r.stderr and not (tmp_path / "x.svg").exists()

@@ -145,10 +145,11 @@ class StylesDirective(SphinxDirective):
             doc = re.sub(r"\s*\(\.\./reference/[^)]*\)", "", doc)
             doc = re.sub(r",\s*\.\./reference/[^)\s]*", "", doc).replace("``", "")
             lines = [f"``{style}``", "-" * (len(style) + 4), ""]
+            legend = style != "org"  # the paper's figure has no legend
             for model in models:
-                lines += [f".. netviz:: {model}", f"   :style: {style}", "   :legend:",
-                          f"   :caption: ``{model}`` in the ``{style}`` style "
-                          f"(``netviz render {model} --style {style} --legend``)", ""]
+                lines += [f".. netviz:: {model}", f"   :style: {style}"] + (["   :legend:"] if legend else []) + [
+                    f"   :caption: ``{model}`` in the ``{style}`` style "
+                    f"(``netviz render {model} --style {style}{' --legend' if legend else ''}``)", ""]
             section = nested_parse_to_nodes(self.state, StringList(lines, source="netviz/styles"),
                                             allow_section_headings=True)
             if doc:  # the style's own description, as plain text after the title

@@ -42,10 +42,6 @@ def render(models, style, output, input_shape, title, labels, legend, theme, wid
     from ..figure import check_destination, default_name
     from ..figure import render as do_render
 
-    if legend and style.lower() == "org":  # the API lets the paper's figure ignore it; asked for here, say so
-        from ..errors import UsageError
-        raise UsageError("the org style draws the paper's figure, which has no legend; "
-                         "--legend works with the other styles")
     model = models[0] if len(models) == 1 else list(models)
     if output is None:
         output = default_name(models[0], style) if len(models) == 1 else \

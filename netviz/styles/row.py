@@ -122,7 +122,8 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
         from .modrow import layout as module_layout
         return module_layout(shaped, columns, items, options, with_bars, style)
     ids = common.Ids()
-    stages = stage_runs(columns) if with_bars and options.labels else []
+    # stages are runs between pools along a chain; in a branching row they would mislead
+    stages = stage_runs(columns) if with_bars and options.labels and shaped.network.is_chain else []
     shared = {}
     for number, i, j in stages:  # the run's one label, drawn under a bracket
         shared[(number, i, j)] = columns[i].label
