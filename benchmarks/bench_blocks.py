@@ -14,7 +14,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from bench_org import best, cold  # noqa: E402  (the same turn-taking measurement)
+from bench_org import best, cold_style_rows, print_rows  # noqa: E402  (the same turn-taking measurement)
 
 
 def main():
@@ -22,22 +22,8 @@ def main():
     ap.add_argument("--runs", type=int, default=21)
     opts = ap.parse_args()
     out = tempfile.mkdtemp()
-    py = [sys.executable]
-    rows = []
     try:
-        cmd = py + ["-m", "netviz", "render", "alexnet", "-o"]
-        med = cold({
-            "blocks": cmd + [os.path.join(out, "a.svg"), "--style", "blocks"],
-            "org": cmd + [os.path.join(out, "b.svg"), "--style", "org"],
-            "short": cmd + [os.path.join(out, "c.svg"), "--style", "short"],
-            "bare": py + ["-c", "import netviz.cli"],
-        }, opts.runs)
-        for name, label in (("blocks", "`netviz render alexnet --style blocks -o a.svg`"),
-                            ("org", "`--style org` (comparison)"), ("short", "`--style short` (comparison)"),
-                            ("bare", "`python -c 'import netviz.cli'` (start-up floor)")):
-            rows.append((f"{label}, cold process, median wall time", med[name][0],
-                         "<= 0.25 s" if name == "blocks" else ""))
-            rows.append(("same, median CPU time (user + system)", med[name][1], ""))
+        rows = cold_style_rows(["blocks", "org", "short"], "<= 0.25 s", out, opts.runs)
 
         from netviz.backends import write_bytes
         from netviz.models import shaped
@@ -56,11 +42,7 @@ def main():
                      best(lambda: write_bytes(scene, "svg")), ""))
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    print("| measurement | result | target |")
-    print("| --- | --- | --- |")
-    for name, value, target in rows:
-        shown = f"{value:.3f} s" if value >= 0.05 else f"{value * 1000:.2f} ms"
-        print(f"| {name} | {shown} | {target} |")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

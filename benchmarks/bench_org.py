@@ -35,6 +35,35 @@ def cold(commands: dict, runs: int) -> dict:
     return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in commands}
 
 
+def cold_style_rows(styles: list[str], target: str, out: str, runs: int) -> list:
+    """Rows for `netviz render alexnet --style S` as a cold process for each of
+    STYLES (the first is measured against TARGET, the others are there to
+    compare) and for a bare `import netviz.cli`, the start-up floor."""
+    cmd = [sys.executable, "-m", "netviz", "render", "alexnet", "-o"]
+    commands = {s: cmd + [os.path.join(out, f"{s}.svg"), "--style", s] for s in styles}
+    commands["bare"] = [sys.executable, "-c", "import netviz.cli"]
+    med = cold(commands, runs)
+    rows = []
+    for name in commands:
+        label = ("`python -c 'import netviz.cli'` (start-up floor)" if name == "bare" else
+                 f"`netviz render alexnet --style {name} -o a.svg`" if name == styles[0] else
+                 f"`--style {name}` (comparison)")
+        rows.append((f"{label}, cold process, median wall time", med[name][0],
+                     target if name == styles[0] else ""))
+        rows.append(("same, median CPU time (user + system)", med[name][1], ""))
+    return rows
+
+
+def print_rows(rows) -> None:
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print("| measurement | result | target |")
+    print("| --- | --- | --- |")
+    for name, value, target in rows:
+        shown = f"{value:.3f} s" if value >= 0.05 else f"{value * 1000:.2f} ms"
+        print(f"| {name} | {shown} | {target} |")
+
+
 def best(fn, repeat=20):
     out = float("inf")
     for _ in range(repeat):
@@ -49,22 +78,8 @@ def main():
     ap.add_argument("--runs", type=int, default=21)
     opts = ap.parse_args()
     out = tempfile.mkdtemp()
-    py = [sys.executable]
-    rows = []
     try:
-        cmd = py + ["-m", "netviz", "render", "alexnet", "-o"]
-        med = cold({
-            "org": cmd + [os.path.join(out, "a.svg"), "--style", "org"],
-            "bars": cmd + [os.path.join(out, "b.svg"), "--style", "bars"],
-            "bare": py + ["-c", "import netviz.cli"],
-        }, opts.runs)
-        rows.append(("`netviz render alexnet --style org -o a.svg`, cold process, median wall time",
-                     med["org"][0], "<= 0.3 s"))
-        rows.append(("same, median CPU time (user + system)", med["org"][1], ""))
-        rows.append(("`--style bars` (comparison), cold process, median wall time", med["bars"][0], ""))
-        rows.append(("same, median CPU time", med["bars"][1], ""))
-        rows.append(("`python -c 'import netviz.cli'` (start-up floor), median wall time", med["bare"][0], ""))
-        rows.append(("same, median CPU time", med["bare"][1], ""))
+        rows = cold_style_rows(["org", "bars"], "<= 0.3 s", out, opts.runs)
 
         from netviz.figure import render
         from netviz.models import shaped
@@ -81,13 +96,7 @@ def main():
                      best(lambda: render("alexnet", style="org").svg()), ""))
     finally:
         shutil.rmtree(out)
-
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print("| measurement | result | target |")
-    print("| --- | --- | --- |")
-    for name, value, target in rows:
-        print(f"| {name} | {value:.3f} s | {target} |")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from bench_org import best, cold  # noqa: E402  (the same turn-taking measurement)
+from bench_org import best, cold_style_rows, print_rows  # noqa: E402  (the same turn-taking measurement)
 
 
 def main():
@@ -22,22 +22,8 @@ def main():
     ap.add_argument("--runs", type=int, default=21)
     opts = ap.parse_args()
     out = tempfile.mkdtemp()
-    py = [sys.executable]
-    rows = []
     try:
-        cmd = py + ["-m", "netviz", "render", "alexnet", "-o"]
-        med = cold({
-            "stack": cmd + [os.path.join(out, "a.svg"), "--style", "stack"],
-            "short": cmd + [os.path.join(out, "b.svg"), "--style", "short"],
-            "bare": py + ["-c", "import netviz.cli"],
-        }, opts.runs)
-        rows.append(("`netviz render alexnet --style stack -o a.svg`, cold process, median wall time",
-                     med["stack"][0], "<= 0.25 s"))
-        rows.append(("same, median CPU time (user + system)", med["stack"][1], ""))
-        rows.append(("`--style short` (comparison), cold process, median wall time", med["short"][0], ""))
-        rows.append(("same, median CPU time", med["short"][1], ""))
-        rows.append(("`python -c 'import netviz.cli'` (start-up floor), median wall time", med["bare"][0], ""))
-        rows.append(("same, median CPU time", med["bare"][1], ""))
+        rows = cold_style_rows(["stack", "short"], "<= 0.25 s", out, opts.runs)
 
         from netviz.backends import write_bytes
         from netviz.models import shaped
@@ -55,11 +41,7 @@ def main():
                      best(lambda: write_bytes(scene, "svg")), ""))
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    print("| measurement | result | target |")
-    print("| --- | --- | --- |")
-    for name, value, target in rows:
-        shown = f"{value:.3f} s" if value >= 0.05 else f"{value * 1000:.2f} ms"
-        print(f"| {name} | {shown} | {target} |")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

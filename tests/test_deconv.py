@@ -211,7 +211,7 @@ def test_bad_output_pad_exits_2_in_one_line(cli, tmp_path):
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in res.stderr
-    assert re.match(rf".*bad\.yaml:4:5: deconv1: output_pad 2x2 must be smaller than the stride", lines[0])
+    assert re.match(r".*bad\.yaml:4:5: deconv1: output_pad 2x2 must be smaller than the stride", lines[0])
     assert not out.exists()
 
 

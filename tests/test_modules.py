@@ -10,7 +10,7 @@ import netviz
 from netviz.scene import Text
 from netviz.spec import parse_spec
 from netviz.styles import bars
-from netviz.styles.modules import Cell, Module, plan
+from netviz.styles.modules import Cell, plan
 
 SVG = "{http://www.w3.org/2000/svg}"
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")

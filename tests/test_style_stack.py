@@ -308,7 +308,7 @@ def test_projection_shortcut_is_a_branch_beside_the_column(model):
         assert not [e for e in arrows if set(e) & layers], "no arrow down the column into or out of it"
         (into,) = [p for e, p in links_.items() if e[1] in layers]
         (out,) = [p for e, p in links_.items() if e[0] in layers]
-        src, dst = ends(into)[0], ends(out)[1]
+        dst = ends(out)[1]
         assert points(into)[-1] == pytest.approx(((x0 + x1) / 2, y0 - 1), abs=0.01), "into the middle of its top"
         assert points(out)[0] == pytest.approx(((x0 + x1) / 2, y1), abs=0.01), "out of the middle of its bottom"
         # level with the block it stands beside: below its input, above its sum, beside a box of the column

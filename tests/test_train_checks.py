@@ -12,7 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from netviz.train import TrainConfig, train  # noqa: E402
+from netviz.train import TrainConfig  # noqa: E402
 from netviz.train.checks import (OVERFIT_MAX_STEPS, OVERFIT_MIN_STEPS, check_overfit,  # noqa: E402
                                  run_checks, step_budget)
 from netviz.train.report import CheckProgress  # noqa: E402

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from ..cli import input_option, model_argument, trace_kwargs, trace_options
+from ..cli import input_option, trace_kwargs, trace_options
 
 
 @click.command("render", short_help="Draw MODEL as a figure: SVG, PNG or PDF.")
