@@ -95,3 +95,20 @@ def test_cli_draws_several_models(cli, tmp_path):
     r = cli("render", "vgg11", "resnet18", "-o", tmp_path / "x.svg")
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.svg").exists()
+
+
+def test_rows_that_meet_sizes_in_different_orders_keep_their_own_order():
+    from netviz.spec import parse_spec
+    down_up = parse_spec("name: ae\ninput: 1x28x28\nlayers:\n  - conv: {name: e1, out: 4, kernel: 3, pad: 1}\n"
+                         "  - maxpool: 2\n  - conv: {name: e2, out: 4, kernel: 3, pad: 1}\n"
+                         "  - upsample: {name: u, scale: 2}\n  - conv: {name: d1, out: 1, kernel: 3, pad: 1}\n")
+    up = parse_spec("name: up\ninput: 1x14x14\nlayers:\n  - conv: {name: c1, out: 4, kernel: 3, pad: 1}\n"
+                    "  - upsample: {name: v, scale: 2}\n  - conv: {name: c2, out: 1, kernel: 3, pad: 1}\n")
+    root = parse(netviz.render([down_up, up], style="short").svg())
+    rows = {}
+    for g in cells(root):
+        x, y = cell_x(g)
+        rows.setdefault(y, []).append((g.get("class").split()[2], x))
+    for net, (y, drawn) in zip((down_up, up), sorted(rows.items())):
+        order = [f"layer-{l.name}" for l in net.layers if l.type not in ("relu",)]
+        assert [n for n, _ in sorted(drawn, key=lambda p: p[1])] == [n for n in order if n in dict(drawn)]

@@ -2,7 +2,8 @@
 draws VGG-11, -13, -16 and -19 (../reference/vgg.png): the model's name at
 the left of its row, and the rows aligned on their feature-map sizes, so
 that the layers working on 56x56 maps stand under one another whatever
-came before. In the ``bars`` style the bar chart is drawn once, under the
+came before (where the rows meet the sizes in different orders, they are
+not aligned: each keeps its own order, all starting together). In the ``bars`` style the bar chart is drawn once, under the
 last row, aligned with its cells.
 
 Only chains are compared: a branching network is drawn on its own.
@@ -93,6 +94,12 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
         return max(widths)
 
     order = _order([[key for key, _ in segs] for *_, segs in rows])
+    if any([order.index(key) for key, _ in segs] != sorted(order.index(key) for key, _ in segs)
+           for *_, segs in rows):
+        # the rows meet the same sizes in different orders (a network that goes back up):
+        # no alignment keeps them all left to right, so the rows just start together
+        rows = [(s, cols, shared, [(("row",), list(range(len(cols))))]) for s, cols, shared, _ in rows]
+        order = [("row",)]
     slots: dict[tuple, list[float]] = {key: [] for key in order}  # the n-th cell's slot in each segment
     for k, (_, cols, _, segs) in enumerate(rows):
         for key, idx in segs:

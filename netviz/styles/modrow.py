@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..ir import ShapedNetwork
 from ..scene import Group, Path, Rect, Scene, Text, text_width
 from . import common
-from .modules import Cell, Module, Run, collapse
+from .modules import Cell, Module, Run, cells_of, collapse
 from .row import (BAR_MAX, GAP, LABEL_LINE, LABEL_SIZE, MARGIN, TEXT_GAP, R, Column, bar_group,
                   cell_group, label_group, label_width)
 
@@ -95,7 +95,8 @@ class _Row:
     def lanes(self, module: Module) -> tuple[list[Box], list[float], int]:
         """Each lane's box, its offset from the axis, and which lane is on it."""
         boxes = [self.measure_seq(lane) for lane in module.lanes]
-        main = max(range(len(boxes)), key=lambda i: (boxes[i].w, -i))
+        cells = [sum(len(cells_of(x)) for x in lane) for lane in module.lanes]
+        main = max(range(len(boxes)), key=lambda i: (cells[i], boxes[i].w, -i))  # the most cells
         offsets = [0.0] * len(boxes)
         for i in range(main - 1, -1, -1):
             offsets[i] = offsets[i + 1] - boxes[i + 1].up - LANE_GAP - boxes[i].down
@@ -112,12 +113,16 @@ class _Row:
         bottom = max(o + b.down for o, b in zip(offsets, boxes)) + PAD
         if module.merge is None:
             return width, top, bottom, IN + width, IN + width + PAD
-        dslot = self.slot(self.columns[module.merge])
+        merge = self.columns[module.merge]
+        dslot = self.slot(merge)
         mx = IN + width + OUT + dslot / 2
         right = mx + DOT + PAD
-        if module.repeat > 1:
+        if self.options.labels and merge.label:  # the merge cell's own label stays in the frame
+            right = max(right, mx + label_width(merge.label) / 2 + PAD)
+        if module.repeat > 1:  # the mark goes under the merge cell (and its label), at the right
             mark = text_width(f"x{module.repeat}", REPEAT_SIZE)
             right = max(right, IN + width + mark + 2 * BEND)
+            bottom = max(bottom, self.cell_box(merge).down + REPEAT_SIZE + 2 * BEND)
         return width, top, bottom, mx, right
 
     def _module_box(self, module: Module) -> Box:
@@ -165,7 +170,7 @@ class _Row:
         frame = Rect(x + EDGE, top, box.w - 2 * EDGE, bottom - top, fill=None, stroke=theme["label"],
                      stroke_width=1.0, rx=6.0, dash=(5.0, 3.0), cls="run-frame")
         self.frames.append(Group((frame,), cls="run repeated", id=self.ids.make("run", names[0]),
-                                 title=f"{run.repeat} identical runs of {len(run.items)} items, "
+                                 title=f"{run.repeat} identical runs of {len(run.items)} modules and cells, "
                                        f"starting at {', '.join(names)}"))
         self.marks.append(Text(x + box.w - EDGE - BEND, bottom - BEND, f"x{run.repeat}", size=REPEAT_SIZE,
                                color=theme["label"], anchor="end", cls="repeat"))
@@ -176,8 +181,10 @@ class _Row:
         width, top, bottom, mx, right = self._frame(module)
         boxes, offsets, main = self.lanes(module)
         names = [self.columns[c].layers[0].name for c in module.first_cols]
+        end = (f", merging at {self.columns[module.merge].layers[0].name}" if module.merge is not None
+               else ", ending the network")
         title = (f"{module.repeat} identical modules, starting at {', '.join(names)}"
-                 if module.repeat > 1 else f"module starting at {names[0]}")
+                 if module.repeat > 1 else f"module starting at {names[0]}{end}")
         cls = "module" + (" repeated" if module.repeat > 1 else "")
         frame = Rect(x + EDGE, y + top, right - EDGE, bottom - top, fill=theme["frame"],
                      stroke=theme["label"], stroke_width=1.0, rx=4.0, cls="module-frame")
@@ -188,6 +195,8 @@ class _Row:
             ly = y + off
             lx = x + IN + (width - box.w) / 2
             first, last = self.draw_seq(lane, lx, ly, on_axis and i == main)
+            if i == main:
+                ends = (first, last)
             if off == 0:
                 continue  # the axis, drawn by what holds this module
             turn = BEND if off > 0 else -BEND
@@ -206,7 +215,7 @@ class _Row:
         if module.repeat > 1:
             self.marks.append(Text(x + right - BEND, y + bottom - BEND, f"x{module.repeat}", size=REPEAT_SIZE,
                                    color=theme["label"], anchor="end", cls="repeat"))
-        return x + IN + (width - boxes[main].w) / 2, join if join is not None else x + IN + width
+        return ends[0], join if join is not None else ends[1]
 
 
 def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: common.RenderOptions,

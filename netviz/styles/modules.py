@@ -6,8 +6,9 @@ through (the cell before it, and the merge cell that ends it): a residual
 block, an Inception module. Its *lanes* are the separate branches between
 the two; an edge straight from the cell before to the merge is a *shortcut*.
 Lanes are sequences again, so modules nest. A graph that does not split
-this way (a U-Net's long skips, DenseNet's all-to-all blocks) has no plan,
-and is drawn as one row with brackets instead.
+this way (skips that cross one another, DenseNet's all-to-all blocks) has no
+plan, and is drawn as one row with brackets instead; a U-Net's nested skips
+do split, into modules within modules.
 
 Runs of identical modules (ResNet's blocks within a stage) are kept once
 with a repeat count, drawn "x3".
@@ -40,25 +41,32 @@ class Run:
     first_cols: list[int] = field(default_factory=list)
 
 
-def column_edges(network, columns) -> tuple[list[set[int]], list[set[int]]]:
-    """Edges between columns (from the layers they draw); layers without a
-    cell belong to the cell they follow."""
-    owner: dict[str, int] = {}
+def owners(network, columns) -> dict[str, tuple[int, ...]]:
+    """The columns each layer's output stands for: its own cell's, or for a
+    layer without a cell (an activation, a reshape), the columns of all it
+    reads, in order."""
+    owner: dict[str, tuple[int, ...]] = {}
     for j, col in enumerate(columns):
         for layer in col.layers:
-            owner[layer.name] = j
+            owner[layer.name] = (j,)
     for layer in network.layers:
-        if layer.name not in owner and layer.inputs:
-            owner[layer.name] = owner.get(layer.inputs[0], -1)
+        if layer.name not in owner:
+            owner[layer.name] = tuple(dict.fromkeys(i for src in layer.inputs for i in owner.get(src, ())))
+    return owner
+
+
+def column_edges(network, columns) -> tuple[list[set[int]], list[set[int]]]:
+    """Edges between columns, from the layers they draw."""
+    owner = owners(network, columns)
     succ = [set() for _ in columns]
     pred = [set() for _ in columns]
     for j, col in enumerate(columns):
         for layer in col.layers:
             for src in layer.inputs:
-                i = owner.get(src, -1)
-                if 0 <= i != j:
-                    succ[i].add(j)
-                    pred[j].add(i)
+                for i in owner.get(src, ()):
+                    if i != j:
+                        succ[i].add(j)
+                        pred[j].add(i)
     return succ, pred
 
 
@@ -169,7 +177,9 @@ def collapse(items: list, columns) -> list:
 
 
 def _periods(items: list, columns) -> list:
-    sigs = [signature(x, columns) for x in items]
+    # a module's signature leaves out its own count, so that _singles can add
+    # to it; here "A x2, B" must not match "A x3, B"
+    sigs = [(getattr(x, "repeat", 1), signature(x, columns)) for x in items]
     out: list = []
     i = 0
     while i < len(items):

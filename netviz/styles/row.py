@@ -278,20 +278,14 @@ LANE = 10.0
 def skip_edges(shaped: ShapedNetwork, columns: list[Column]) -> list[tuple[int, int]]:
     """Edges of the DAG that do not run from one cell to the next (shortcuts,
     branches), as (from column, to column) pairs."""
-    net = shaped.network
-    owner: dict[str, int] = {}
-    for j, col in enumerate(columns):
-        for layer in col.layers:
-            owner[layer.name] = j
-    for layer in net.layers:  # layers without a cell belong to the cell they follow
-        if layer.name not in owner and layer.inputs:
-            owner[layer.name] = owner.get(layer.inputs[0], -1)
+    from .modules import owners
+    owner = owners(shaped.network, columns)
     edges = []
     for j, col in enumerate(columns):
         for src in col.layers[0].inputs:
-            i = owner.get(src, -1)
-            if 0 <= i < j - 1 and (i, j) not in edges:
-                edges.append((i, j))
+            for i in owner.get(src, ()):
+                if i < j - 1 and (i, j) not in edges:
+                    edges.append((i, j))
     return sorted(edges)
 
 
