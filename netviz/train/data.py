@@ -28,7 +28,12 @@ _GREY = (1.0, 0.75, 0.55, 0.35)
 
 @dataclass
 class Dataset:
-    """Images as uint8 [N, C, H, W] and labels int64 [N], on one device."""
+    """Inputs and labels of a training and a held-out split, on one device.
+
+    ``kind`` says what they are: "image" (uint8 [N, C, H, W] images, int64
+    [N] labels), "segment" (the same images, with uint8 [N, H, W] masks of a
+    class per pixel), "tokens" (int64 [N, T] token ids) or "series" (float
+    [N, T, F] sequences), the last two with int64 [N] labels."""
 
     x_train: object
     y_train: object
@@ -38,26 +43,56 @@ class Dataset:
     source: str  # "procedural" or the folder
     mean: object = None  # per-channel mean and std of the training images, in [0, 1]
     std: object = None
+    kind: str = "image"
+    recipe: str = ""  # what the procedural data is, in words
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def unit(self) -> str:
+        return "sequences" if self.kind in ("tokens", "series") else "images"
+
     def describe(self) -> str:
-        return (f"{self.source}: {len(self.y_train)} training and {len(self.y_val)} held-out "
-                f"images, {self.num_classes} classes")
+        what = f"{self.source}" + (f" ({self.recipe})" if self.recipe else "")
+        return (f"{what}: {len(self.y_train)} training and {len(self.y_val)} held-out "
+                f"{self.unit}, {self.num_classes} classes")
 
     def stats(self):
+        if self.kind not in ("image", "segment"):
+            return self
         sample = self.x_train[: min(len(self.x_train), 1024)].float() / 255
         self.mean = sample.mean(dim=(0, 2, 3))
         self.std = sample.std(dim=(0, 2, 3)).clamp_min(1e-3)
         return self
 
     def normalise(self, x, channels_last=False):
-        """uint8 images -> float, centred and scaled per channel."""
+        """uint8 images -> float, centred and scaled per channel; token ids and
+        float series (made centred and scaled) as they are."""
         import torch
+        if self.kind not in ("image", "segment"):
+            return x
         x = x.float().div_(255).sub_(self.mean.view(1, -1, 1, 1)).div_(self.std.view(1, -1, 1, 1))
         return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+    def target(self, y):
+        """Labels as the loss takes them (int64): masks are kept as uint8."""
+        return y.long()
+
+    def chance(self) -> float:
+        """Chance accuracy: one over the classes for a classifier, and for a
+        segmenter the share of the held-out pixels of the most common class
+        (the pixel accuracy of always guessing it)."""
+        if self.kind != "segment":
+            return 1.0 / self.num_classes
+        return max(self.pixel_shares())
+
+    def pixel_shares(self) -> list:
+        """Each class's share of the held-out pixels (or labels)."""
+        import torch
+        counts = torch.bincount(self.y_val.reshape(-1).long(), minlength=self.num_classes).double()
+        return (counts / counts.sum().clamp_min(1)).tolist()
 
     def to(self, device):
         for name in ("x_train", "y_train", "x_val", "y_val", "mean", "std"):
@@ -123,7 +158,8 @@ def _texture(torch, kind, u, v):
 
 
 def _render(torch, labels, shape, gen, device):
-    """Images (float in [0, 1]) of one chunk of labels."""
+    """Images (float in [0, 1]) of one chunk of labels, and where each figure is
+    (bool [n, H, W])."""
     n = labels.shape[0]
     c, h, w = shape
     side = min(h, w)
@@ -157,7 +193,7 @@ def _render(torch, labels, shape, gen, device):
     shade = torch.where(pattern, 1.0, 0.3).unsqueeze(1)
     img = torch.where(mask.unsqueeze(1), fg * shade, bg)
     img += torch.rand(n, c, h, w, generator=gen, device=device).sub_(0.5).mul_(0.2)  # pixel noise
-    return img.clamp_(0, 1)
+    return img.clamp_(0, 1), mask
 
 
 def procedural(num_classes: int, shape, n_train: int, n_val: int, seed: int, device="cpu",
@@ -177,10 +213,58 @@ def procedural(num_classes: int, shape, n_train: int, n_val: int, seed: int, dev
         gen.manual_seed(seed * 2 + split)
         labels = torch.arange(n, device=device) % num_classes
         labels = labels[torch.randperm(n, generator=gen, device=device)]
-        xs = [(_render(torch, labels[i:i + chunk], shape, gen, device) * 255).round_()
+        xs = [(_render(torch, labels[i:i + chunk], shape, gen, device)[0] * 255).round_()
               .to(torch.uint8) for i in range(0, n, chunk)]
         parts += [torch.cat(xs), labels]
     return Dataset(*parts, classes=class_names(num_classes), source="procedural").stats()
+
+
+SEGMENT_FIGURES = 2  # figures per image of the segmentation data (the later on top)
+SEGMENT_KINDS_2 = 32  # the figures of a 2-class (foreground/background) segmentation
+
+
+def segmentation(num_classes: int, shape, n_train: int, n_val: int, seed: int, device="cpu",
+                 chunk: int = 512) -> Dataset:
+    """Images as :func:`procedural` makes them, each with two figures (the second
+    drawn over the first), and their masks: class 0 is the background and class
+    k+1 the pixels of figure k (shape, colour and texture as class k of the
+    classification data); with 2 classes, every figure of 32 kinds is class 1,
+    foreground. Deterministic from ``seed``."""
+    import torch
+    if len(shape) != 3:
+        raise UsageError(f"segmentation needs an image input (CxHxW), not "
+                         f"{'x'.join(map(str, shape))}")
+    if not 2 <= num_classes <= MAX_CLASSES + 1:
+        raise UsageError(f"the procedural segmentation data has 2 to {MAX_CLASSES + 1} classes "
+                         f"(background and up to {MAX_CLASSES} figures), not {num_classes}")
+    kinds = SEGMENT_KINDS_2 if num_classes == 2 else num_classes - 1
+    device = torch.device(device)
+    gen = torch.Generator(device=device)
+    parts = []
+    for split, n in enumerate((n_train, n_val)):
+        gen.manual_seed(seed * 2 + split + 1_000_003)
+        xs, ms = [], []
+        for i in range(0, n, chunk):
+            m = min(chunk, n - i)
+            img = mask = None
+            for _ in range(SEGMENT_FIGURES):
+                kind = (torch.rand(m, generator=gen, device=device) * kinds).long().clamp_max(kinds - 1)
+                fig, where = _render(torch, kind, shape, gen, device)
+                label = (kind + 1 if num_classes > 2 else torch.ones_like(kind)).to(torch.uint8)
+                if img is None:
+                    img, mask = fig, torch.where(where, label.view(m, 1, 1), 0).to(torch.uint8)
+                else:
+                    img = torch.where(where.unsqueeze(1), fig, img)
+                    mask = torch.where(where, label.view(m, 1, 1), mask)
+            xs.append((img * 255).round_().to(torch.uint8))
+            ms.append(mask)
+        parts += [torch.cat(xs), torch.cat(ms)]
+    names = ["background"] + (["figure"] if num_classes == 2 else class_names(num_classes - 1))
+    recipe = ("two figures of 32 kinds per image; class per pixel: figure or background"
+              if num_classes == 2 else f"two figures per image; class per pixel: background "
+              f"or one of {num_classes - 1} figures")
+    return Dataset(*parts, classes=names, source="procedural", kind="segment",
+                   recipe=recipe).stats()
 
 
 def _images_in(folder):

@@ -16,6 +16,7 @@ from ..errors import CheckFailed, NetvizError, UsageError
 from . import checkpoint as ckpt
 from . import distributed as dd
 from .report import Progress, check_outputs, fmt_time, plot_path, write_failed, write_json
+from .tasks import mean_iou
 
 
 class Diverged(CheckFailed):
@@ -61,7 +62,7 @@ class TrainConfig:
 
 DEFAULT_EPOCHS = 10
 CPU_MAX_TIME = 75.0  # seconds of training when a CPU run's length is not given
-SEQUENCE_TYPES = frozenset({"lstm", "gru", "rnn", "embedding"})  # what netviz cannot feed
+SEQUENCE_LR = {"sgd": 0.2, "adamw": 3e-3}  # default peak learning rates of sequence models
 
 
 def defaults(cfg: TrainConfig, cuda: bool) -> TrainConfig:
@@ -91,25 +92,54 @@ def lr_at(step: int, total: int, base: float, frac: float | None = None) -> floa
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
 
 
-def evaluate(model, data, x, y, fp, dist, batch=256):
-    """Accuracy and mean loss of ``model`` on (x, y), split over the ranks."""
+def evaluate(model, data, x, y, fp, dist, batch=256, confusion=False):
+    """Accuracy and mean loss of ``model`` on (x, y), split over the ranks: per
+    label, or per pixel for a segmenter (labels [N, H, W]). With ``confusion``,
+    also the confusion matrix (nested lists, [label][prediction]) for the IoU."""
     import torch
     import torch.nn.functional as F
     was = model.training
     model.eval()
-    correct = total_loss = 0.0
+    correct = total_loss = count = 0.0
+    k = data.num_classes
+    conf = torch.zeros(k * k, dtype=torch.float64, device=y.device) if confusion else None
     idx = torch.arange(dist.rank, len(y), dist.world, device=y.device)
+    if y.dim() > 1:  # a segmenter's small batches: its logits are a map per image
+        batch = max(1, batch * 1024 // max(1, y[0].numel()))
     try:
         with torch.no_grad(), fp.autocast():
             for i in range(0, len(idx), batch):
                 j = idx[i:i + batch]
+                target = data.target(y[j])
                 logits = model(data.normalise(x[j], fp.channels_last)).float()
-                total_loss += float(F.cross_entropy(logits, y[j], reduction="sum"))
-                correct += float((logits.argmax(1) == y[j]).sum())
+                total_loss += float(F.cross_entropy(logits, target, reduction="sum"))
+                pred = logits.argmax(1)
+                correct += float((pred == target).sum())
+                count += target.numel()
+                if conf is not None:
+                    conf += torch.bincount((target * k + pred).reshape(-1), minlength=k * k).double()
     finally:
         model.train(was)
-    correct, total_loss, n = dd.all_sum([correct, total_loss, float(len(idx))], dist, fp.device)
-    return correct / max(1.0, n), total_loss / max(1.0, n)
+    sums = dd.all_sum([correct, total_loss, count], dist, fp.device)
+    acc, loss = sums[0] / max(1.0, sums[2]), sums[1] / max(1.0, sums[2])
+    if conf is None:
+        return acc, loss
+    flat = dd.all_sum(conf.tolist(), dist, fp.device)
+    return acc, loss, [flat[r * k:(r + 1) * k] for r in range(k)]
+
+
+def make_data(task, classes, shape, cfg, device):
+    """The procedural data of ``task`` (see :mod:`netviz.train.tasks`)."""
+    from . import data as D
+    from . import sequences as S
+    if task.kind == "tokens":
+        return S.tokens(classes, shape[0], task.vocab, cfg.train_size, cfg.val_size, cfg.seed,
+                        device, padding_idx=task.padding_idx)
+    if task.kind == "series":
+        return S.series(classes, shape, cfg.train_size, cfg.val_size, cfg.seed, device)
+    if task.kind == "segment":
+        return D.segmentation(classes, shape, cfg.train_size, cfg.val_size, cfg.seed, device)
+    return D.procedural(classes, shape, cfg.train_size, cfg.val_size, cfg.seed, device)
 
 
 def train(cfg: TrainConfig, echo=print, on_step=None):
@@ -145,6 +175,7 @@ def train(cfg: TrainConfig, echo=print, on_step=None):
 class _Run:
     def __init__(self, cfg, device, dist, echo, on_step):
         self.length_given = cfg.steps is not None or cfg.epochs is not None
+        self.lr_given = cfg.lr is not None
         self.cfg = defaults(cfg, device.type == "cuda")
         self.device, self.dist, self.echo, self.on_step = device, dist, echo, on_step
         self.history = {"loss": [], "train_acc": [], "val": []}
@@ -167,30 +198,30 @@ class _Run:
             self.prep = prepare_network(cfg.model, cfg.input, cfg.classes, data_classes,
                                         self.device.type)
         p = self.prep
-        if len(p.input_shape) != 3 and any(e[1] in SEQUENCE_TYPES for e in p.expected.values()):
-            raise UsageError(f"netviz train trains image classifiers (CxHxW inputs) on its own "
-                             f"images or an image folder; {p.name} reads sequences (input "
-                             f"{'x'.join(map(str, p.input_shape))}): it can be drawn, shaped and "
-                             "built (netviz.build), not trained here")
-        if len(p.input_shape) != 3:
-            raise UsageError(f"netviz train feeds images (CxHxW), but the input of {p.name} is "
-                             f"{'x'.join(map(str, p.input_shape))}: start the network with an "
-                             "image input")
+        from .tasks import IMAGE, SUPPORTED
+        self.task = task = p.task or IMAGE
+        shape = "x".join(map(str, p.input_shape))
+        if task.kind == "image" and len(p.input_shape) != 3:
+            raise UsageError(f"{p.name}: the input is {shape}; {SUPPORTED}")
+        if task.sequence and not self.lr_given:  # recurrent networks want larger steps
+            from dataclasses import replace
+            self.cfg = cfg = replace(cfg, lr=SEQUENCE_LR.get(cfg.optimizer, cfg.lr))
         world = self.dist.world
-        self.echo(f"netviz train {p.name}: input {'x'.join(map(str, p.input_shape))}, "
-                  f"{p.classes} classes, {p.params:,} parameters")
+        what = {"tokens": f"input {shape} token ids of {task.vocab}",
+                "segment": f"input {shape}, output {p.classes}x{'x'.join(map(str, p.input_shape[1:]))}"
+                           f" (segmentation)"}.get(task.kind, f"input {shape}")
+        self.echo(f"netviz train {p.name}: {what}, {p.classes} classes, {p.params:,} parameters")
         for note in p.notes:
             self.echo(f"  note: {note}")
         t0 = time.perf_counter()
         if cfg.data:
             self.data = D.image_folder(cfg.data, p.input_shape, self.device)
         else:
-            self.data = D.procedural(p.classes, p.input_shape, cfg.train_size, cfg.val_size,
-                                     cfg.seed, self.device)
+            self.data = make_data(task, p.classes, p.input_shape, cfg, self.device)
         n = len(self.data.y_train)
         if cfg.batch_size * world > n:
             raise UsageError(f"--batch-size {cfg.batch_size}" + (f" x {world} processes" if world > 1
-                             else "") + f" is larger than the {n} training images: use a "
+                             else "") + f" is larger than the {n} training {self.data.unit}: use a "
                              "smaller batch" + (" or more data" if cfg.data else " or --train-size"))
         self.steps_per_epoch = n // (cfg.batch_size * world)
         self.total = cfg.steps if cfg.steps is not None else cfg.epochs * self.steps_per_epoch
@@ -217,7 +248,8 @@ class _Run:
 
     def settings(self) -> dict:
         cfg, p = self.cfg, self.prep
-        return {"model": p.name, "input": list(p.input_shape), "classes": p.classes,
+        return {"model": p.name, "task": self.task.kind, "input": list(p.input_shape),
+                "classes": p.classes,
                 "batch_size": cfg.batch_size, "world_size": self.dist.world, "seed": cfg.seed,
                 "data": cfg.data or "procedural", "train_size": len(self.data.y_train),
                 "val_size": len(self.data.y_val), "optimizer": cfg.optimizer, "lr": cfg.lr,
@@ -237,7 +269,7 @@ class _Run:
             return
         d = self.data
         n = min(len(d.y_train), 16)
-        batch = (d.normalise(d.x_train[:n], self.fp.channels_last), d.y_train[:n])
+        batch = (d.normalise(d.x_train[:n], self.fp.channels_last), d.target(d.y_train[:n]))
         results = run_and_report(self.module, self.prep.expected, batch, F.cross_entropy,
                                  self.fp.autocast, self.device, self.echo,
                                  self.cfg.progress if self.dist.main else "off",
@@ -276,13 +308,14 @@ class _Run:
         B, world = cfg.batch_size, dist.world
         cuda = self.device.type == "cuda"
         sync_every = 20 if cuda else 1
-        progress = Progress(self.total, cfg.progress if dist.main else "off")
+        progress = Progress(self.total, cfg.progress if dist.main else "off",
+                            unit="seq/s" if self.task.sequence else "img/s")
         if self.time_planned:
             self.echo(f"training: {fmt_time(cfg.max_time)} (--max-time) or {self.total} steps of "
-                      f"{B * world} images, whichever ends first; {cfg.optimizer} lr {cfg.lr:g}, "
+                      f"{B * world} {d.unit}, whichever ends first; {cfg.optimizer} lr {cfg.lr:g}, "
                       "decaying over that time" + (f"; resumed at step {step}" if step else ""))
         else:
-            self.echo(f"training: {self.total} steps of {B * world} images"
+            self.echo(f"training: {self.total} steps of {B * world} {d.unit}"
                       + (f" (at most {fmt_time(cfg.max_time)} by --max-time)" if cfg.max_time else "")
                       + f", {cfg.optimizer} lr {cfg.lr:g}" + (f"; resumed at step {step}" if step else ""))
         eval_n = min(len(d.y_val), 512)
@@ -301,7 +334,7 @@ class _Run:
                     order_epoch = epoch
                 start = pos * B * world + dist.rank * B
                 idx = order[start:start + B]
-                x, y = d.normalise(d.x_train[idx], self.fp.channels_last), d.y_train[idx]
+                x, y = d.normalise(d.x_train[idx], self.fp.channels_last), d.target(d.y_train[idx])
                 lr = lr_at(step, self.total, cfg.lr, frac if self.time_planned else None)
                 for g in opt.param_groups:
                     g["lr"] = lr
@@ -327,9 +360,13 @@ class _Run:
                     if evals_at and evals_at[0] <= frac < 1:
                         while evals_at and evals_at[0] <= frac:
                             evals_at.pop(0)
-                        acc, _ = evaluate(self.module, d, d.x_val[:eval_n], d.y_val[:eval_n],
-                                          self.fp, dist)
+                        acc, _, *conf = evaluate(self.module, d, d.x_val[:eval_n],
+                                                 d.y_val[:eval_n], self.fp, dist,
+                                                 confusion=self.task.dense)
                         self.history["val"].append([step, acc])
+                        if conf:
+                            self.history.setdefault("val_iou", []).append(
+                                [step, mean_iou(conf[0])[0]])
                         t_last = time.perf_counter()  # evaluation is not training time
                     if cfg.max_time is not None and clock >= cfg.max_time and step < self.total:
                         stopped = "time" if self.time_planned else "max_time"
@@ -431,23 +468,38 @@ class _Run:
 
     # -- the end -------------------------------------------------------------------
     def final(self, step, clock, marks, stopped):
-        d = self.data
+        d, dense = self.data, self.task.dense
         t0 = time.perf_counter()
-        val_acc, val_loss = evaluate(self.module, d, d.x_val, d.y_val, self.fp, self.dist)
+        val_acc, val_loss, *val_conf = evaluate(self.module, d, d.x_val, d.y_val, self.fp,
+                                                self.dist, confusion=dense)
         n = min(len(d.y_train), len(d.y_val))
-        train_acc, train_loss = evaluate(self.module, d, d.x_train[:n], d.y_train[:n], self.fp, self.dist)
+        train_acc, train_loss, *train_conf = evaluate(self.module, d, d.x_train[:n], d.y_train[:n],
+                                                      self.fp, self.dist, confusion=dense)
+        final = {"train_accuracy": train_acc, "val_accuracy": val_acc,
+                 "train_loss": train_loss, "val_loss": val_loss}
+        iou = ""
+        if dense:
+            val_iou, per_class = mean_iou(val_conf[0])
+            train_iou = mean_iou(train_conf[0])[0]
+            final.update(val_mean_iou=val_iou, train_mean_iou=train_iou,
+                         val_class_iou=per_class)
+            if not self.history.get("val_iou") or self.history["val_iou"][-1][0] != step:
+                self.history.setdefault("val_iou", []).append([step, val_iou])
+            iou = (f"; mean IoU {100 * train_iou:.1f}% training, {100 * val_iou:.1f}% held-out "
+                   f"(always the majority class: {100 * self.chance_iou():.1f}%)")
         if not self.history["val"] or self.history["val"][-1][0] != step:
             self.history["val"].append([step, val_acc])
         in_sync = dd.params_in_sync(self.module, self.dist, self.device)
-        chance = 1.0 / self.prep.classes
-        self.finish_metrics(stopped=stopped, steps=step, clock=clock, marks=marks,
-                            final={"train_accuracy": train_acc, "val_accuracy": val_acc,
-                                   "train_loss": train_loss, "val_loss": val_loss},
+        chance = d.chance()
+        self.finish_metrics(stopped=stopped, steps=step, clock=clock, marks=marks, final=final,
                             params_in_sync=in_sync, write=False)
         m = self.metrics
-        self.echo(f"done: {step} steps in {fmt_time(clock)}, {m['images_per_second']:,.0f} img/s; "
-                  f"accuracy {100 * train_acc:.1f}% training, {100 * val_acc:.1f}% held-out "
-                  f"(chance {100 * chance:.1f}%)  [evaluated in {time.perf_counter() - t0:.1f} s]"
+        unit = "seq/s" if self.task.sequence else "img/s"
+        self.echo(f"done: {step} steps in {fmt_time(clock)}, {m['images_per_second']:,.0f} {unit}; "
+                  f"{self.task.accuracy_name} {100 * train_acc:.1f}% training, "
+                  f"{100 * val_acc:.1f}% held-out (chance {100 * chance:.1f}%"
+                  + (", the majority class's share of the pixels" if dense else "") + ")" + iou
+                  + f"  [evaluated in {time.perf_counter() - t0:.1f} s]"
                   + ("; checks skipped" if self.cfg.skip_checks else ""))
         if self.dist.main:
             self.write_outputs()
@@ -463,11 +515,18 @@ class _Run:
             skip = min(len(marks) - 2, max(1, (len(marks) - 1) // 10))
             ips = self._ips(marks[skip:], self.cfg.batch_size * self.dist.world)
         final = final or {}
+        task = getattr(self, "task", None)
+        data = getattr(self, "data", None)
+        dense = task is not None and task.dense
         self.metrics = {
-            "model": p.name, "input": list(p.input_shape),
+            "model": p.name, "task": task.kind if task else None,
+            "task_description": task.title if task else None,
+            "accuracy_metric": task.accuracy_name if task else "accuracy",
+            "input": list(p.input_shape),
             "input_reduced_from": list(p.reduced_from) if p.reduced_from else None,
             "classes": p.classes, "class_names": list(self.data.classes) if hasattr(self, "data") else [],
-            "chance": 1.0 / p.classes, "parameters": p.params, "notes": list(p.notes),
+            "chance": data.chance() if data is not None else 1.0 / p.classes,
+            "parameters": p.params, "notes": list(p.notes),
             "device": str(self.device), "device_name": getattr(self, "device_label", ""),
             "world_size": self.dist.world, "settings": self.settings() if hasattr(self, "data") else {},
             "checks": getattr(self, "check_results", []),
@@ -482,9 +541,27 @@ class _Run:
             "loss_curve": self.history["loss"], "train_accuracy_curve": self.history["train_acc"],
             "val_curve": self.history["val"], **extra,
         }
+        if dense:
+            self.metrics.update({
+                "mean_iou_metric": "mean over the classes of intersection over union of the "
+                                   "held-out pixels (classes in neither labels nor predictions "
+                                   "left out)",
+                "train_mean_iou": final.get("train_mean_iou"),
+                "val_mean_iou": final.get("val_mean_iou"),
+                "val_class_iou": final.get("val_class_iou"),
+                "chance_mean_iou": self.chance_iou(),
+                "class_pixel_share": data.pixel_shares() if data is not None else None,
+                "val_iou_curve": self.history.get("val_iou", []),
+            })
         if write and self.dist.main:
             self.write_outputs()
         return self.metrics
+
+    def chance_iou(self) -> float:
+        """The mean IoU of always guessing the majority class: its pixel share over
+        the classes present in the held-out labels."""
+        shares = self.data.pixel_shares()
+        return max(shares) / max(1, sum(1 for s in shares if s > 0))
 
     def write_outputs(self):
         cfg, m = self.cfg, self.metrics
@@ -499,11 +576,15 @@ class _Run:
             from .plot import write_plot
             acc = m["val_accuracy"]
             title = f"{m['model']} on {m['settings'].get('data', '')}, {m['device_name']}" + (
-                f": {100 * acc:.1f}% held-out accuracy" if acc is not None else f" ({m['stopped']})")
+                f": {100 * acc:.1f}% held-out {m['accuracy_metric']}" if acc is not None
+                else f" ({m['stopped']})")
+            if m.get("val_mean_iou") is not None:
+                title += f", mean IoU {100 * m['val_mean_iou']:.1f}%"
             try:
                 write_plot(plot, title=title, loss=m["loss_curve"],
                            train_acc=m["train_accuracy_curve"], val_acc=m["val_curve"],
-                           chance=m["chance"])
+                           chance=m["chance"], metric=m["accuracy_metric"],
+                           val_iou=m.get("val_iou_curve"))
             except OSError as exc:
                 raise write_failed("--plot", plot, exc) from None
             self.echo(f"plot: {plot}")

@@ -30,15 +30,22 @@ class Prepared:
     params: int = 0
     macs: int | None = None
     reduced_from: tuple | None = None
+    task: object = None  # a tasks.Task; image classification when None
 
 
-def _output_width(shaped) -> int:
-    from ..build import output_layer
-    out = shaped.info[output_layer(shaped.network).name].output
-    if len(out) != 1:
-        raise UsageError(f"the output of {shaped.name!r} is {format_shape(out)}, not a vector "
-                         "of class scores: end the network with an fc layer")
-    return out[0]
+def _task_and_width(shaped, classes, data_classes):
+    """The task (:func:`netviz.train.tasks.detect`) and the network's own number
+    of classes; refuses what the task cannot take (--data beyond images,
+    --classes that a segmenter's output channels contradict)."""
+    from .tasks import detect
+    task, width = detect(shaped)
+    if data_classes is not None and task.kind != "image":
+        raise UsageError(f"--data holds labelled images for classification; {shaped.name} is "
+                         f"trained for {task.title} on procedural data only: leave out --data")
+    if task.dense and classes is not None and classes != width:
+        raise UsageError(f"--classes {classes}: the classes of {shaped.name} are its "
+                         f"{width} output channels (a segmenter's output is classes x H x W)")
+    return task, width
 
 
 def choose_classes(width: int, requested: int | None, data_classes: int | None) -> int:
@@ -88,8 +95,8 @@ def prepare_network(model, input=None, classes=None, data_classes=None, device_t
     network = load(model, input=input)
     notes = []
     shaped = infer(network)
-    width = _output_width(shaped)
-    k = choose_classes(width, classes, data_classes)
+    task, width = _task_and_width(shaped, classes, data_classes)
+    k = width if task.dense else choose_classes(width, classes, data_classes)
     if k != width:
         from ..build import classifier_layer
         network = with_classes(network, k)
@@ -119,8 +126,10 @@ def prepare_network(model, input=None, classes=None, data_classes=None, device_t
     module = build(shaped)
     expected = {module.layer_modules[l.name]: (l.name, l.type, shaped.info[l.name].output)
                 for l in network.layers if l.type != "input"}
+    if task.dense:  # the output follows an --input or CPU resize; it must still match
+        task, _ = _task_and_width(shaped, None, None)
     return Prepared(module, network.name, tuple(shaped.input_shape), k, expected, notes,
-                    shaped.total_params, shaped.total_macs, reduced_from)
+                    shaped.total_params, shaped.total_macs, reduced_from, task)
 
 
 def prepare_target(target: str, input=None, classes=None, data_classes=None) -> Prepared:

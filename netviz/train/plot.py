@@ -15,9 +15,12 @@ def _smooth(values, window):
     return out
 
 
-def write_plot(path, *, title, loss, train_acc, val_acc, chance):
-    """``loss`` and ``train_acc``: one value per step; ``val_acc``: [step, accuracy]
-    pairs. Written to a temporary file, then moved into place."""
+def write_plot(path, *, title, loss, train_acc, val_acc, chance, metric="accuracy",
+               val_iou=None):
+    """``loss`` and ``train_acc``: one value per step; ``val_acc`` (and a
+    segmenter's ``val_iou``, mean IoU): [step, value] pairs; ``metric`` names
+    the accuracy (per pixel for a segmenter). Written to a temporary file,
+    then moved into place."""
     import matplotlib
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
@@ -40,11 +43,15 @@ def write_plot(path, *, title, loss, train_acc, val_acc, chance):
     if val_acc:
         ax2.plot([s for s, _ in val_acc], [100 * a for _, a in val_acc], "o-", color="#31a354",
                  label="held-out")
-    ax2.axhline(100 * chance, color="#888888", linestyle="--", linewidth=1, label="chance")
+    if val_iou:
+        ax2.plot([s for s, _ in val_iou], [100 * v for _, v in val_iou], "s--", color="#756bb1",
+                 label="held-out mean IoU")
+    ax2.axhline(100 * chance, color="#888888", linestyle="--", linewidth=1,
+                label="chance (majority class)" if val_iou else "chance")
     ax2.set_ylim(0, 100)
     ax2.set_xlabel("step")
-    ax2.set_ylabel("accuracy (%)")
-    ax2.set_title("accuracy")
+    ax2.set_ylabel(f"{metric}{', mean IoU' if val_iou else ''} (%)")
+    ax2.set_title(metric)
     ax2.legend(loc="lower right", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

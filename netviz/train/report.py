@@ -22,8 +22,9 @@ class Progress:
     """A progress line: rewritten in place on a terminal, at most ten plain lines
     (plus one per half minute on long runs) otherwise, nothing when off."""
 
-    def __init__(self, total: int, mode: str = "auto", stream=None):
+    def __init__(self, total: int, mode: str = "auto", stream=None, unit: str = "img/s"):
         self.stream = stream or sys.stdout
+        self.unit = unit
         if mode == "auto":
             isatty = getattr(self.stream, "isatty", lambda: False)()
             mode = "bar" if isatty else "lines"
@@ -37,7 +38,7 @@ class Progress:
         frac = min(1.0, step / self.total) if frac is None else frac
         eta = elapsed / frac - elapsed if frac > 0 else 0.0
         text = (f"step {step}/{self.total}  loss {loss:.4f}  acc {100 * acc:5.1f}%  "
-                f"{ips:,.0f} img/s  lr {lr:.3g}  {fmt_time(elapsed)} (eta {fmt_time(eta)})")
+                f"{ips:,.0f} {self.unit}  lr {lr:.3g}  {fmt_time(elapsed)} (eta {fmt_time(eta)})")
         return text, frac
 
     def update(self, step, loss, acc, ips, elapsed, lr, frac=None, force=False):
