@@ -29,6 +29,7 @@ from .report import CheckProgress
 
 OVERFIT_BATCH = 4  # images memorised by the overfit check
 OVERFIT_LR = 3e-4  # Adam; at 1e-3 plain deep networks (VGG) often miss the target in 150 steps
+OVERFIT_SEQUENCE_LR = 3e-3  # recurrent networks: small, saturating gates that want larger steps
 OVERFIT_TARGET = 0.05  # the loss that counts as memorised
 OVERFIT_MIN_STEPS = 100  # the step budget of the slowest models
 OVERFIT_MAX_STEPS = 1000  # the step budget of quick models (small ones need a few hundred)
@@ -221,7 +222,7 @@ def check_overfit(model, x, y, loss_fn, autocast, max_steps=OVERFIT_MAX_STEPS,
 
 def run_checks(model, expected, batch, loss_fn, autocast, device, report,
                overfit_batch=OVERFIT_BATCH, overfit_steps=OVERFIT_MAX_STEPS, progress=None,
-               before=None) -> list:
+               before=None, overfit_lr=OVERFIT_LR) -> list:
     """Run the three checks in order, calling ``before(name)`` before each and
     ``report(result)`` after; stop at the first failure. ``progress`` is the
     overfit check's (see :func:`check_overfit`). The model, its mode and the
@@ -239,7 +240,7 @@ def run_checks(model, expected, batch, loss_fn, autocast, device, report,
                 ("gradients", lambda: check_gradients(model, x, y, loss_fn, autocast)),
                 ("overfit", lambda: check_overfit(model, x[:overfit_batch], y[:overfit_batch],
                                                   loss_fn, autocast, max_steps=overfit_steps,
-                                                  progress=progress)),
+                                                  lr=overfit_lr, progress=progress)),
             )
             for name, step in steps:
                 if before is not None:

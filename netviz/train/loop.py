@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from ..errors import CheckFailed, NetvizError, UsageError
 from . import checkpoint as ckpt
 from . import distributed as dd
-from .report import Progress, check_outputs, fmt_time, plot_path, write_failed, write_json
-from .tasks import mean_iou
+from .report import Progress, check_outputs, fmt_time, write_failed, write_outputs
+from .tasks import chance_mean_iou, dense_metrics, evaluate, make_data, mean_iou
 
 
 class Diverged(CheckFailed):
@@ -90,56 +90,6 @@ def lr_at(step: int, total: int, base: float, frac: float | None = None) -> floa
     if frac is not None:
         done = max(done, frac)
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
-
-
-def evaluate(model, data, x, y, fp, dist, batch=256, confusion=False):
-    """Accuracy and mean loss of ``model`` on (x, y), split over the ranks: per
-    label, or per pixel for a segmenter (labels [N, H, W]). With ``confusion``,
-    also the confusion matrix (nested lists, [label][prediction]) for the IoU."""
-    import torch
-    import torch.nn.functional as F
-    was = model.training
-    model.eval()
-    correct = total_loss = count = 0.0
-    k = data.num_classes
-    conf = torch.zeros(k * k, dtype=torch.float64, device=y.device) if confusion else None
-    idx = torch.arange(dist.rank, len(y), dist.world, device=y.device)
-    if y.dim() > 1:  # a segmenter's small batches: its logits are a map per image
-        batch = max(1, batch * 1024 // max(1, y[0].numel()))
-    try:
-        with torch.no_grad(), fp.autocast():
-            for i in range(0, len(idx), batch):
-                j = idx[i:i + batch]
-                target = data.target(y[j])
-                logits = model(data.normalise(x[j], fp.channels_last)).float()
-                total_loss += float(F.cross_entropy(logits, target, reduction="sum"))
-                pred = logits.argmax(1)
-                correct += float((pred == target).sum())
-                count += target.numel()
-                if conf is not None:
-                    conf += torch.bincount((target * k + pred).reshape(-1), minlength=k * k).double()
-    finally:
-        model.train(was)
-    sums = dd.all_sum([correct, total_loss, count], dist, fp.device)
-    acc, loss = sums[0] / max(1.0, sums[2]), sums[1] / max(1.0, sums[2])
-    if conf is None:
-        return acc, loss
-    flat = dd.all_sum(conf.tolist(), dist, fp.device)
-    return acc, loss, [flat[r * k:(r + 1) * k] for r in range(k)]
-
-
-def make_data(task, classes, shape, cfg, device):
-    """The procedural data of ``task`` (see :mod:`netviz.train.tasks`)."""
-    from . import data as D
-    from . import sequences as S
-    if task.kind == "tokens":
-        return S.tokens(classes, shape[0], task.vocab, cfg.train_size, cfg.val_size, cfg.seed,
-                        device, padding_idx=task.padding_idx)
-    if task.kind == "series":
-        return S.series(classes, shape, cfg.train_size, cfg.val_size, cfg.seed, device)
-    if task.kind == "segment":
-        return D.segmentation(classes, shape, cfg.train_size, cfg.val_size, cfg.seed, device)
-    return D.procedural(classes, shape, cfg.train_size, cfg.val_size, cfg.seed, device)
 
 
 def train(cfg: TrainConfig, echo=print, on_step=None):
@@ -261,7 +211,7 @@ class _Run:
     # -- checks ----------------------------------------------------------------
     def checks(self):
         import torch.nn.functional as F
-        from .checks import OVERFIT_MAX_STEPS, run_and_report
+        from .checks import OVERFIT_LR, OVERFIT_MAX_STEPS, OVERFIT_SEQUENCE_LR, run_and_report
         self.check_results = []
         if self.cfg.skip_checks:
             self.echo("checks skipped (--skip-checks): the shapes, gradients and overfit checks "
@@ -273,7 +223,8 @@ class _Run:
         results = run_and_report(self.module, self.prep.expected, batch, F.cross_entropy,
                                  self.fp.autocast, self.device, self.echo,
                                  self.cfg.progress if self.dist.main else "off",
-                                 overfit_steps=self.cfg.overfit_steps or OVERFIT_MAX_STEPS)
+                                 overfit_steps=self.cfg.overfit_steps or OVERFIT_MAX_STEPS,
+                                 overfit_lr=OVERFIT_SEQUENCE_LR if self.task.sequence else OVERFIT_LR)
         self.check_results = [r.to_json() for r in results]
         failed = [r for r in results if not r.passed]
         if self.dist.enabled:  # every rank stops, or none: a rank alone would hang the others
@@ -486,7 +437,7 @@ class _Run:
             if not self.history.get("val_iou") or self.history["val_iou"][-1][0] != step:
                 self.history.setdefault("val_iou", []).append([step, val_iou])
             iou = (f"; mean IoU {100 * train_iou:.1f}% training, {100 * val_iou:.1f}% held-out "
-                   f"(always the majority class: {100 * self.chance_iou():.1f}%)")
+                   f"(always the majority class: {100 * chance_mean_iou(d):.1f}%)")
         if not self.history["val"] or self.history["val"][-1][0] != step:
             self.history["val"].append([step, val_acc])
         in_sync = dd.params_in_sync(self.module, self.dist, self.device)
@@ -541,53 +492,14 @@ class _Run:
             "loss_curve": self.history["loss"], "train_accuracy_curve": self.history["train_acc"],
             "val_curve": self.history["val"], **extra,
         }
-        if dense:
-            self.metrics.update({
-                "mean_iou_metric": "mean over the classes of intersection over union of the "
-                                   "held-out pixels (classes in neither labels nor predictions "
-                                   "left out)",
-                "train_mean_iou": final.get("train_mean_iou"),
-                "val_mean_iou": final.get("val_mean_iou"),
-                "val_class_iou": final.get("val_class_iou"),
-                "chance_mean_iou": self.chance_iou(),
-                "class_pixel_share": data.pixel_shares() if data is not None else None,
-                "val_iou_curve": self.history.get("val_iou", []),
-            })
+        if dense and data is not None:
+            self.metrics.update(dense_metrics(data, final, self.history))
         if write and self.dist.main:
             self.write_outputs()
         return self.metrics
 
-    def chance_iou(self) -> float:
-        """The mean IoU of always guessing the majority class: its pixel share over
-        the classes present in the held-out labels."""
-        shares = self.data.pixel_shares()
-        return max(shares) / max(1, sum(1 for s in shares if s > 0))
-
     def write_outputs(self):
-        cfg, m = self.cfg, self.metrics
-        if cfg.metrics:
-            try:
-                write_json(cfg.metrics, m)
-            except OSError as exc:
-                raise write_failed("--metrics", cfg.metrics, exc) from None
-            self.echo(f"metrics: {cfg.metrics}")
-        plot = plot_path(cfg)
-        if plot and m["loss_curve"]:
-            from .plot import write_plot
-            acc = m["val_accuracy"]
-            title = f"{m['model']} on {m['settings'].get('data', '')}, {m['device_name']}" + (
-                f": {100 * acc:.1f}% held-out {m['accuracy_metric']}" if acc is not None
-                else f" ({m['stopped']})")
-            if m.get("val_mean_iou") is not None:
-                title += f", mean IoU {100 * m['val_mean_iou']:.1f}%"
-            try:
-                write_plot(plot, title=title, loss=m["loss_curve"],
-                           train_acc=m["train_accuracy_curve"], val_acc=m["val_curve"],
-                           chance=m["chance"], metric=m["accuracy_metric"],
-                           val_iou=m.get("val_iou_curve"))
-            except OSError as exc:
-                raise write_failed("--plot", plot, exc) from None
-            self.echo(f"plot: {plot}")
+        write_outputs(self.cfg, self.metrics, self.echo)
 
 
 __all__ = ["TrainConfig", "train", "Diverged", "Interrupted"]

@@ -192,3 +192,30 @@ def check_outputs(cfg) -> None:
 def write_failed(what: str, path, exc: OSError) -> UsageError:
     """The one-line error for an output that could not be written after all."""
     return UsageError(f"{what} {path}: writing failed ({reason(exc)}): choose another path")
+
+
+def write_outputs(cfg, m: dict, echo) -> None:
+    """Write a run's metrics JSON and plot where ``cfg`` says, each said in a line."""
+    if cfg.metrics:
+        try:
+            write_json(cfg.metrics, m)
+        except OSError as exc:
+            raise write_failed("--metrics", cfg.metrics, exc) from None
+        echo(f"metrics: {cfg.metrics}")
+    plot = plot_path(cfg)
+    if plot and m["loss_curve"]:
+        from .plot import write_plot
+        acc = m["val_accuracy"]
+        title = f"{m['model']} on {m['settings'].get('data', '')}, {m['device_name']}" + (
+            f": {100 * acc:.1f}% held-out {m['accuracy_metric']}" if acc is not None
+            else f" ({m['stopped']})")
+        if m.get("val_mean_iou") is not None:
+            title += f", mean IoU {100 * m['val_mean_iou']:.1f}%"
+        try:
+            write_plot(plot, title=title, loss=m["loss_curve"],
+                       train_acc=m["train_accuracy_curve"], val_acc=m["val_curve"],
+                       chance=m["chance"], metric=m["accuracy_metric"],
+                       val_iou=m.get("val_iou_curve"))
+        except OSError as exc:
+            raise write_failed("--plot", plot, exc) from None
+        echo(f"plot: {plot}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..ir import format_shape
+from . import distributed as dd
 
 SUPPORTED = ("netviz train trains classifiers (a vector of class scores out) of images "
              "(CxHxW), token ids (T, read by an embedding) or float sequences (TxF), and "
@@ -111,3 +112,74 @@ def mean_iou(confusion) -> tuple[float, list]:
         ious.append(inter / union if union else None)
     present = [v for v in ious if v is not None]
     return (sum(present) / len(present) if present else 0.0), ious
+
+
+def evaluate(model, data, x, y, fp, dist, batch=256, confusion=False):
+    """Accuracy and mean loss of ``model`` on (x, y), split over the ranks: per
+    label, or per pixel for a segmenter (labels [N, H, W]). With ``confusion``,
+    also the confusion matrix (nested lists, [label][prediction]) for the IoU."""
+    import torch
+    import torch.nn.functional as F
+    was = model.training
+    model.eval()
+    correct = total_loss = count = 0.0
+    k = data.num_classes
+    conf = torch.zeros(k * k, dtype=torch.float64, device=y.device) if confusion else None
+    idx = torch.arange(dist.rank, len(y), dist.world, device=y.device)
+    if y.dim() > 1:  # a segmenter's small batches: its logits are a map per image
+        batch = max(1, batch * 1024 // max(1, y[0].numel()))
+    try:
+        with torch.no_grad(), fp.autocast():
+            for i in range(0, len(idx), batch):
+                j = idx[i:i + batch]
+                target = data.target(y[j])
+                logits = model(data.normalise(x[j], fp.channels_last)).float()
+                total_loss += float(F.cross_entropy(logits, target, reduction="sum"))
+                pred = logits.argmax(1)
+                correct += float((pred == target).sum())
+                count += target.numel()
+                if conf is not None:
+                    conf += torch.bincount((target * k + pred).reshape(-1), minlength=k * k).double()
+    finally:
+        model.train(was)
+    sums = dd.all_sum([correct, total_loss, count], dist, fp.device)
+    acc, loss = sums[0] / max(1.0, sums[2]), sums[1] / max(1.0, sums[2])
+    if conf is None:
+        return acc, loss
+    flat = dd.all_sum(conf.tolist(), dist, fp.device)
+    return acc, loss, [flat[r * k:(r + 1) * k] for r in range(k)]
+
+
+def make_data(task, classes, shape, cfg, device):
+    """The procedural data of ``task`` (see :mod:`netviz.train.tasks`)."""
+    from . import data as D
+    from . import sequences as S
+    if task.kind == "tokens":
+        return S.tokens(classes, shape[0], task.vocab, cfg.train_size, cfg.val_size, cfg.seed,
+                        device, padding_idx=task.padding_idx)
+    if task.kind == "series":
+        return S.series(classes, shape, cfg.train_size, cfg.val_size, cfg.seed, device)
+    if task.kind == "segment":
+        return D.segmentation(classes, shape, cfg.train_size, cfg.val_size, cfg.seed, device)
+    return D.procedural(classes, shape, cfg.train_size, cfg.val_size, cfg.seed, device)
+
+
+def chance_mean_iou(data) -> float:
+    """The mean IoU of always guessing the majority class: its pixel share over
+    the classes present in the held-out labels."""
+    shares = data.pixel_shares()
+    return max(shares) / max(1, sum(1 for s in shares if s > 0))
+
+
+def dense_metrics(data, final: dict, history: dict) -> dict:
+    """A segmenter's entries of the metrics JSON."""
+    return {
+        "mean_iou_metric": "mean over the classes of intersection over union of the pixels "
+                           "(a class in neither the labels nor the predictions is left out)",
+        "train_mean_iou": final.get("train_mean_iou"),
+        "val_mean_iou": final.get("val_mean_iou"),
+        "val_class_iou": final.get("val_class_iou"),
+        "chance_mean_iou": chance_mean_iou(data),
+        "class_pixel_share": data.pixel_shares(),
+        "val_iou_curve": history.get("val_iou", []),
+    }
