@@ -261,3 +261,53 @@ def test_cli_refuses_data_for_a_sequence_model(cli, tmp_path):
     assert res.stderr.strip().splitlines() == [
         "netviz: --data holds labelled images for classification; tinylstm is trained for "
         "sequence classification (token ids) on procedural data only: leave out --data"]
+
+
+# -- DDP ---------------------------------------------------------------------------------------
+
+WORKER = """\
+import json, os, sys
+import torch
+from netviz.train import TrainConfig, train
+
+out, spec = sys.argv[1], sys.argv[2]
+rank = int(os.environ["RANK"])
+metrics, module = train(TrainConfig(model=spec, steps=6, batch_size=8, train_size=64, val_size=24,
+                                    device="cpu", progress="off", seed=1))
+torch.save(module.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+if rank == 0:
+    with open(os.path.join(out, "metrics.json"), "w") as fh:
+        json.dump(metrics, fh)
+"""
+
+
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed")
+def test_a_segmenter_trains_under_torchrun_with_the_iou_of_all_ranks(tmp_path):
+    import os
+    import subprocess
+    import sys
+    spec = _spec(tmp_path, UNET.replace("CLASSES", "3").replace("1x32x32", "1x16x16"), "unet")
+    (tmp_path / "worker.py").write_text(WORKER)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(tmp_path / "worker.py"), str(tmp_path), spec]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    s0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    s1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    for key in s0:
+        assert torch.equal(s0[key], s1[key]), key
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["world_size"] == 2 and m["params_in_sync"] and m["checks_passed"]
+    # each rank evaluated half of the held-out images: the sums cover them all
+    from netviz.build import build
+    module = build(spec)
+    module.load_state_dict(s0)
+    module.eval()
+    d = D.segmentation(3, (1, 16, 16), 64, 24, seed=1)
+    with torch.no_grad():
+        pred = module(d.normalise(d.x_val)).argmax(1)
+    target = d.y_val.long()
+    assert m["val_accuracy"] == pytest.approx(float((pred == target).float().mean()), abs=1e-6)
+    conf = [[float(((target == a) & (pred == b)).sum()) for b in range(3)] for a in range(3)]
+    assert m["val_mean_iou"] == pytest.approx(mean_iou(conf)[0], abs=1e-6)
