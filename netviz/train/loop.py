@@ -16,7 +16,7 @@ from ..errors import CheckFailed, NetvizError, UsageError
 from . import checkpoint as ckpt
 from . import distributed as dd
 from .report import Progress, check_outputs, fmt_time, write_failed, write_outputs
-from .tasks import chance_mean_iou, dense_metrics, evaluate, make_data, mean_iou
+from .tasks import chance_mean_iou, dense_metrics, evaluate, loss_function, make_data, mean_iou
 
 
 class Diverged(CheckFailed):
@@ -157,10 +157,8 @@ class _Run:
             from dataclasses import replace
             self.cfg = cfg = replace(cfg, lr=SEQUENCE_LR.get(cfg.optimizer, cfg.lr))
         world = self.dist.world
-        what = {"tokens": f"input {shape} token ids of {task.vocab}",
-                "segment": f"input {shape}, output {p.classes}x{'x'.join(map(str, p.input_shape[1:]))}"
-                           f" (segmentation)"}.get(task.kind, f"input {shape}")
-        self.echo(f"netviz train {p.name}: {what}, {p.classes} classes, {p.params:,} parameters")
+        self.echo(f"netviz train {p.name}: {task.io(p.input_shape, p.classes)}, "
+                  f"{p.classes} classes, {p.params:,} parameters")
         for note in p.notes:
             self.echo(f"  note: {note}")
         t0 = time.perf_counter()
@@ -210,7 +208,6 @@ class _Run:
 
     # -- checks ----------------------------------------------------------------
     def checks(self):
-        import torch.nn.functional as F
         from .checks import OVERFIT_LR, OVERFIT_MAX_STEPS, OVERFIT_SEQUENCE_LR, run_and_report
         self.check_results = []
         if self.cfg.skip_checks:
@@ -220,7 +217,7 @@ class _Run:
         d = self.data
         n = min(len(d.y_train), 16)
         batch = (d.normalise(d.x_train[:n], self.fp.channels_last), d.target(d.y_train[:n]))
-        results = run_and_report(self.module, self.prep.expected, batch, F.cross_entropy,
+        results = run_and_report(self.module, self.prep.expected, batch, loss_function(self.task),
                                  self.fp.autocast, self.device, self.echo,
                                  self.cfg.progress if self.dist.main else "off",
                                  overfit_steps=self.cfg.overfit_steps or OVERFIT_MAX_STEPS,
@@ -241,7 +238,6 @@ class _Run:
     # -- the loop ----------------------------------------------------------------
     def run(self):
         import torch
-        import torch.nn.functional as F
         from . import data as D
         from .runtime import compiled, make_optimizer
         self.prepare()
@@ -257,6 +253,7 @@ class _Run:
             step, clock = self.restore(opt)
         self.opt = opt
         B, world = cfg.batch_size, dist.world
+        loss_fn = loss_function(self.task)
         cuda = self.device.type == "cuda"
         sync_every = 20 if cuda else 1
         progress = Progress(self.total, cfg.progress if dist.main else "off",
@@ -291,7 +288,7 @@ class _Run:
                     g["lr"] = lr
                 with self.fp.autocast():
                     logits = model(x)
-                    loss = F.cross_entropy(logits.float(), y)
+                    loss = loss_fn(logits.float(), y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

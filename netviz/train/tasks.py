@@ -49,6 +49,15 @@ class Task:
     def title(self) -> str:
         return KINDS[self.kind]
 
+    def io(self, shape, classes) -> str:
+        """The input (and a segmenter's output) in words, for the run's first line."""
+        text = f"input {format_shape(shape)}"
+        if self.kind == "tokens":
+            return f"{text} token ids of {self.vocab}"
+        if self.dense:
+            return f"{text}, output {format_shape((classes, *shape[1:]))} (segmentation)"
+        return text
+
     @property
     def accuracy_name(self) -> str:
         return "pixel accuracy" if self.dense else "accuracy"
@@ -100,6 +109,23 @@ def detect(shaped) -> tuple[Task, int]:
     raise AssertionError("unreachable")
 
 
+def pixel_cross_entropy(logits, target, reduction="mean"):
+    """The cross-entropy of every pixel, then its mean or sum: the same value as
+    ``F.cross_entropy`` with that reduction, but on CUDA without the per-pixel
+    loss's reduction kernel, which ``--deterministic`` refuses (atomic adds)."""
+    import torch.nn.functional as F
+    each = F.cross_entropy(logits, target, reduction="none")
+    return each.sum() if reduction == "sum" else each.mean()
+
+
+def loss_function(task):
+    """The training loss of ``task``: the cross-entropy, per pixel for a segmenter."""
+    if task.dense:
+        return pixel_cross_entropy
+    import torch.nn.functional as F
+    return F.cross_entropy
+
+
 def mean_iou(confusion) -> tuple[float, list]:
     """Mean intersection over union, and each class's (None where a class is in
     neither the labels nor the predictions), from a confusion matrix
@@ -119,7 +145,7 @@ def evaluate(model, data, x, y, fp, dist, batch=256, confusion=False):
     label, or per pixel for a segmenter (labels [N, H, W]). With ``confusion``,
     also the confusion matrix (nested lists, [label][prediction]) for the IoU."""
     import torch
-    import torch.nn.functional as F
+    loss_fn = pixel_cross_entropy if y.dim() > 1 else _cross_entropy
     was = model.training
     model.eval()
     correct = total_loss = count = 0.0
@@ -134,7 +160,7 @@ def evaluate(model, data, x, y, fp, dist, batch=256, confusion=False):
                 j = idx[i:i + batch]
                 target = data.target(y[j])
                 logits = model(data.normalise(x[j], fp.channels_last)).float()
-                total_loss += float(F.cross_entropy(logits, target, reduction="sum"))
+                total_loss += float(loss_fn(logits, target, reduction="sum"))
                 pred = logits.argmax(1)
                 correct += float((pred == target).sum())
                 count += target.numel()
@@ -148,6 +174,11 @@ def evaluate(model, data, x, y, fp, dist, batch=256, confusion=False):
         return acc, loss
     flat = dd.all_sum(conf.tolist(), dist, fp.device)
     return acc, loss, [flat[r * k:(r + 1) * k] for r in range(k)]
+
+
+def _cross_entropy(logits, target, reduction="mean"):
+    import torch.nn.functional as F
+    return F.cross_entropy(logits, target, reduction=reduction)
 
 
 def make_data(task, classes, shape, cfg, device):
