@@ -438,15 +438,19 @@ def test_org_draws_a_chain_autoencoder_and_refuses_the_unet(cli, tmp_path):
     assert not (tmp_path / "u.svg").exists()
 
 
-def test_unet_shapes_and_training_refusal(cli):
+def test_unet_shapes_and_a_map_of_another_size_is_not_trained(cli, tmp_path):
     res = cli("shapes", UNET)
     assert res.returncode == 0, res.stderr
     assert re.search(r"^up2\s+deconv\s+64x32x32\b", res.stdout, re.M)
     assert re.search(r"^head\s+conv\s+2x64x64\b", res.stdout, re.M)
-    res = cli("train", UNET, "--steps", "1")
+    # the U-Net trains as a segmenter (tests/test_train_tasks.py); a map at half the input's size does not
+    half = tmp_path / "half.yaml"
+    half.write_text("input: 1x32x32\nlayers:\n  - conv: {out: 4, kernel: 3, pad: 1}\n  - maxpool: 2\n"
+                    "  - deconv: {out: 2, kernel: 1}\n")
+    res = cli("train", half, "--steps", "1", "--no-plot", cwd=tmp_path)
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "Traceback" not in res.stderr
-    assert "not a vector of class scores" in res.stderr
+    assert "2x16x16 is neither a vector of class scores nor a map at the input's 32x32" in res.stderr
 
 
 # --- docs -------------------------------------------------------------------------------------

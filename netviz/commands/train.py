@@ -34,7 +34,7 @@ def _positive(kind):
 @click.option("--max-time", type=_positive(float), default=None, metavar="SECONDS",
               help="Stop training after this long (default on a CPU: 75 s when no --steps/--epochs).")
 @click.option("--batch-size", type=_positive(int), default=None,
-              help="Images per step and process (default 128 on CUDA, 32 on a CPU).")
+              help="Examples (images, sequences) per step and process (default 128 on CUDA, 32 on a CPU).")
 @click.option("--lr", type=_positive(float), default=None,
               help="Peak learning rate (default 0.01 for sgd, 0.001 for adamw); warm-up, then cosine.")
 @click.option("--optimizer", type=click.Choice(["sgd", "adamw"]), default="sgd", show_default=True,
@@ -56,7 +56,7 @@ def _positive(kind):
 @click.option("--deterministic", is_flag=True,
               help="Deterministic algorithms, fp32, no compile: the same run gives the same weights.")
 @click.option("--train-size", type=_positive(int), default=None,
-              help="Procedural training images (default 20000 on CUDA, 2048 on a CPU).")
+              help="Procedural training examples (default 20000 on CUDA, 2048 on a CPU).")
 @click.option("--val-size", type=_positive(int), default=None,
               help="Procedural held-out images (default 2000 on CUDA, 512 on a CPU).")
 @click.option("--metrics", type=str, default=None, metavar="FILE",
@@ -83,8 +83,10 @@ def train_cmd(model, input_shape, data, classes, epochs, steps, max_time, batch_
     Checks first, each passed or failed: every layer's output shape against the
     shape engine, a finite loss with a gradient in every parameter, and
     memorising a handful of images within a step budget fitted to the model's
-    pace (--skip-checks leaves them out). Then training on procedural images (or --data)
-    with progress, a final accuracy, and optionally --metrics JSON and a PNG.
+    pace (--skip-checks leaves them out). Then training on procedural data made
+    on the device (images, token sequences, series, or masks for a segmenter;
+    --data for a folder of images) with progress, a final accuracy, and
+    optionally --metrics JSON and a PNG.
     Runs under torchrun (DistributedDataParallel) as it is.
     """
     from ..errors import UsageError
