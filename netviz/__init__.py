@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 from .errors import NetvizError, ShapeError, SpecError  # noqa: E402
 
 __all__ = ["Layer", "Network", "ShapedNetwork", "NetvizError", "SpecError", "ShapeError",
-           "load", "shaped", "infer", "render", "__version__"]
+           "load", "shaped", "infer", "render", "legend", "__version__"]
 
 _LAZY = {"Layer": "ir", "Network": "ir", "ShapedNetwork": "ir", "load": "models", "shaped": "models",
          "infer": "shapes"}
@@ -39,3 +39,9 @@ def render(model, style: str = "bars", **options):
     """Draw MODEL in a style; returns a :class:`netviz.figure.Figure`."""
     from .figure import render as _render
     return _render(model, style=style, **options)
+
+
+def legend(theme: str = "default", columns: int = 4):
+    """The legend of every cell kind, as a :class:`netviz.figure.Figure`."""
+    from .figure import legend as _legend
+    return _legend(theme=theme, columns=columns)

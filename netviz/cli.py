@@ -18,6 +18,7 @@ COMMANDS = {
     "list": ("netviz.cli", "list_cmd"),
     "shapes": ("netviz.cli", "shapes_cmd"),
     "render": ("netviz.commands.render", "render"),
+    "legend": ("netviz.commands.legend", "legend_cmd"),
     "gallery": ("netviz.commands.docs", "gallery_cmd"),
     "report": ("netviz.commands.docs", "report_cmd"),
     "train": ("netviz.commands.train", "train_cmd"),

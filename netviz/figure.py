@@ -110,11 +110,7 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         raise UsageError(f"--expand draws every repeated module of the bars and short styles; "
                          f"the {style} style does not mark repeats")
 
-    if theme not in THEMES:
-        import difflib
-        near = difflib.get_close_matches(theme, list(THEMES), n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else ""
-        raise UsageError(f"unknown theme {theme!r}{hint}; themes: {', '.join(THEMES)}")
+    _theme(theme)  # an unknown one is refused before any work
     if width is not None and scale is not None:
         raise UsageError("give --width or --scale, not both")
     if width is not None and width <= 0 or scale is not None and scale <= 0:
@@ -142,6 +138,26 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     elif scale is not None:
         scene = _rescale(scene, scale)
     return Figure(scene, shaped, style)  # style as normalised above
+
+
+def _theme(name: str):
+    from .styles.common import THEMES
+    name = name.lower()
+    if name not in THEMES:
+        import difflib
+        near = difflib.get_close_matches(name, list(THEMES), n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        raise UsageError(f"unknown theme {name!r}{hint}; themes: {', '.join(THEMES)}")
+    return THEMES[name]
+
+
+def legend(theme: str = "default", columns: int = 4) -> Figure:
+    """Every cell kind of the bars and short styles with its name, grouped as
+    in the reference legend: a key to print once beside several figures."""
+    from .styles import legend as legend_style
+    if not isinstance(columns, int) or columns < 1:
+        raise UsageError("--columns must be a whole number of at least 1")
+    return Figure(legend_style.build(_theme(theme), columns), None, "legend")
 
 
 def _rescale(scene: Scene, scale: float) -> Scene:
