@@ -6,6 +6,8 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import netviz
 from netviz.spec import parse_spec
@@ -340,3 +342,77 @@ def test_the_axis_ends_at_the_last_cell_when_branches_end_the_network():
     end = max(float(v) for v in re.findall(r"[-\d.]+", axis.get("d"))[0::2])
     head = next(g for g in groups(root, "cell") if "layer-head1" in g.get("class"))
     assert end == pytest.approx(circles(head)[0][0], abs=0.01)
+
+
+@st.composite
+def random_dags(draw):
+    """Small networks of 1x1 convs and sums (every map 4x8x8), each layer reading
+    one or more layers before it: chains, modules, nests, crossings, several outputs."""
+    n = draw(st.integers(2, 14))
+    lines = []
+    for i in range(n):
+        before = ["input"] + [f"l{j}" for j in range(i)]
+        if i >= 2 and draw(st.booleans()):
+            srcs = draw(st.lists(st.sampled_from(before[-4:]), min_size=2, max_size=3, unique=True))
+            lines.append(f"  - add: {{name: l{i}, inputs: [{', '.join(srcs)}]}}\n")
+        else:
+            src = draw(st.sampled_from(before[-3:]))
+            lines.append(f"  - conv: {{name: l{i}, out: 4, kernel: 1, inputs: {src}}}\n")
+    return parse_spec("input: 4x8x8\nlayers:\n" + "".join(lines))
+
+
+@st.composite
+def series_parallel(draw):
+    """Networks built only by putting pieces in series or in parallel (joined by
+    a sum, with or without a shortcut): every one of them splits into modules."""
+    lines, count = [], [0]
+
+    def conv(src):
+        count[0] += 1
+        lines.append(f"  - conv: {{name: c{count[0]}, out: 4, kernel: 1, inputs: {src}}}\n")
+        return f"c{count[0]}"
+
+    def piece(src, depth):
+        kind = draw(st.sampled_from(["conv", "series", "parallel"] if depth < 3 else ["conv"]))
+        if kind == "conv":
+            return conv(src)
+        if kind == "series":
+            return piece(piece(src, depth + 1), depth + 1)
+        ends = [piece(src, depth + 1) for _ in range(draw(st.integers(1, 3)))]
+        if draw(st.booleans()) or len(ends) == 1:
+            ends.append(src)  # a shortcut
+        count[0] += 1
+        lines.append(f"  - add: {{name: s{count[0]}, inputs: [{', '.join(dict.fromkeys(ends))}]}}\n")
+        return f"s{count[0]}"
+
+    piece(conv("input"), 0)
+    return parse_spec("input: 4x8x8\nlayers:\n" + "".join(lines))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(series_parallel())
+def test_series_parallel_graphs_always_split_into_modules(net):
+    items, _ = the_plan(net)
+    assert items is not None or net.is_chain
+    drawn_whole(net)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_dags())
+def test_any_graph_is_drawn_whole(net):
+    drawn_whole(net)
+
+
+def drawn_whole(net):
+    """Every layer has its cell, no two cells on one spot, every frame holds a
+    cell, and the collapsed figure is drawn too."""
+    for style in ("bars", "short"):
+        root = parse(netviz.render(net, style=style, expand=True).svg())
+        drawn = sorted(g.get("class").split()[2] for g in groups(root, "cell"))
+        assert drawn == sorted(f"layer-{l.name}" for l in net.layers)
+        discs = [circles(g)[0] for g in groups(root, "cell")]
+        assert len({(round(x, 2), round(y, 2)) for x, y, _ in discs}) == len(discs)  # no two cells on one spot
+        for rect in frames(root):
+            x, w = float(rect.get("x")), float(rect.get("width"))
+            assert any(x <= d[0] <= x + w for d in discs)
+        netviz.render(net, style=style).svg()  # repeats collapsed: drawn without error
