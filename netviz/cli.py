@@ -83,8 +83,8 @@ def main():
     """Figures of neural networks, from a layer list or a PyTorch model.
 
     MODEL is a zoo name (see 'netviz list'), a spec file (YAML or JSON, a
-    Caffe .prototxt, an .onnx model), or a PyTorch target such as
-    torchvision:alexnet.
+    Caffe .prototxt, an .onnx model), '-' for a YAML or JSON spec on standard
+    input, or a PyTorch target such as torchvision:alexnet.
     """
 
 

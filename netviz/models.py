@@ -20,7 +20,7 @@ from .spec.files import SUFFIXES as SPEC_SUFFIXES
 def is_trace_target(model) -> bool:
     if not isinstance(model, str):
         return not isinstance(model, (Network, ShapedNetwork, os.PathLike))
-    if zoo.exists(model) or os.path.exists(model) or model.endswith(SPEC_SUFFIXES):
+    if model == "-" or zoo.exists(model) or os.path.exists(model) or model.endswith(SPEC_SUFFIXES):
         return False
     return ":" in model
 
@@ -31,6 +31,14 @@ def load(model, input=None) -> Network:
         network = model.network
     elif isinstance(model, Network):
         network = model
+    elif model == "-":  # a YAML or JSON spec on standard input
+        import sys
+
+        from .spec import parse_spec
+        text = sys.stdin.read()
+        if not text.strip():
+            raise UsageError("-: no spec on standard input")
+        network = parse_spec(text, "<stdin>", default_name="stdin")
     elif isinstance(model, (str, os.PathLike)):
         text = os.fspath(model)
         if zoo.exists(text) and not os.path.isfile(text):  # a file of that name wins, a folder not

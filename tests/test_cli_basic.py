@@ -85,3 +85,20 @@ def test_cli_is_light(argv):
     proc, heavy = _imported_after(code)
     assert proc.returncode == 0, proc.stderr
     assert heavy == "", f"netviz {' '.join(argv)} imported {heavy}"
+
+
+def test_a_spec_on_standard_input(cli, tmp_path):
+    spec = "name: piped\ninput: 3x16x16\nlayers:\n  - conv: {out: 4, kernel: 3}\n  - flatten\n  - fc: 2\n"
+    r = cli("shapes", "-", "--json", input=spec)
+    assert r.returncode == 0, r.stderr
+    import json
+    assert json.loads(r.stdout)["layers"][1]["output"] == [4, 14, 14]
+    r = cli("render", "-", "--style", "short", input=spec, cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path / "piped-short.svg").exists(), r.stderr
+    r = cli("render", "-", "-o", tmp_path / "x.svg", input=spec.replace("kernel", "kernal"))
+    assert r.returncode == 2 and r.stderr.startswith("<stdin>:4:") and "did you mean 'kernel'" in r.stderr
+    assert not (tmp_path / "x.svg").exists() and r.stderr.count("\n") == 1
+    for args, message in [(("render", "-"), "no spec on standard input"),
+                          (("render", "-", "-"), "give it once")]:
+        r = cli(*args, input="", cwd=tmp_path)
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr

@@ -42,15 +42,21 @@ def render(models, style, output, input_shape, title, labels, legend, theme, wid
     from ..figure import check_destination, default_name
     from ..figure import render as do_render
 
+    if models.count("-") > 1:
+        from ..errors import UsageError
+        raise UsageError("standard input ('-') holds one spec: give it once")
     model = models[0] if len(models) == 1 else list(models)
-    if output is None:
-        output = default_name(models[0], style) if len(models) == 1 else \
-            default_name("-".join(default_name(m, style)[:-len(f"-{style}.svg")] for m in models), style)
-    if output != "-":
+    stem = "-".join(default_name(m, style)[:-len(f"-{style}.svg")] for m in models)
+    if output is None and "-" not in models:
+        output = default_name(models[0], style) if len(models) == 1 else default_name(stem, style)
+    if output not in (None, "-"):
         check_destination(output)  # a bad extension or folder is refused before any work
     fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
                     theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
                     expand=expand, **trace_kwargs(device, depth, profile))
+    if output is None:  # a spec from standard input: named by its name
+        shapeds = fig.shaped if isinstance(fig.shaped, list) else [fig.shaped]
+        output = f"{'-'.join(s.network.name for s in shapeds)}-{style}.svg"
     for warning in fig.warnings:
         click.echo(f"warning: {warning}", err=True)
     if output == "-":
