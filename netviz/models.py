@@ -25,6 +25,18 @@ def is_trace_target(model) -> bool:
     return ":" in model
 
 
+_STDIN: list[str] = []  # read once: a command may load its model more than once
+
+
+def _stdin() -> str:
+    import sys
+    if not _STDIN:
+        _STDIN.append(sys.stdin.read())
+    if not _STDIN[0].strip():
+        raise UsageError("-: no spec on standard input")
+    return _STDIN[0]
+
+
 def load(model, input=None) -> Network:
     """A Network from a zoo name, a spec path or a Network; ``input`` resizes it."""
     if isinstance(model, ShapedNetwork):
@@ -32,13 +44,8 @@ def load(model, input=None) -> Network:
     elif isinstance(model, Network):
         network = model
     elif model == "-":  # a YAML or JSON spec on standard input
-        import sys
-
         from .spec import parse_spec
-        text = sys.stdin.read()
-        if not text.strip():
-            raise UsageError("-: no spec on standard input")
-        network = parse_spec(text, "<stdin>", default_name="stdin")
+        network = parse_spec(_stdin(), "<stdin>", default_name="stdin")
     elif isinstance(model, (str, os.PathLike)):
         text = os.fspath(model)
         if zoo.exists(text) and not os.path.isfile(text):  # a file of that name wins, a folder not

@@ -102,3 +102,11 @@ def test_a_spec_on_standard_input(cli, tmp_path):
                           (("render", "-", "-"), "give it once")]:
         r = cli(*args, input="", cwd=tmp_path)
         assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_every_command_that_takes_a_model_reads_standard_input(cli, tmp_path):
+    spec = "name: piped\ninput: 3x16x16\nlayers:\n  - conv: {out: 4, kernel: 3}\n  - flatten\n  - fc: 2\n"
+    r = cli("train", "-", "--steps", "1", "--no-plot", "--skip-checks", input=spec, cwd=tmp_path)
+    assert r.returncode == 0 and "done: 1 steps" in r.stderr + r.stdout, r.stderr
+    r = cli("report", "-", "-o", tmp_path / "r.md", "--style", "bars", input=spec)
+    assert r.returncode == 0 and (tmp_path / "r.md").exists(), r.stderr
