@@ -44,10 +44,8 @@ class LazyGroup(click.Group):
     def resolve_command(self, ctx, args):
         name = args[0] if args else None
         if name and not name.startswith("-") and name not in COMMANDS:
-            import difflib
-            near = difflib.get_close_matches(name, list(COMMANDS), n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise click.UsageError(f"no command {name!r}{hint}; try 'netviz --help'")
+            from .errors import did_you_mean
+            raise click.UsageError(f"no command {name!r}{did_you_mean(name, COMMANDS)}; try 'netviz --help'")
         return super().resolve_command(ctx, args)
 
 

@@ -7,6 +7,13 @@ traceback is shown.
 from __future__ import annotations
 
 
+def did_you_mean(word: str, choices, cutoff: float = 0.6) -> str:
+    """" (did you mean 'X'?)" for the nearest of CHOICES, or "" when none is near."""
+    import difflib
+    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return f" (did you mean '{near[0]}'?)" if near else ""
+
+
 class NetvizError(Exception):
     """Base class: a problem with the user's input, reported in one line."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 from .fileio import gc_paused, reason
 from .fileio import write_atomic as _write_atomic
 from .scene import Scene
@@ -144,10 +144,7 @@ def _theme(name: str):
     from .styles.common import THEMES
     name = name.lower()
     if name not in THEMES:
-        import difflib
-        near = difflib.get_close_matches(name, list(THEMES), n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else ""
-        raise UsageError(f"unknown theme {name!r}{hint}; themes: {', '.join(THEMES)}")
+        raise UsageError(f"unknown theme {name!r}{did_you_mean(name, THEMES)}; themes: {', '.join(THEMES)}")
     return THEMES[name]
 
 

@@ -6,11 +6,10 @@ loads (``torchvision:alexnet``, ``pkg.module:Net``, ``file.py:Net``).
 """
 from __future__ import annotations
 
-import difflib
 import os
 
 from . import zoo
-from .errors import ShapeError, SpecError, UsageError
+from .errors import ShapeError, SpecError, UsageError, did_you_mean
 from .ir import Network, ShapedNetwork, format_shape
 from .shapes import infer
 from .spec import load_spec, parse_shape, with_input
@@ -61,9 +60,7 @@ def load(model, input=None) -> Network:
                     raise
                 network = exc.network
         else:
-            near = difflib.get_close_matches(text, zoo.names(), n=1, cutoff=0.5)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise UsageError(f"unknown model {text!r}{hint}: give a zoo name "
+            raise UsageError(f"unknown model {text!r}{did_you_mean(text, zoo.names(), 0.5)}: give a zoo name "
                              f"({', '.join(zoo.names())}), a spec file, or a PyTorch "
                              "target such as torchvision:alexnet")
     else:

@@ -5,13 +5,12 @@ is evaluated. Every error names FILE:LINE:COL of the offending layer or field.
 """
 from __future__ import annotations
 
-import difflib
 import re
 import reprlib
 
 import yaml
 
-from ..errors import SpecError
+from ..errors import SpecError, did_you_mean
 from ..fileio import gc_paused
 from ..ir import Layer, Loc, Network
 from ..layers import BY_NAME, COMMON_FIELDS, canonical, complete, known_names
@@ -78,9 +77,6 @@ show = _show.repr
 _FIELDS = {t.name: {f.name: f for f in t.fields} for t in BY_NAME.values()}
 _COMMON = {c.name: c for c in COMMON_FIELDS}
 _REQUIRED = {t.name: tuple(f for f in t.fields if f.required) for t in BY_NAME.values()}
-def _suggest(word: str, choices) -> str:
-    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{near[0]}'?)" if near else ""
 
 
 class _Reader:
@@ -202,7 +198,7 @@ class _Reader:
             for knode, vnode in root.value:
                 key = self.value(knode)
                 if key not in TOP_KEYS:
-                    raise self.error(f"unknown top-level key {show(key)}{_suggest(str(key), TOP_KEYS)}; "
+                    raise self.error(f"unknown top-level key {show(key)}{did_you_mean(str(key), TOP_KEYS)}; "
                                      f"expected one of {', '.join(TOP_KEYS)}", knode)
                 if key in top:
                     raise self.error(f"'{key}' is given twice (first at line "
@@ -278,7 +274,7 @@ class _Reader:
         ctype = canonical(type_name)
         if ctype is None:
             raise self.error(f"unknown layer type {show(type_name)}"
-                             f"{_suggest(type_name.lower(), known_names())}", type_node)
+                             f"{did_you_mean(type_name.lower(), known_names())}", type_node)
         ltype = BY_NAME[ctype]
         fields = _FIELDS[ctype]
         attrs: dict = {}
@@ -304,7 +300,7 @@ class _Reader:
                 f = fields.get(key)
                 if f is None:
                     allowed = [x.name for x in ltype.fields] + [c.name for c in COMMON_FIELDS]
-                    raise self.error(f"{ctype} has no field {show(key)}{_suggest(key, allowed)}; "
+                    raise self.error(f"{ctype} has no field {show(key)}{did_you_mean(key, allowed)}; "
                                      f"its fields are {', '.join(allowed)}", knode)
                 attrs[f.name] = self.convert(f.kind, vnode, f"{ctype} '{f.name}'")
         for f in _REQUIRED[ctype]:
@@ -357,7 +353,7 @@ def _link(raw: list[dict], file: str | None) -> tuple[Layer, ...]:
         else:
             for src in r["inputs"]:
                 if src not in taken:
-                    raise SpecError.at(f"{r['name']}: no layer named {src!r}{_suggest(src, taken)}", r["loc"])
+                    raise SpecError.at(f"{r['name']}: no layer named {src!r}{did_you_mean(src, taken)}", r["loc"])
                 if src == r["name"]:
                     raise SpecError.at(f"{r['name']}: a layer cannot read its own output", r["loc"])
             if ltype.max_inputs == 0:

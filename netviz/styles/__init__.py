@@ -5,10 +5,9 @@ imports a backend. Adding a style is adding a module and a line here.
 """
 from __future__ import annotations
 
-import difflib
 import importlib
 
-from ..errors import UsageError
+from ..errors import UsageError, did_you_mean
 
 STYLES = {
     "bars": "netviz.styles.bars",
@@ -22,7 +21,5 @@ STYLES = {
 def get(name: str):
     name = name.lower()
     if name not in STYLES:
-        near = difflib.get_close_matches(name, list(STYLES), n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else ""
-        raise UsageError(f"unknown style {name!r}{hint}; styles: {', '.join(STYLES)}")
+        raise UsageError(f"unknown style {name!r}{did_you_mean(name, STYLES)}; styles: {', '.join(STYLES)}")
     return importlib.import_module(STYLES[name])
