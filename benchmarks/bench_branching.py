@@ -42,20 +42,23 @@ def main():
     args = ap.parse_args()
     import netviz
 
-    print("| network | layers | modules: scene + SVG | size | one row with brackets | size |")
-    print("| --- | ---: | ---: | --- | ---: | --- |")
+    print("| network | layers | modules, every one drawn (--expand): scene + SVG | size "
+          "| one row with brackets | size | modules, repeats folded: size |")
+    print("| --- | ---: | ---: | --- | ---: | --- | --- |")
     cases = [("resnet50", netviz.shaped("resnet50")), ("googlenet", netviz.shaped("googlenet"))]
     cases += [(f"{n} residual blocks", netviz.shaped(residual_chain(n))) for n in (100, 1000)]
     for name, shaped in cases:
         def draw():
-            return netviz.render(shaped, style="bars").svg()
-        fig = netviz.render(shaped, style="bars")
+            return netviz.render(shaped, style="bars", expand=True).svg()
+        fig = netviz.render(shaped, style="bars", expand=True)
+        folded = netviz.render(shaped, style="bars").scene
         t_mod = timed(draw, args.runs)
         with mock.patch("netviz.styles.modules.plan", return_value=None):
             flat = netviz.render(shaped, style="bars")
             t_flat = timed(draw, args.runs)
         print(f"| {name} | {len(shaped.layers)} | {t_mod * 1000:.0f} ms | {fig.scene.width}x{fig.scene.height} "
-              f"| {t_flat * 1000:.0f} ms | {flat.scene.width}x{flat.scene.height} |")
+              f"| {t_flat * 1000:.0f} ms | {flat.scene.width}x{flat.scene.height} "
+              f"| {folded.width}x{folded.height} |")
 
 
 if __name__ == "__main__":

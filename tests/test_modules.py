@@ -282,11 +282,12 @@ def test_a_branching_row_numbers_no_stages():
 
 
 def residual_stack(pattern):
-    """Residual blocks after the input: A a 3x3 block, B a 1x1 block."""
+    """Residual blocks after the input: A a 3x3 block, B a 1x1 block, C a 5x5 block."""
     text, src = "input: 8x16x16\nlayers:\n", "input"
     for i, kind in enumerate(pattern):
         b = block(i, src)
-        text += b if kind == "A" else b.replace("kernel: 3, pad: 1", "kernel: 1, pad: 0")
+        text += {"A": b, "B": b.replace("kernel: 3, pad: 1", "kernel: 1, pad: 0"),
+                 "C": b.replace("kernel: 3, pad: 1", "kernel: 5, pad: 2")}[kind]
         src = f"r{i}"
     return parse_spec(text + "  - global_avgpool\n  - flatten\n  - fc: 4\n")
 
@@ -416,3 +417,12 @@ def drawn_whole(net):
             x, w = float(rect.get("x")), float(rect.get("width"))
             assert any(x <= d[0] <= x + w for d in discs)
         netviz.render(net, style=style).svg()  # repeats collapsed: drawn without error
+
+
+def test_runs_are_chosen_so_that_the_fewest_modules_are_drawn():
+    root = parse(netviz.render(residual_stack("ABABCABC")).svg())  # A, B, then (A B C) x2
+    runs = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "run-frame"]
+    assert len(runs) == 1
+    run = next(g for g in groups(root, "run"))
+    assert "2 identical runs of 3" in run.find(f"{SVG}title").text
+    assert len(frames(root)) == 2 + 3

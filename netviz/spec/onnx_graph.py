@@ -27,11 +27,30 @@ def _unsqueeze(v, a):
     return out
 
 
+def _div(v, a):
+    if all(np.issubdtype(x.dtype, np.integer) for x in v):
+        return np.trunc(v[0] / v[1]).astype(v[0].dtype)  # ONNX's integer division truncates
+    return v[0] / v[1]
+
+
+def _slice(v, a):
+    starts, ends = v[1].tolist(), v[2].tolist()
+    axes = v[3].tolist() if len(v) > 3 else list(range(len(starts)))
+    steps = v[4].tolist() if len(v) > 4 else [1] * len(starts)
+    index = [slice(None)] * v[0].ndim
+    for s, e, ax, st in zip(starts, ends, axes, steps):
+        index[ax] = slice(s, e, st)
+    return v[0][tuple(index)]
+
+
 _FOLD = {  # the arithmetic on small constants that value() works out
     "Identity": lambda v, a: v[0], "Cast": lambda v, a: v[0], "Neg": lambda v, a: -v[0],
     "Reshape": lambda v, a: np.reshape(v[0], [int(d) for d in v[1]]),
     "Concat": lambda v, a: np.concatenate(v, axis=a.get("axis", 0)),
     "Squeeze": _squeeze, "Unsqueeze": _unsqueeze,
+    "Add": lambda v, a: v[0] + v[1], "Sub": lambda v, a: v[0] - v[1],
+    "Mul": lambda v, a: v[0] * v[1], "Div": _div, "Slice": _slice,
+    "Gather": lambda v, a: np.take(v[0], v[1], axis=a.get("axis", 0)),
 }
 
 
@@ -91,6 +110,11 @@ class Graph:
                 t = self.inits[name]
                 return None if t.data_location == 1 else numpy_helper.to_array(t).tolist()
             node = self.producer.get(name)
+            if node is not None and node.op_type == "Shape":  # sizes inference knows
+                shape = self.shapes.get(node.input[0])
+                a = {x.name: self.onnx.helper.get_attribute_value(x) for x in node.attribute}
+                shape = None if shape is None else shape[a.get("start", 0):a.get("end")]
+                return list(shape) if shape and all(isinstance(d, int) for d in shape) else None
             if node is None or name not in self.static or depth > 8 \
                     or node.op_type not in _FOLD or len(node.output) != 1:
                 return None

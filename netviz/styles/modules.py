@@ -177,29 +177,39 @@ def collapse(items: list, columns) -> list:
 
 
 def _periods(items: list, columns) -> list:
+    """Runs chosen so that the fewest items are drawn (a run draws one copy):
+    ABABCABC is A, B, (ABC) x2 rather than (AB) x2, C, A, B, C."""
     # a module's signature leaves out its own count, so that _singles can add
     # to it; here "A x2, B" must not match "A x3, B"
-    sigs = [(getattr(x, "repeat", 1), signature(x, columns)) for x in items]
+    ids: dict = {}
+    seq = [ids.setdefault((getattr(x, "repeat", 1), signature(x, columns)), len(ids)) for x in items]
+    n = len(items)
+    copies = {p: [1] * (n + 1) for p in range(2, MAX_PERIOD + 1)}  # copies[p][i]: repeats of seq[i:i+p] from i
+    for p in copies:
+        for i in range(n - 2 * p, -1, -1):
+            if seq[i:i + p] == seq[i + p:i + 2 * p]:
+                copies[p][i] = copies[p][i + p] + 1
+    drawn = [0] * (n + 1)  # the fewest items drawn from i on, and how
+    how: list = [None] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        drawn[i], how[i] = 1 + drawn[i + 1], None
+        for p, counts in copies.items():
+            if counts[i] < 2 or not any(isinstance(x, Module) for x in items[i:i + p]):
+                continue
+            for c in {counts[i], max(2, counts[i] - 1)}:  # all copies, or all but the last
+                if p + drawn[i + p * c] < drawn[i]:
+                    drawn[i], how[i] = p + drawn[i + p * c], (p, c)
     out: list = []
     i = 0
-    while i < len(items):
-        best = None  # (items covered, period, count)
-        for p in range(2, MAX_PERIOD + 1):
-            if i + 2 * p > len(items) or not any(isinstance(x, Module) for x in items[i:i + p]):
-                continue
-            count = 1
-            while i + (count + 1) * p <= len(items) and sigs[i + count * p:i + (count + 1) * p] == sigs[i:i + p]:
-                count += 1
-            if count > 1 and (best is None or count * p > best[0]):
-                best = (count * p, p, count)
-        if best is None:
+    while i < n:
+        if how[i] is None:
             out.append(items[i])
             i += 1
             continue
-        _, p, count = best
-        firsts = [cells_of(items[i + k * p])[0] for k in range(count)]
-        out.append(Run(items=items[i:i + p], repeat=count, first_cols=firsts))
-        i += count * p
+        p, c = how[i]
+        firsts = [cells_of(items[i + k * p])[0] for k in range(c)]
+        out.append(Run(items=items[i:i + p], repeat=c, first_cols=firsts))
+        i += p * c
     return out
 
 
