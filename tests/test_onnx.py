@@ -470,3 +470,85 @@ def test_input_must_fit_the_files_weights(exported, cli, tmp_path):
     assert infer(load_spec(path)).total_params == 6
     _one_line_error(cli("shapes", path, "--input", "2x8x8"),
                     "bn: its weights take 3 input channels; --input gives 2")
+
+
+class Seq(nn.Module):
+    """Token ids -> embedding -> a recurrent layer -> its last step -> fc."""
+
+    def __init__(self, cell, **kw):
+        super().__init__()
+        self.emb = nn.Embedding(50, 8)
+        self.rnn = cell(8, 6, batch_first=True, **kw)
+        self.fc = nn.Linear(6 * (2 if kw.get("bidirectional") else 1), 3)
+
+    def forward(self, x):
+        out, _ = self.rnn(self.emb(x))
+        return self.fc(out[:, -1])
+
+
+@pytest.mark.parametrize("cell, kw, attrs", [
+    (nn.LSTM, {"bidirectional": True, "num_layers": 2}, {"layers": 2, "bidirectional": True}),
+    (nn.GRU, {}, {"layers": 1, "bidirectional": False}),
+    (nn.RNN, {"nonlinearity": "relu"}, {"layers": 1, "nonlinearity": "relu"}),
+])
+def test_embedding_and_recurrent_layers(tmp_path, cell, kw, attrs):
+    torch.manual_seed(0)
+    model = Seq(cell, **kw).eval()
+    ids = torch.randint(0, 50, (1, 7))
+    path = tmp_path / "seq.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (ids,), str(path), dynamo=False)
+    shaped = infer(load_spec(str(path)))
+    kind = cell.__name__.lower()
+    assert [layer.type for layer in shaped.layers] == ["input", "embedding", kind, "fc"]
+    rnn = shaped.layers[2]
+    assert rnn.attrs["hidden"] == 6 and rnn.attrs["last"] and rnn.attrs["bias"]
+    assert {k: rnn.attrs[k] for k in attrs} == attrs
+    emb = shaped.layers[1].attrs
+    assert (emb["num"], emb["dim"]) == (50, 8)
+    with torch.no_grad():
+        embedded = model.emb(ids)
+        out = model.rnn(embedded)[0][:, -1]
+        logits = model(ids)
+    assert shaped["emb"].output == tuple(embedded.shape[1:])
+    assert shaped[rnn.name].output == tuple(out.shape[1:])
+    assert shaped["fc"].output == tuple(logits.shape[1:])
+    assert shaped.total_params == _params(model)
+    assert shaped[rnn.name].params == _params(model.rnn)
+
+
+class Chunks(nn.Module):
+    """torch.chunk and torch.split on the channels, as ShuffleNet's units do."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1)
+        self.right = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        a, b = x.chunk(2, dim=1)
+        c, d = torch.split(x, [3, 5], dim=1)
+        return torch.cat([a, self.right(b)], 1) + torch.cat([d, c], 1) + torch.cat([x[:, 6:], x[:, :6]], 1)
+
+
+def test_chunk_and_split_slices(tmp_path, cli):
+    model = Chunks().eval()
+    path = _export(model, (3, 6, 5), tmp_path / "chunks.onnx", dynamo=False)
+    ops = {n.op_type for n in onnx.load(path).graph.node}
+    assert {"Slice", "Split"} <= ops  # the ops torch writes for chunk and split
+    shaped = infer(load_spec(path))
+    slices = [layer for layer in shaped.layers if layer.type == "custom"]
+    outputs = sorted(shaped[layer.name].output for layer in slices)
+    # chunk: two 4-channel halves; split: 3 and 5 channels; x[:, 6:], x[:, :6]: 2 and 6
+    assert outputs == sorted([(4, 6, 5), (4, 6, 5), (3, 6, 5), (5, 6, 5), (2, 6, 5), (6, 6, 5)])
+    assert {layer.attrs["kind"] for layer in slices} == {"slice", "split"}
+    assert shaped["right"].output == (4, 6, 5)
+    assert shaped.layers[-1].type == "add"
+    assert shaped[shaped.layers[-1].name].output == tuple(model(torch.randn(1, 3, 6, 5)).shape[1:])
+    assert shaped.total_params == _params(model)
+    out = tmp_path / "chunks.png"
+    r = cli("render", path, "--style", "bars", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

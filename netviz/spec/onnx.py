@@ -17,6 +17,7 @@ from math import prod
 
 from ..errors import SpecError, UsageError
 from ..ir import Layer, Network, format_shape
+from . import onnx_seq
 from .onnx_graph import (FLOATS, Graph, custom_kind, file_params, find_lrns, layer_names,
                          scope_of)
 
@@ -29,6 +30,7 @@ RESHAPES = ("Flatten", "Reshape", "Squeeze", "Unsqueeze")
 SUPPORTED = sorted({"Conv", "ConvTranspose", "Resize", "Upsample", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
                     "ReduceMean", "Gemm", "MatMul", "LRN", "BatchNormalization", "Dropout",
                     "Softmax", "LogSoftmax", "Add", "Sum", "Concat", "Clip", *ACTS, *PASS,
+                    "LSTM", "GRU", "RNN", "Gather", "Slice", "Split",
                     *ELEMENTWISE, *RESHAPES})
 
 
@@ -165,6 +167,8 @@ class _Builder:
             return self.custom(node, live)
         if op in PASS and live == [x]:
             return self.alias(out, x)
+        if op in onnx_seq.OPS and onnx_seq.map_node(self, node, a):
+            return
         if op == "Conv" and x in self.of and len(live) == 1:
             return self.conv(node, a)
         if op == "ConvTranspose" and x in self.of and len(live) == 1:
