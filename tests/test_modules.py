@@ -256,6 +256,7 @@ def test_traced_plumbing_has_no_cell_and_other_modules_say_what_they_are():
                      "  - custom: {name: drop, kind: StochasticDepth, output: 16x8}\n"
                      "  - custom: {name: norm, kind: LayerNorm, output: 16x8, params: 16}\n"
                      "  - custom: {name: one, kind: cat, output: 16x8}\n"
+                     "  - custom: {name: sl, kind: slice, output: 16x8}\n"
                      "  - flatten\n  - fc: 4\n")
     for style in ("bars", "short"):
         root = parse(netviz.render(net, style=style).svg())
@@ -263,7 +264,7 @@ def test_traced_plumbing_has_no_cell_and_other_modules_say_what_they_are():
         assert drawn == ["layer-input", "layer-a", "layer-norm", "layer-fc1"], style
         texts = [t.text for t in root.iter(f"{SVG}text")]
         assert "LayerNorm" in texts, style
-        assert not {"view", "transpose", "StochasticDepth", "cat"} & set(texts), style
+        assert not {"view", "transpose", "StochasticDepth", "cat", "slice"} & set(texts), style
 
 
 @pytest.mark.parametrize("metric", ["params", "macs"])

@@ -28,7 +28,7 @@ def category(layer: Layer) -> str:
 # the identity when the model is evaluated): no cell of its own, like an
 # activation.
 PLUMBING = frozenset({"view", "reshape", "permute", "transpose", "contiguous", "flatten", "unflatten",
-                      "squeeze", "unsqueeze", "expand", "getitem", "chunk", "split", "identity",
+                      "squeeze", "unsqueeze", "expand", "getitem", "chunk", "split", "slice", "identity",
                       "stochasticdepth", "dropout", "clone", "to", "type_as", "float", "detach"})
 
 # Categories that are never cells: they are drawn as part of the layer before.
