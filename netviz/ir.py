@@ -14,6 +14,17 @@ from typing import Any, Iterator, Mapping
 Shape = tuple  # tuple[int, ...] without the batch dimension: (C, H, W) or (F,)
 
 
+def unique_name(base: str, taken: set) -> str:
+    """BASE, or BASE_2, BASE_3, ... : the first not in TAKEN, which it joins.
+    The tracer and the ONNX reader name repeated calls alike this way."""
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    taken.add(name)
+    return name
+
+
 def format_shape(shape: Shape, sep: str = "x") -> str:
     return sep.join(str(d) for d in shape)
 

@@ -10,7 +10,7 @@ from math import prod
 
 import numpy as np
 
-from ..ir import Network, format_shape
+from ..ir import Network, format_shape, unique_name
 
 FLOATS = (1, 10, 11, 16)  # float, float16, double, bfloat16: weights, not indices
 
@@ -291,12 +291,7 @@ def layer_names(layers: list[dict]) -> list[str]:
             base = f"{kind}{counts[kind]}"
         if entry.get("suffix"):
             base = f"{base}.{entry['suffix']}"
-        name, n = base, 1
-        while name in taken:
-            n += 1
-            name = f"{base}_{n}"
-        taken.add(name)
-        names.append(name)
+        names.append(unique_name(base, taken))
     return names
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ShapeError
-from ..ir import Layer, LayerInfo, Network
+from ..ir import Layer, LayerInfo, Network, unique_name
 from ..layers import BY_NAME
 from ..shapes import infer
 from .record import Event
@@ -30,12 +30,7 @@ def _names(events: list[Event]) -> list[str]:
         else:
             op = re.sub(r"[^A-Za-z0-9_]+", "_", ev.op).strip("_") or "op"
             base = f"{ev.scope}.{op}" if ev.scope else op
-        name, n = base, 1
-        while name in taken:
-            n += 1
-            name = f"{base}_{n}"
-        taken.add(name)
-        names.append(name)
+        names.append(unique_name(base, taken))
     return names
 
 
