@@ -15,7 +15,7 @@ from unittest import mock
 def residual_chain(blocks: int):
     """BLOCKS residual blocks (two 3x3 convs with batchnorm, identity
     shortcut), alternating kernel sizes so that no two neighbours repeat."""
-    from netviz.spec import parse_spec
+    from netviz.readers import parse_spec
     text, src = "name: chain\ninput: 8x16x16\nlayers:\n", "input"
     for i in range(blocks):
         k = 1 + 2 * (i % 2)

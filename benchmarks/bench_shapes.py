@@ -78,7 +78,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from netviz.shapes import infer
-    from netviz.spec import parse_spec
+    from netviz.readers import parse_spec
 
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}, "
           f"load average {os.getloadavg()[0]:.1f}")

@@ -18,7 +18,7 @@ __all__ = ["Layer", "Network", "ShapedNetwork", "NetvizError", "SpecError", "Sha
 _LAZY = {"Layer": "ir", "Network": "ir", "ShapedNetwork": "ir", "load": "models", "shaped": "models",
          "infer": "shapes"}
 _SUBMODULES = {"backends", "build", "cli", "errors", "figure", "fileio", "ir", "layers", "models", "reports",
-               "scene", "shapes", "spec", "styles", "table", "trace", "train", "zoo"}
+               "readers", "scene", "shapes", "styles", "table", "trace", "train", "zoo"}
 
 
 def __getattr__(name: str):

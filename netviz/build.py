@@ -16,6 +16,7 @@ from .errors import NetvizError, UsageError
 from .ir import Layer, Network, ShapedNetwork
 from .layers import ACTIVATIONS, complete
 from .shapes import infer
+from .torch_modules import RECURRENT, add_class, concat_class, define, lrn_class
 
 # Layers whose output a following ReLU may overwrite in place (their backward
 # does not need their own output).
@@ -30,76 +31,8 @@ class BuildError(NetvizError):
 
 
 def _torch():
-    try:
-        import torch
-    except ImportError:
-        raise UsageError("this needs PyTorch, which is not installed: "
-                         "pip install 'netviz[torch]'") from None
-    return torch
-
-
-# -- fast local response normalisation ---------------------------------------
-
-def lrn_class():
-    """The :class:`FastLRN` module class (defined on first use: it needs torch)."""
-    global _FastLRN
-    if _FastLRN is None:
-        _FastLRN = _define_lrn()
-    return _FastLRN
-
-
-_FastLRN = None
-
-
-def _define_lrn():
-    torch = _torch()
-    import torch.nn.functional as F
-
-    class FastLRN(torch.nn.Module):
-        """Local response normalisation, equal to :class:`torch.nn.LocalResponseNorm`.
-
-        torch computes the sum of squares over neighbouring channels with
-        ``avg_pool3d`` on a padded 5-D copy of the input, which is slow
-        (more than half of the 2012 AlexNet's training step on a GPU). Here
-        the sum is one 1x1 convolution with a fixed band matrix (a GEMM, on
-        tensor cores under autocast, and friendly to channels_last), and the
-        rest is element-wise: ``x * (k + alpha/size * band(x^2)) ** -beta``
-        (equal to torch's within rounding, in values and gradients).
-        """
-
-        def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75,
-                     k: float = 1.0, channels: int | None = None):
-            super().__init__()
-            self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
-            band = self._make_band(channels, None) if channels else torch.empty(0)
-            self.register_buffer("band", band, persistent=False)
-
-        def extra_repr(self):
-            return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
-
-        def _make_band(self, channels, device):
-            # output channel c sums input channels c - size//2 .. c + (size-1)//2:
-            # the window torch's zero padding gives, divided by size as its average is.
-            idx = torch.arange(channels, device=device)
-            diff = idx.view(1, -1) - idx.view(-1, 1)  # [c_out, c_in] = c_in - c_out
-            band = (diff >= -(self.size // 2)) & (diff <= (self.size - 1) // 2)
-            return band.float()  # 0/1: exact in every dtype
-
-        def forward(self, x):
-            if x.dim() < 3:
-                raise ValueError(f"LRN needs a (N, C, ...) input with a spatial extent, "
-                                 f"got {tuple(x.shape)}")
-            c = x.shape[1]
-            band = self.band if self.band.shape[0] == c else self._make_band(c, x.device)
-            sq = x * x
-            weight = band.to(sq.dtype).view(c, c, 1, 1)
-            if x.dim() == 4:
-                s = F.conv2d(sq, weight)
-            else:
-                s = F.conv2d(sq.reshape(sq.shape[0], c, -1, 1), weight).reshape(sq.shape)
-            return x * s.mul(self.alpha / self.size).add_(self.k).pow_(-self.beta)
-
-    return FastLRN
+    from .torch_modules import _torch as torch_or_error
+    return torch_or_error()
 
 
 # -- the DAG module -----------------------------------------------------------
@@ -170,7 +103,7 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
     if t in ("lstm", "gru", "rnn"):
         extra = {"proj_size": a.get("proj_size", 0)} if t == "lstm" else \
             {"nonlinearity": a.get("nonlinearity", "tanh")} if t == "rnn" else {}
-        return _RECURRENT[t](ins[0][-1], a["hidden"], a["layers"], bias=a["bias"],
+        return RECURRENT[t](ins[0][-1], a["hidden"], a["layers"], bias=a["bias"],
                              batch_first=True, dropout=a["dropout"],
                              bidirectional=a["bidirectional"], last=a["last"], **extra)
     if t == "batchnorm":
@@ -179,9 +112,9 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
     if t == "softmax":
         return nn.Identity()  # folded into the cross-entropy loss: the model returns logits
     if t == "add":
-        return _Add()
+        return add_class()()
     if t == "concat":
-        return _Concat()
+        return concat_class()()
     if t in ACTIVATIONS:
         make = activation_modules(nn).get(t)
         if make is None:
@@ -195,52 +128,15 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
     raise BuildError(f"layer {layer.name!r}{where}: netviz cannot build a {t!r} layer")
 
 
-_Add = _Concat = _NetvizModule = None
-_RECURRENT: dict = {}
-
-
-def _recurrent_class(base):
-    """``base`` (nn.LSTM, GRU or RNN) returning its output sequence alone, or its
-    last time step with ``last``: the states torch also returns are dropped."""
-
-    class Recurrent(base):
-        def __init__(self, *args, last: bool = False, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.last = bool(last)
-
-        def extra_repr(self):
-            return super().extra_repr() + (", last=True" if self.last else "")
-
-        def forward(self, x):
-            out = super().forward(x)[0]
-            return out[:, -1] if self.last else out
-
-    Recurrent.__name__ = Recurrent.__qualname__ = base.__name__
-    return Recurrent
+_NetvizModule = None
 
 
 def _define_modules():
-    global _Add, _Concat, _NetvizModule
+    global _NetvizModule
     if _NetvizModule is not None:
         return
     torch = _torch()
-    for kind, base in (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN)):
-        _RECURRENT[kind] = _recurrent_class(base)
-
-    class Add(torch.nn.Module):
-        """Element-wise sum of the inputs (a residual join)."""
-
-        def forward(self, *xs):
-            out = xs[0]
-            for x in xs[1:]:
-                out = out + x
-            return out
-
-    class Concat(torch.nn.Module):
-        """Concatenation along the channels."""
-
-        def forward(self, *xs):
-            return torch.cat(xs, dim=1)
+    define()
 
     class NetvizModule(torch.nn.Module):
         """A network's DAG as a module: ``forward(x)`` returns the logits."""
@@ -297,7 +193,7 @@ def _define_modules():
                 values[name] = out
             return values[self._output]
 
-    _Add, _Concat, _NetvizModule = Add, Concat, NetvizModule
+    _NetvizModule = NetvizModule
 
 
 # -- public API ---------------------------------------------------------------

@@ -12,8 +12,8 @@ from . import zoo
 from .errors import ShapeError, SpecError, UsageError, did_you_mean
 from .ir import Network, ShapedNetwork, format_shape
 from .shapes import infer
-from .spec import load_spec, parse_shape, with_input
-from .spec.files import SUFFIXES as SPEC_SUFFIXES
+from .readers import load_spec, parse_shape, with_input
+from .readers.files import SUFFIXES as SPEC_SUFFIXES
 
 
 def is_trace_target(model) -> bool:
@@ -43,7 +43,7 @@ def load(model, input=None) -> Network:
     elif isinstance(model, Network):
         network = model
     elif model == "-":  # a YAML or JSON spec on standard input
-        from .spec import parse_spec
+        from .readers import parse_spec
         network = parse_spec(_stdin(), "<stdin>", default_name="stdin")
     elif isinstance(model, (str, os.PathLike)):
         text = os.fspath(model)

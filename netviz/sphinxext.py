@@ -117,7 +117,7 @@ class NetvizDirective(SphinxDirective):
         from . import zoo
         from .errors import NetvizError, SpecError
         from .models import is_trace_target, load
-        from .spec import parse_spec
+        from .readers import parse_spec
 
         if self.arguments and self.content:
             raise self.fail("give a model or an inline spec as content, not both")

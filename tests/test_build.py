@@ -16,7 +16,7 @@ import torch.nn.functional as F  # noqa: E402
 from netviz.build import BuildError, build, classifier_layer, lrn_class, with_classes  # noqa: E402
 from netviz.models import load  # noqa: E402
 from netviz.shapes import infer  # noqa: E402
-from netviz.spec import parse_spec  # noqa: E402
+from netviz.readers import parse_spec  # noqa: E402
 
 torch.set_num_threads(1)
 

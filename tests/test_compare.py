@@ -98,7 +98,7 @@ def test_cli_draws_several_models(cli, tmp_path):
 
 
 def test_rows_that_meet_sizes_in_different_orders_keep_their_own_order():
-    from netviz.spec import parse_spec
+    from netviz.readers import parse_spec
     down_up = parse_spec("name: ae\ninput: 1x28x28\nlayers:\n  - conv: {name: e1, out: 4, kernel: 3, pad: 1}\n"
                          "  - maxpool: 2\n  - conv: {name: e2, out: 4, kernel: 3, pad: 1}\n"
                          "  - upsample: {name: u, scale: 2}\n  - conv: {name: d1, out: 1, kernel: 3, pad: 1}\n")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import netviz
-from netviz.spec import parse_spec
+from netviz.readers import parse_spec
 from netviz.styles import bars
 from netviz.styles.modules import Cell, plan
 

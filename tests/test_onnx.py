@@ -17,7 +17,7 @@ pytest.importorskip("onnxscript", reason="torch.onnx.export(dynamo=True) needs o
 from onnx import TensorProto, helper  # noqa: E402
 
 from netviz.shapes import infer  # noqa: E402
-from netviz.spec import load_spec  # noqa: E402
+from netviz.readers import load_spec  # noqa: E402
 
 nn = torch.nn
 
@@ -203,7 +203,7 @@ def test_symbolic_input_size_needs_input(exported, cli):
     err = r.stderr.strip()
     assert err == (f"{path}: the model does not fix its input size: give one with --input, "
                    "e.g. --input 3x224x224")  # the file first, as in every other ONNX error
-    from netviz.spec.onnx import InputSizeNeeded
+    from netviz.readers.onnx import InputSizeNeeded
     with pytest.raises(InputSizeNeeded) as info:
         load_spec(path)
     assert info.value.file == path and info.value.network.layers[0].attrs["shape"] is None
@@ -345,7 +345,7 @@ def test_without_onnx_installed(tmp_path, exported):
 
 
 def test_import_netviz_does_not_import_onnx():
-    code = "import sys, netviz, netviz.spec, netviz.models; print('onnx' in sys.modules)"
+    code = "import sys, netviz, netviz.readers, netviz.models; print('onnx' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        env={**os.environ})
     assert r.stdout.strip() == "False", r.stderr

@@ -12,9 +12,9 @@ import netviz
 from netviz.errors import ShapeError, SpecError
 from netviz.models import load as load_model
 from netviz.shapes import infer
-from netviz.spec import load_spec
-from netviz.spec.pbtext import parse
-from netviz.spec.prototxt import InputShapeNeeded, load_prototxt
+from netviz.readers import load_spec
+from netviz.readers.pbtext import parse
+from netviz.readers.prototxt import InputShapeNeeded, load_prototxt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples", "caffe")

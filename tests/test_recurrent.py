@@ -17,7 +17,7 @@ from torch import nn  # noqa: E402
 
 from netviz.errors import ShapeError  # noqa: E402
 from netviz.shapes import infer  # noqa: E402
-from netviz.spec import load_spec, parse_spec  # noqa: E402
+from netviz.readers import load_spec, parse_spec  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -187,7 +187,7 @@ layers:
   - conv: {out: 8, kernel: 3, label: "a very long label that needs a lot of room"}
   - conv: {out: 8, kernel: 3}
 """
-    net = netviz.spec.parse_spec(spec)
+    net = netviz.readers.parse_spec(spec)
     scene = netviz.render(net, style="bars").scene
     boxes = [t.box for t in scene.texts()]
     for i, a in enumerate(boxes):
@@ -261,7 +261,7 @@ layers:
   - conv: {name: "<script>alert(1)</script>", out: 4, kernel: 3, label: "a & b < c > d \\" ' e"}
   - fc: {name: 卷积层, out: 10, label: 卷积层}
 """
-    net = netviz.spec.parse_spec(spec)
+    net = netviz.readers.parse_spec(spec)
     for style in STYLES:
         svg = netviz.render(net, style=style).svg()
         root = parse(svg)  # well-formed XML
@@ -361,7 +361,7 @@ def test_svg_path_imports_neither_torch_nor_matplotlib(tmp_path):
 
 
 def test_dollar_signs_are_text_in_every_format():
-    net = netviz.spec.parse_spec('input: 3x8x8\nlayers:\n  - conv: {out: 4, kernel: 3, label: "$\\\\frac$ cost"}\n')
+    net = netviz.readers.parse_spec('input: 3x8x8\nlayers:\n  - conv: {out: 4, kernel: 3, label: "$\\\\frac$ cost"}\n')
     fig = netviz.render(net, style="bars")
     assert "$\\frac$ cost" in texts(parse(fig.svg()))
     assert fig.png().startswith(b"\x89PNG") and fig.pdf().startswith(b"%PDF")
@@ -393,7 +393,7 @@ def test_legend_marks_group_convolutions():
 
 
 def test_short_merges_through_batchnorm():
-    net = netviz.spec.parse_spec("input: 3x32x32\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - batchnorm\n"
+    net = netviz.readers.parse_spec("input: 3x32x32\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - batchnorm\n"
                                  "  - relu\n  - maxpool: 2\n  - conv: {out: 8, kernel: 3}\n  - batchnorm\n")
     root = parse(netviz.render(net, style="short").svg())
     assert cell_kinds(root) == ["input", "conv-pool", "conv"]
@@ -404,7 +404,7 @@ def test_labels_spread_evenly_and_long_ones_wrap():
     xs = [g.children[0].cx for g in next(i for i in scene.children if getattr(i, "id", "") == "cells").children]
     steps = {round(b - a, 2) for a, b in zip(xs, xs[1:])}
     assert len(steps) == 1, steps  # conv1's long label reaches over its unlabelled neighbours
-    net = netviz.spec.parse_spec("input: 3x8x8\nlayers:\n  - conv: {out: 4, kernel: 3, label: "
+    net = netviz.readers.parse_spec("input: 3x8x8\nlayers:\n  - conv: {out: 4, kernel: 3, label: "
                                  "\"one, two, three, four, five, six, seven, eight, nine, ten\"}\n")
     label = [t.text for t in netviz.render(net, style="bars").scene.texts() if t.cls == "label"]
     assert len(label) > 1 and " ".join(label).replace(", ", ",") == \

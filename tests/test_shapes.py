@@ -16,7 +16,7 @@ from netviz.errors import ShapeError
 from netviz.layers import canonical
 from netviz.models import load, shaped
 from netviz.shapes import infer
-from netviz.spec import parse_spec
+from netviz.readers import parse_spec
 
 ZOO = sorted(os.path.basename(p)[:-5]
              for p in glob.glob(os.path.join(os.path.dirname(__file__), "..", "netviz", "zoo", "*.yaml")))
@@ -248,14 +248,14 @@ def test_impossible_layer(cli, tmp_path, case):
 
 def test_leftover_padding_is_not_a_tiling_problem():
     import netviz
-    import netviz.spec
+    import netviz.readers
     # torchvision's conv1 (11x11/4, pad 2) on 224 leaves only a padded row over: every real row is read
     assert netviz.shaped("alexnet-torchvision").warnings == ()
     # a 3x3/2 pad-1 conv on 64 likewise; a 1x1/2 shortcut skips rows by design
     spec = "input: 8x64x64\nlayers:\n  - conv: {out: 8, kernel: 3, stride: 2, pad: 1}\n" \
            "  - conv: {out: 8, kernel: 1, stride: 2}\n"
-    assert netviz.infer(netviz.spec.parse_spec(spec)).warnings == ()
+    assert netviz.infer(netviz.readers.parse_spec(spec)).warnings == ()
     # but an unpadded 3x3/2 on 64 drops the last real row
     spec = "input: 8x64x64\nlayers:\n  - conv: {name: c, out: 8, kernel: 3, stride: 2}\n"
-    (w,) = netviz.infer(netviz.spec.parse_spec(spec)).warnings
+    (w,) = netviz.infer(netviz.readers.parse_spec(spec)).warnings
     assert w.layer == "c" and "65x65 would tile exactly (or 63x63)" in w.message

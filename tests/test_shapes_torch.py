@@ -23,7 +23,7 @@ from torch import nn  # noqa: E402
 
 from netviz.errors import ShapeError  # noqa: E402
 from netviz.shapes import infer  # noqa: E402
-from netviz.spec import parse_spec  # noqa: E402
+from netviz.readers import parse_spec  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -9,7 +9,7 @@ import pytest
 
 from netviz.errors import SpecError
 from netviz.shapes import infer
-from netviz.spec import load_spec, parse_shape, parse_spec
+from netviz.readers import load_spec, parse_shape, parse_spec
 
 
 def fails(cli, tmp_path, content, name="net.yaml"):
@@ -348,7 +348,7 @@ def test_docs_224_warning_is_the_engines():
 
 def test_a_spec_that_never_ends_is_refused_without_reading_it_all():
     from netviz.errors import SpecError
-    from netviz.spec import load_spec
+    from netviz.readers import load_spec
     with pytest.raises(SpecError, match=r"file is over 16 MB; a spec may be at most 16 MB"):
         load_spec("/dev/zero")  # its size reads as 0
 

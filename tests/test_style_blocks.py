@@ -270,7 +270,7 @@ def test_labels_give_channels_and_sides(model):
 
 
 def test_non_square_map_gets_rows_and_columns():
-    net = netviz.spec.parse_spec("input: 3x20x40\nlayers:\n  - conv: {name: c, out: 8, kernel: [3, 23]}\n")
+    net = netviz.readers.parse_spec("input: 3x20x40\nlayers:\n  - conv: {name: c, out: 8, kernel: [3, 23]}\n")
     fig, root = render(net)
     texts = {(classes(t)[1], layer_of(t)): t.text for t in root.iter(f"{SVG}text")}
     assert texts[("side-h", "input")] == "20" and texts[("side", "input")] == "40"
@@ -388,7 +388,7 @@ def test_concat_marker_takes_every_branch():
 
 
 def test_hostile_and_unicode_names_are_escaped():
-    net = netviz.spec.parse_spec("""
+    net = netviz.readers.parse_spec("""
 input: 3x32x32
 layers:
   - conv: {name: "<script>alert(1)</script>", out: 4, kernel: 3}

@@ -355,7 +355,7 @@ def test_inception_branches_leave_the_input_and_meet_at_the_concat():
 # --- layers of other types -------------------------------------------------------
 
 def test_custom_layers_say_their_kind_not_their_name():
-    net = netviz.spec.parse_spec(
+    net = netviz.readers.parse_spec(
         "input: 3x32x32\nlayers:\n"
         "  - conv: {name: features.0.conv, out: 8, kernel: 3, pad: 1}\n"
         "  - custom: {name: features.1.0.block.1.mul, kind: mul, output: 8x32x32}\n"
@@ -444,7 +444,7 @@ def test_legend_lists_the_stages_in_order_then_the_other_kinds(model):
 def test_stages_that_share_a_tint_share_a_legend_row():
     """Seven map sizes, six tints: the first and the seventh stage look alike."""
     spec = "input: 3x128x128\nlayers:\n" + "  - conv: {out: 8, kernel: 3, stride: 2, pad: 1}\n" * 7
-    root = parse(netviz.render(netviz.spec.parse_spec(spec), style="stack", legend=True).svg())
+    root = parse(netviz.render(netviz.readers.parse_spec(spec), style="stack", legend=True).svg())
     rows = legend_rows(root)
     assert len(rows) == 6 and len({look for look, _ in rows}) == 6
     assert rows[0][1] == "Convolution on 128x128, 2x2 maps"

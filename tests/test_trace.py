@@ -12,7 +12,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from netviz.errors import UsageError  # noqa: E402
 from netviz.shapes import infer  # noqa: E402
-from netviz.spec import load_spec, parse_spec  # noqa: E402
+from netviz.readers import load_spec, parse_spec  # noqa: E402
 from netviz.trace import trace_module, trace_target  # noqa: E402
 from netviz.trace.check import compare  # noqa: E402
 from netviz.trace.spec_out import to_yaml, write_spec  # noqa: E402

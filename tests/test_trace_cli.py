@@ -65,7 +65,7 @@ def run_all(cli, cases, cwd, env=None):
 
 def test_trace_and_check_commands(cli, model_file, tmp_path):
     from netviz.shapes import infer
-    from netviz.spec import load_spec
+    from netviz.readers import load_spec
     from netviz.trace import trace_target
     f = str(model_file)
     out = tmp_path / "net.yaml"

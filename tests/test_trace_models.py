@@ -25,7 +25,7 @@ torchvision = pytest.importorskip("torchvision")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from netviz.shapes import infer  # noqa: E402
-from netviz.spec import parse_spec  # noqa: E402
+from netviz.readers import parse_spec  # noqa: E402
 from netviz.trace import trace_module, trace_target  # noqa: E402
 from netviz.trace.spec_out import to_yaml  # noqa: E402
 

@@ -177,11 +177,11 @@ def _embedding(m):
 
 def _module_table():
     from torch import nn
-    from ..build import _RECURRENT, _define_modules
-    _define_modules()  # netviz's own recurrent modules (a built spec) map back too
+    from ..torch_modules import RECURRENT, define
+    define()  # netviz's own recurrent modules (a built spec) map back too
     table = {
         nn.LSTM: _recurrent("lstm"), nn.GRU: _recurrent("gru"), nn.RNN: _recurrent("rnn"),
-        **{cls: _recurrent(kind) for kind, cls in _RECURRENT.items()},
+        **{cls: _recurrent(kind) for kind, cls in RECURRENT.items()},
         nn.Embedding: _embedding,
         nn.Conv2d: _conv,
         nn.ConvTranspose2d: _deconv,

@@ -1,4 +1,4 @@
-"""Writing a network back out as a YAML spec that :func:`netviz.spec.load_spec`
+"""Writing a network back out as a YAML spec that :func:`netviz.readers.load_spec`
 reads into the same layers: same names, types, fields and inputs, so the
 shape engine gives the same shapes and parameter counts."""
 from __future__ import annotations

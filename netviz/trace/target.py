@@ -178,7 +178,7 @@ def resolve(text: str) -> Resolved:
 def parse_input(value) -> tuple:
     """An input size (``3x224x224``, ``[3, 224, 224]``, ...) as a tuple; a
     one-line error naming ``--input`` otherwise."""
-    from ..spec import parse_shape
+    from ..readers import parse_shape
     try:
         return tuple(parse_shape(value))
     except ValueError as exc:
@@ -246,7 +246,7 @@ def declared_input(module) -> tuple | None:
     """An input size the module states itself, without the batch."""
     import torch
 
-    from ..spec import parse_shape
+    from ..readers import parse_shape
     for attr in INPUT_ATTRS:
         value = getattr(module, attr, None)
         if value is None or callable(value):

@@ -62,7 +62,7 @@ def reduced_input(network: Network, budget: float = CPU_MACS_BUDGET):
     when the spec's own input is within budget or nothing smaller fits."""
     from ..errors import ShapeError
     from ..shapes import infer
-    from ..spec import with_input
+    from ..readers import with_input
     shaped = infer(network)
     shape = shaped.input_shape
     if len(shape) != 3 or shaped.total_macs <= budget:
@@ -91,7 +91,7 @@ def prepare_network(model, input=None, classes=None, data_classes=None, device_t
     from ..build import build, with_classes
     from ..models import load
     from ..shapes import infer
-    from ..spec import with_input
+    from ..readers import with_input
     network = load(model, input=input)
     notes = []
     shaped = infer(network)

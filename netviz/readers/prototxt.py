@@ -1,6 +1,6 @@
 """Caffe network definitions (.prototxt) read into a :class:`netviz.ir.Network`.
 
-The text is read by :mod:`netviz.spec.pbtext`; this module maps Caffe's layers
+The text is read by :mod:`netviz.readers.pbtext`; this module maps Caffe's layers
 onto netviz's (``layer { type: "Convolution" }`` and the old
 ``layers { type: CONVOLUTION }`` alike), follows Caffe's blobs through in-place
 layers, keeps the TEST phase of a train_val file, and gives pooling Caffe's

@@ -75,8 +75,8 @@ def _check_text(data: bytes, path: str, whole: bool) -> str:
 # (path) and returns a Network, raising SpecError for bad input; they are
 # imported only when a file of theirs is read.
 READERS = {
-    ".prototxt": ("netviz.spec.prototxt", "load_prototxt"),
-    ".onnx": ("netviz.spec.onnx", "load_onnx"),
+    ".prototxt": ("netviz.readers.prototxt", "load_prototxt"),
+    ".onnx": ("netviz.readers.onnx", "load_onnx"),
 }
 SUFFIXES = (".yaml", ".yml", ".json", *READERS)
 

@@ -6,7 +6,7 @@ fields, ``layer { ... }`` messages (the colon before ``{`` is optional, and
 strings in double or single quotes with C escapes (adjacent strings are joined),
 numbers, and identifiers for enum values and booleans. The result is a tree of
 :class:`Message` objects whose every field and value knows its FILE:LINE:COL;
-nothing is interpreted here (that is :mod:`netviz.spec.prototxt`'s job).
+nothing is interpreted here (that is :mod:`netviz.readers.prototxt`'s job).
 """
 from __future__ import annotations
 
