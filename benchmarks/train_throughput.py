@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import sys
@@ -33,17 +34,21 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def build_model(name, input_shape, naive):
+def build_model(name, input_shape, naive, lrn=None):
+    """The built network; its LRN layers as netviz builds them ("band"), torch's
+    own ("torch", the naive default) or left out ("none")."""
     import torch
     from netviz.build import build, lrn_class
     model = build(name, input=input_shape)
-    if naive:  # torch's own LRN in place of the band-matrix one
+    lrn = lrn or ("torch" if naive else "band")
+    if lrn != "band":
         fast = lrn_class()
         for parent in list(model.modules()):
             for child_name, child in list(parent.named_children()):
                 if isinstance(child, fast):
                     setattr(parent, child_name, torch.nn.LocalResponseNorm(
-                        child.size, child.alpha, child.beta, child.k))
+                        child.size, child.alpha, child.beta, child.k) if lrn == "torch"
+                        else torch.nn.Identity())
     return model
 
 
@@ -55,7 +60,7 @@ def set_backends(device, fast):
         torch.backends.cudnn.allow_tf32 = fast
 
 
-def make_step(name, input_shape, batch, device, naive, compile_mode):
+def make_step(name, input_shape, batch, device, naive, compile_mode, lrn=None):
     """(step function, fast path) for one training configuration."""
     import torch
     import torch.nn.functional as F
@@ -65,7 +70,7 @@ def make_step(name, input_shape, batch, device, naive, compile_mode):
         fp = fast_path(device, precision="fp32", compile="off", channels_last="off")
     else:
         fp = fast_path(device, compile=compile_mode)
-    model = build_model(name, input_shape, naive).to(device)
+    model = build_model(name, input_shape, naive, lrn).to(device)
     shape = next(layer.attrs["shape"] for layer in _load(name, input_shape) if layer.type == "input")
     x = torch.randn(batch, *shape, device=device)
     if fp.channels_last:
@@ -88,17 +93,19 @@ def make_step(name, input_shape, batch, device, naive, compile_mode):
     return step, fp
 
 
-def measure(name, input_shape, batch, device, steps, warmup, repeats, compile_mode):
-    """Images/s of (naive, netviz) and the fast path's description. The two take
-    turns in each round, so load from other work falls on both alike."""
+def measure(name, input_shape, batch, device, steps, warmup, repeats, compile_mode,
+            configs=((True, None), (False, None))):
+    """Images/s of each (naive, lrn) configuration (by default: naive, netviz) and
+    the fast path's description. They take turns in each round, so load from
+    other work falls on all alike."""
     import torch
 
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
-    runs = [make_step(name, input_shape, batch, device, naive, compile_mode)
-            for naive in (True, False)]
+    runs = [make_step(name, input_shape, batch, device, naive, compile_mode, lrn)
+            for naive, lrn in configs]
     for step, _ in runs:
         for _ in range(warmup):
             step()
@@ -162,15 +169,23 @@ def main():
                     help="torch.compile in the netviz column (auto: on CUDA)")
     ap.add_argument("--lrn-batch", type=int, default=None, help="batch of the LRN timing "
                     "(default: the first batch size)")
+    ap.add_argument("--lrn-share", action="store_true",
+                    help="instead of the table: LRN's share of each model's training step, "
+                         "the step timed with and without its LRN layers (torch's LRN in the "
+                         "naive path, the band-matrix LRN in netviz's)")
+    ap.add_argument("--json", action="store_true", help="also print the results as one JSON line")
     args = ap.parse_args()
 
     import torch
-    from netviz.train.runtime import device_name, resolve_device
-    device = resolve_device(args.device)
+    from netviz.devices import resolve_device
+    from netviz.train.runtime import device_name
+    device = resolve_device(args.device, meta=False)
     if args.compile == "auto":  # steady-state throughput: compile wherever the trainer may
         args.compile = "on" if device.type == "cuda" else "off"
     batches = [int(b) for b in args.batch_sizes.split(",")]
     models = args.models.split(",")
+    if args.lrn_share:
+        return print_lrn_share(models, batches, args, device)
     rows, fast_desc = [], ""
     for name in models:
         for batch in batches:
@@ -202,6 +217,33 @@ def main():
     print(f"LRN alone, forward + backward on {lrn_batch}x96x55x55 (fp32): "
           f"torch.nn.LocalResponseNorm {t_torch * 1e3:.1f} ms, netviz band-matrix LRN "
           f"{t_fast * 1e3:.1f} ms ({t_torch / t_fast:.1f}x)")
+    if args.json:
+        print(json.dumps({
+            "device": device_name(device), "torch": torch.__version__, "fast_path": fast_desc,
+            "rows": [{"model": n, "input": shape[n], "batch": b, "naive": _num(a), "netviz": _num(f)}
+                     for n, b, a, f in rows],
+            "lrn_ms": {"torch": t_torch * 1e3, "band": t_fast * 1e3, "batch": lrn_batch}}))
+
+
+def _num(x: float):
+    return None if x != x else round(x, 1)
+
+
+def print_lrn_share(models, batches, args, device):
+    """LRN's share of the step: 1 - (images/s with LRN) / (images/s without)."""
+    shares = {}
+    for name in models:
+        for batch in batches:
+            (torch_lrn, no_lrn_naive, band, no_lrn), _ = measure(
+                name, args.input, batch, device, args.steps, args.warmup, args.repeats,
+                args.compile, configs=((True, "torch"), (True, "none"), (False, "band"),
+                                       (False, "none")))
+            shares[f"{name} batch {batch}, torch LRN, naive path"] = 1 - torch_lrn / no_lrn_naive
+            shares[f"{name} batch {batch}, band LRN, netviz path"] = 1 - band / no_lrn
+    for k, v in shares.items():
+        print(f"LRN share of the step, {k}: {v * 100:.1f}%")
+    if args.json:
+        print(json.dumps({"lrn_share": shares}))
 
 
 if __name__ == "__main__":

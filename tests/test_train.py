@@ -422,3 +422,26 @@ def test_input_and_classes_decisions_are_said():
     assert any("fc8 resized from 1000 to 20 outputs: --classes asks for 20" in n for n in gpu.notes)
     lenet = prepare_network("lenet5")
     assert lenet.classes == 10 and lenet.notes == [] and lenet.input_shape == (1, 32, 32)
+
+
+# -- length of a run ------------------------------------------------------------------
+
+def test_a_run_whose_length_is_not_given_is_ten_epochs_on_every_device():
+    from netviz.train.loop import DEFAULT_EPOCHS, defaults
+    for cuda in (False, True):
+        cfg = defaults(TrainConfig(model="alexnet"), cuda=cuda)
+        assert (cfg.epochs, cfg.steps, cfg.max_time) == (DEFAULT_EPOCHS, None, None) == (10, None, None)
+    # --max-time alone fits the ten epochs to it; with --steps it is a guard only
+    assert defaults(TrainConfig(model="alexnet", max_time=30.0), cuda=False).max_time == 30.0
+    given = defaults(TrainConfig(model="alexnet", steps=7, max_time=30.0), cuda=False)
+    assert (given.steps, given.epochs, given.max_time) == (7, None, 30.0)
+
+
+def test_a_cpu_run_says_its_estimated_time_after_five_steps(cli, tiny, tmp_path):
+    r = cli("train", tiny, "--steps", "12", "--batch-size", "8", "--train-size", "128",
+            "--val-size", "16", "--no-plot", "--progress", "lines", "--skip-checks", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    (line,) = [l for l in r.stdout.splitlines() if l.startswith("estimated time:")]
+    assert re.fullmatch(r"estimated time: \d+:\d\d more for the remaining 7 steps, "
+                        r"at the pace of the first 5", line), line
+    assert r.stdout.index("training: 12 steps") < r.stdout.index(line) < r.stdout.index("done: 12 steps")

@@ -56,3 +56,18 @@ def test_two_processes_with_torchrun_end_with_identical_parameters(tmp_path):
     assert m["world_size"] == 2 and m["params_in_sync"] is True and m["steps"] == 5
     # only rank 0 prints
     assert r.stdout.count("netviz train tiny") == 1, r.stdout
+
+
+def test_torchrun_cli_prints_one_progress_and_no_deprecation_warning(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(SPEC)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "netviz", "train", str(tmp_path / "tiny.yaml"), "--steps", "6", "--batch-size", "8",
+           "--train-size", "64", "--val-size", "16", "--no-plot", "--progress", "lines",
+           "--skip-checks"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    out = r.stdout + r.stderr
+    assert "deprecated" not in out.lower() and "broadcast_buffers" not in out, out[-3000:]
+    assert r.stdout.count("done: 6 steps") == 1, r.stdout
+    assert r.stdout.count("step 6/6") == 1, r.stdout

@@ -29,10 +29,11 @@ def _positive(kind):
               help="Number of classes when the network's output is wide (default 10); the last "
                    "fc is resized to it.")
 @click.option("--epochs", type=_positive(int), default=None,
-              help="Passes over the training images (default 10, fitted to --max-time on a CPU).")
+              help="Passes over the training examples (default 10).")
 @click.option("--steps", type=_positive(int), default=None, help="Optimiser steps (overrides --epochs).")
 @click.option("--max-time", type=_positive(float), default=None, metavar="SECONDS",
-              help="Stop training after this long (default on a CPU: 75 s when no --steps/--epochs).")
+              help="Stop training after this long (no limit by default); given alone, the run's "
+                   "10 epochs are fitted to it (the learning rate decays over that time).")
 @click.option("--batch-size", type=_positive(int), default=None,
               help="Examples (images, sequences) per step and process (default 128 on CUDA, 32 on a CPU).")
 @click.option("--lr", type=_positive(float), default=None,

@@ -64,7 +64,11 @@ def wrap(model, dist: Dist, device):
         return model
     from torch.nn.parallel import DistributedDataParallel as DDP
     ids = [device.index] if device.type == "cuda" else None
-    return DDP(model, device_ids=ids, broadcast_buffers=True)
+    # Buffers (batchnorm's running statistics) are synced from rank 0 at every
+    # forward: DDP's default in every torch version. It is left to the default
+    # rather than named, since torch 2.14 deprecates the broadcast_buffers
+    # argument with a warning from each rank, and older versions lack its successor.
+    return DDP(model, device_ids=ids)
 
 
 def all_sum(values, dist: Dist, device):

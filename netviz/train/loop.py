@@ -60,8 +60,11 @@ class TrainConfig:
     overfit_steps: int | None = None  # the overfit check's most steps (default: checks.py's)
 
 
+# A run whose length is not given is this many epochs, on every device: a
+# number of steps, not a time, so that what it learns does not depend on how
+# fast or how busy the machine is (--max-time alone fits the run to a time).
 DEFAULT_EPOCHS = 10
-CPU_MAX_TIME = 75.0  # seconds of training when a CPU run's length is not given
+ESTIMATE_AFTER = 5  # a CPU run says its estimated time after this many steps
 SEQUENCE_LR = {"sgd": 0.2, "adamw": 3e-3}  # default peak learning rates of sequence models
 
 
@@ -74,9 +77,7 @@ def defaults(cfg: TrainConfig, cuda: bool) -> TrainConfig:
         lr=cfg.lr if cfg.lr is not None else (1e-3 if cfg.optimizer == "adamw" else 0.01),
         train_size=cfg.train_size or (20000 if cuda else 2048),
         val_size=cfg.val_size or (2000 if cuda else 512),
-        epochs=DEFAULT_EPOCHS if planned else cfg.epochs,
-        max_time=cfg.max_time if cfg.max_time is not None else (
-            CPU_MAX_TIME if planned and not cuda else None))
+        epochs=DEFAULT_EPOCHS if planned else cfg.epochs)
 
 
 def lr_at(step: int, total: int, base: float, frac: float | None = None) -> float:
@@ -303,6 +304,8 @@ class _Run:
                     pending = []
                     marks.append((step, clock))
                     frac = self._frac(step, clock)
+                    if step - marks[0][0] == ESTIMATE_AFTER and not cuda and step < self.total:
+                        self._say_estimate(step, clock, marks[0])
                     progress.update(step, last_loss, last_acc, self._ips(marks[-2:], B * world),
                                     clock, lr, frac=frac, force=step == self.total)
                     if evals_at and evals_at[0] <= frac < 1:
@@ -339,6 +342,14 @@ class _Run:
         if cfg.checkpoint_dir:
             self.save(step, clock, gather=True)
         return self.final(step, clock, marks, stopped)
+
+    def _say_estimate(self, step, clock, start):
+        per_step = (clock - start[1]) / (step - start[0])
+        left = per_step * (self.total - step)
+        if self.time_planned:
+            left = min(left, max(0.0, self.cfg.max_time - clock))
+        self.echo(f"estimated time: {fmt_time(left)} more for the remaining "
+                  f"{self.total - step} steps, at the pace of the first {step - start[0]}")
 
     def _frac(self, step, clock):
         """How much of the run is done: by steps, or by time for runs fitted to --max-time."""
