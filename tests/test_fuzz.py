@@ -29,9 +29,18 @@ from fuzzkit import (HOSTILE, check_error, check_html, check_markdown, check_pdf
 
 pytestmark = pytest.mark.fuzz
 
-EXAMPLES = int(os.environ.get("NETVIZ_FUZZ_EXAMPLES", "0")) or 4
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="NETVIZ_FUZZ_EXAMPLES" not in os.environ,
-                suppress_health_check=list(HealthCheck))
+LONG = int(os.environ.get("NETVIZ_FUZZ_EXAMPLES", "0"))
+
+
+def _settings(default_examples: int):
+    """DEFAULT_EXAMPLES (fixed, the same every run) in a default run; LONG
+    fresh ones each under ``pytest -m fuzz``."""
+    return settings(max_examples=LONG or default_examples, deadline=None, derandomize=not LONG,
+                    suppress_health_check=list(HealthCheck))
+
+
+FUZZ = _settings(30)          # tests of a few commands each
+FUZZ_EVERY = _settings(5)     # the test of every command and format (about 2 s an example)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STYLES = list(style_table.STYLES)
 BASES = [os.path.join(ROOT, "netviz", "zoo", f"{n}.yaml") for n in ("lenet5", "alexnet", "zfnet")] + \
@@ -119,19 +128,20 @@ EVERY_FORMAT = (
 )
 
 
-@FUZZ
+@FUZZ_EVERY
 @given(name=hostile_text, title=hostile_text, layer_name=hostile_text, kind=hostile_text)
 def test_hostile_names_through_every_command_and_format(name, title, layer_name, kind):
     spec = _tiny(name, title, layer_name, kind)
     for argv, check in EVERY_FORMAT:
-        _exercise(spec, argv, check)
+        # a name is never a reason to refuse a spec (docs/spec.md, Names)
+        assert _exercise(spec, argv, check) == 0, argv
 
 
 @FUZZ
 @given(title=hostile_text)
 def test_hostile_title_option(title):
-    _exercise(_tiny("net", None, "c", "k"), ["render", "NET", "--title", title, "-o", "t.svg"],
-              _svg_file("t.svg"))
+    assert _exercise(_tiny("net", "t", "c", "k"), ["render", "NET", "--title", title, "-o", "t.svg"],
+                     _svg_file("t.svg")) == 0
 
 
 # --- mutated specs ------------------------------------------------------------------
