@@ -9,7 +9,8 @@ from .fileio import write_atomic as _write_atomic
 from .scene import Scene
 
 
-MAX_SIDE = 20000.0  # the longest side of any output, in pixels (points for PDF)
+MAX_SIDE = 20000.0  # the longest side of a figure at its own size, in pixels
+MAX_WIDTH = 1e6     # the most --width may ask for (PNG and PDF refuse far less)
 MAX_SCALE = 100.0
 
 
@@ -118,7 +119,7 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     _theme(theme)  # an unknown one is refused before any work
     if width is not None and scale is not None:
         raise UsageError("give --width or --scale, not both")
-    for opt, value, most in (("--width", width, MAX_SIDE), ("--scale", scale, MAX_SCALE)):
+    for opt, value, most in (("--width", width, MAX_WIDTH), ("--scale", scale, MAX_SCALE)):
         if value is not None and not (isinstance(value, (int, float)) and 0 < value <= most):
             raise UsageError(f"{opt} must be a positive number of at most {most:g}, got {value!r}")
     if streams is not None and streams < 1:
@@ -139,13 +140,14 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         shaped = to_shaped(model, input=input, **trace_options)
         with gc_paused():
             scene = module.build(shaped, options)
-    if width is not None:
+    side = max(scene.width, scene.height) * scene.scale
+    shrink = min(1.0, MAX_SIDE / side) if side > 0 else 1.0
+    if shrink < 1.0:  # whatever the layers' numbers, the figure's own size stays drawable
+        scene = _rescale(scene, scene.scale * shrink)
+    if width is not None:  # an explicit size is the user's (PNG and PDF refuse one too large)
         scene = _rescale(scene, width / scene.width)
     elif scale is not None:
-        scene = _rescale(scene, scale)
-    side = max(scene.width, scene.height) * scene.scale
-    if side > MAX_SIDE:  # whatever the layers' numbers, the output stays drawable
-        scene = _rescale(scene, scene.scale * MAX_SIDE / side)
+        scene = _rescale(scene, scale * shrink)
     return Figure(scene, shaped, style)  # style as normalised above
 
 

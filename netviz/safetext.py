@@ -68,9 +68,13 @@ def xml_text(text, *, one_line: bool = False) -> str:
     return re.sub(r"[&<>\"']", lambda m: _XML[m.group()], visible(text, one_line=one_line))
 
 
-# Everything CommonMark gives a meaning to (backslash escapes work on all ASCII
-# punctuation), plus < > & and quotes, written as entities so no raw HTML is formed.
-_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|~:]")
+# What CommonMark gives a meaning to anywhere in a line (emphasis, code, links,
+# images, table cells, headings' closing #s, strike-through) is backslash-escaped;
+# what it gives a meaning to only at the start of a line (lists, block quotes,
+# setext underlines) is escaped there; < > & and quotes become entities, so no
+# raw HTML can form.
+_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()#|~!]")
+_MD_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])")
 _MD_ENTITY = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;"}
 
 
@@ -87,7 +91,8 @@ def markdown_text(text) -> str:
             out.append("\\" + ch)
         else:
             out.append(ch)
-    return "".join(out)
+    text = "".join(out)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text, count=1)
 
 
 def terminal(text, limit: int = TERMINAL_WIDTH) -> str:
