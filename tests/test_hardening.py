@@ -357,3 +357,16 @@ def test_ctrl_c_during_checkpoint_save_exits_130(tmp_path, monkeypatch):
     assert "Traceback" not in err
     assert not os.path.exists(checkpoint.path_in(tmp_path / "ck"))  # no half-written checkpoint
     assert [f for f in os.listdir(tmp_path / "ck") if f.startswith(".netviz-")] == []
+
+
+def test_long_kind_and_name_are_cut_quickly(tmp_path):
+    import time
+    spec_file(tmp_path, "input: 3x32x32\nlayers:\n  - custom: {kind: " + "k" * 100000 + ", output: [3, 32, 32]}\n"
+              "  - relu: {name: " + "n" * 100000 + "}\n")
+    for style in ("bars", "short", "org", "stack", "blocks"):
+        start = time.perf_counter()
+        code, out, err = run(["render", "net.yaml", "-s", style, "-o", "-"], tmp_path)
+        assert code == 0, err
+        assert time.perf_counter() - start < 20, style  # was past 60 s (one measurement per character)
+        root = check_svg(out)
+        assert float(root.get("width")) <= 20000
