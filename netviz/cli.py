@@ -5,6 +5,7 @@ Commands live in their own modules and are imported only when used, so
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import re
@@ -113,7 +114,21 @@ def shapes_cmd(model, input_shape, device, depth, profile, as_json):
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    return f"netviz: warning: {message}\n"
+    from .safetext import terminal
+    return f"netviz: warning: {terminal(message, MESSAGE_WIDTH)}\n"
+
+
+MESSAGE_WIDTH = 2000  # a message longer than this (a value of 100,000 characters) is cut
+
+
+def say(message: str) -> None:
+    """One line on standard error, control characters escaped; nothing at all
+    when standard error is gone."""
+    from .safetext import terminal
+    try:
+        click.echo(terminal(message, MESSAGE_WIDTH), err=True)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def run(argv=None):
@@ -124,18 +139,28 @@ def run(argv=None):
         rv = main.main(args=argv, prog_name="netviz", standalone_mode=False)
     except NetvizError as exc:
         msg = str(exc) if isinstance(exc, SpecError) and exc.file else f"netviz: {exc}"
-        click.echo(msg, err=True)
+        say(msg)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        say("netviz: interrupted")
+        sys.exit(130)
     except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:  # bare `netviz` (click >= 8.2)
         click.echo(exc.format_message())
         sys.exit(0)
     except click.ClickException as exc:
-        click.echo(f"netviz: {exc.format_message()}", err=True)
+        say(f"netviz: {exc.format_message()}")
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        click.echo("netviz: aborted", err=True)
+        say("netviz: aborted")
         sys.exit(130)
     except BrokenPipeError:
-        sys.stderr.close()
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.close()
         sys.exit(0)
+    except RecursionError:
+        say("netviz: the input is nested too deeply to be read")
+        sys.exit(2)
+    except MemoryError:
+        say("netviz: out of memory; the input is too large")
+        sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -14,6 +14,12 @@ def did_you_mean(word: str, choices, cutoff: float = 0.6) -> str:
     return f" (did you mean '{near[0]}'?)" if near else ""
 
 
+def _short(path: str, limit: int = 200) -> str:
+    """A path for a one-line message: at most LIMIT characters, its end kept."""
+    path = str(path)
+    return path if len(path) <= limit else "\u2026" + path[-(limit - 1):]
+
+
 class NetvizError(Exception):
     """Base class: a problem with the user's input, reported in one line."""
 
@@ -41,7 +47,7 @@ class SpecError(NetvizError):
     def __str__(self) -> str:
         where = []
         if self.file:
-            where.append(self.file)
+            where.append(_short(self.file))
             if self.line is not None:
                 where.append(str(self.line))
                 if self.col is not None:

@@ -9,6 +9,11 @@ from .fileio import write_atomic as _write_atomic
 from .scene import Scene
 
 
+MAX_SIDE = 20000.0  # the longest side of a figure at its own size, in pixels
+MAX_WIDTH = 1e6     # the most --width may ask for (PNG and PDF refuse far less)
+MAX_SCALE = 100.0
+
+
 class Figure:
     """A drawn network: ``.svg()``, ``.png()``, ``.pdf()``, ``.save(path)``;
     shows itself inline in Jupyter."""
@@ -75,7 +80,8 @@ def default_name(model, style: str) -> str:
         base = f"{where[:-3] if where.endswith('.py') else where}-{attr}"
     else:
         base = os.path.splitext(os.path.basename(text))[0]
-    return f"{base}-{style}.svg"
+    from .safetext import file_stem
+    return f"{file_stem(base)}-{style}.svg"  # always in the current folder
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -113,8 +119,9 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     _theme(theme)  # an unknown one is refused before any work
     if width is not None and scale is not None:
         raise UsageError("give --width or --scale, not both")
-    if width is not None and width <= 0 or scale is not None and scale <= 0:
-        raise UsageError("--width and --scale must be positive")
+    for opt, value, most in (("--width", width, MAX_WIDTH), ("--scale", scale, MAX_SCALE)):
+        if value is not None and not (isinstance(value, (int, float)) and 0 < value <= most):
+            raise UsageError(f"{opt} must be a positive number of at most {most:g}, got {value!r}")
     if streams is not None and streams < 1:
         raise UsageError("--streams must be at least 1")
     options = RenderOptions(title=title, labels=labels, legend=legend, theme=THEMES[theme],
@@ -133,10 +140,14 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         shaped = to_shaped(model, input=input, **trace_options)
         with gc_paused():
             scene = module.build(shaped, options)
-    if width is not None:
+    side = max(scene.width, scene.height) * scene.scale
+    shrink = min(1.0, MAX_SIDE / side) if side > 0 else 1.0
+    if shrink < 1.0:  # whatever the layers' numbers, the figure's own size stays drawable
+        scene = _rescale(scene, scene.scale * shrink)
+    if width is not None:  # an explicit size is the user's (PNG and PDF refuse one too large)
         scene = _rescale(scene, width / scene.width)
     elif scale is not None:
-        scene = _rescale(scene, scale)
+        scene = _rescale(scene, scale * shrink)
     return Figure(scene, shaped, style)  # style as normalised above
 
 

@@ -42,6 +42,23 @@ def write_atomic(path, data: bytes | str) -> None:
             fh.write(data)
 
 
+def same_file(a, b) -> bool:
+    """Whether paths A and B name one existing file (links and ./ included)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def check_not_input(output, inputs, what: str = "output") -> None:
+    """Refuse to write OUTPUT over one of INPUTS (the spec being read)."""
+    from .errors import UsageError
+    for src in inputs:
+        if isinstance(src, (str, os.PathLike)) and same_file(output, src):
+            raise UsageError(f"cannot write the {what} {os.fspath(output)}: it is the input "
+                             f"{os.fspath(src)}; give another file name")
+
+
 def reason(exc: OSError) -> str:
     """A short cause for an OSError, for one-line messages."""
     if isinstance(exc, PermissionError):

@@ -28,9 +28,9 @@ _STDIN: list[str] = []  # read once: a command may load its model more than once
 
 
 def _stdin() -> str:
-    import sys
     if not _STDIN:
-        _STDIN.append(sys.stdin.read())
+        from .readers.files import read_stdin
+        _STDIN.append(read_stdin())
     if not _STDIN[0].strip():
         raise UsageError("-: no spec on standard input")
     return _STDIN[0]

@@ -13,6 +13,7 @@ leaves nothing half-written.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -55,7 +56,15 @@ def environment(template_dir: str | None = None):
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["md_cell"] = md_cell
+    env.filters["md_path"] = md_path
+    env.filters["visible"] = _visible
+    env.filters["md_block"] = md_block
     return env
+
+
+def _visible(text) -> str:
+    from .safetext import visible
+    return visible(text)
 
 
 def render_template(name: str, template_dir: str | None = None, **context) -> str:
@@ -71,7 +80,26 @@ def render_template(name: str, template_dir: str | None = None, **context) -> st
     except jinja2.TemplateNotFound as exc:
         raise UsageError(f"template {exc.name} not found in {', '.join(env.loader.searchpath)}") from None
     except jinja2.TemplateError as exc:
-        raise UsageError(f"template {name}: {exc.message or exc}") from None
+        raise UsageError(f"template {_where(exc, name)}: {exc.message or exc}") from None
+    except RecursionError as exc:
+        raise UsageError(f"template {_where(exc, name)}: it includes or calls itself without end") from None
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:  # a user's template may raise anything (1/0, a bad filter argument)
+        raise UsageError(f"template {_where(exc, name)}: {type(exc).__name__}: {exc}") from None
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """TEMPLATE:LINE of the innermost template frame of EXC's traceback
+    (jinja2 maps its frames back to the template's file and line)."""
+    import traceback
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.endswith((".j2", ".jinja", ".jinja2", ".html", ".md", ".txt"))
+              or f.filename == "<template>"]
+    if not frames:
+        return name
+    f = frames[-1]
+    return f"{os.path.basename(f.filename)}:{f.lineno}"
 
 
 # --- SVG for inline use ----------------------------------------------------------
@@ -142,6 +170,8 @@ def model_view(model, styles=None, *, input=None, theme: str = "default", legend
     styles = list(style_table.STYLES) if every_style else list(styles)
     for name in styles:
         style_table.get(name)  # unknown style: one clear line before any work
+    from .figure import _theme
+    _theme(theme)  # so is an unknown theme (it would otherwise skip every style)
     shaped = to_shaped(model, input=input, **trace_options)
     name = model_name(model)
     key = prefix or slug(name)
@@ -164,22 +194,43 @@ def model_view(model, styles=None, *, input=None, theme: str = "default", legend
             "data": svg.encode("utf-8") if fmt == "svg" else fig.data(fmt),
             "width": round(fig.scene.width * fig.scene.scale),
             "height": round(fig.scene.height * fig.scene.scale),
-            "alt": f"{title}, drawn in the {style} style",
+            "alt": _visible(f"{title}, drawn in the {style} style"),
         })
+    table = table_view(shaped)
+    table["rows"] = [[_visible(c) for c in row] for row in table["rows"]]
     return {
-        "name": name, "slug": key, "title": title,
-        "description": getattr(net, "description", None) or "",
+        "name": _visible(name), "slug": key, "title": _visible(title),
+        "description": _visible(getattr(net, "description", None) or ""),
         "input": format_shape(shaped.input_shape),
         "layers": len(net.layers),
         "params": f"{shaped.total_params:,}", "macs": f"{shaped.total_macs:,}",
-        "figures": figures, "table": table_view(shaped),
-        "warnings": [str(w) for w in shaped.warnings], "notes": list(shaped.notes) + skipped,
+        "figures": figures, "table": table,
+        "warnings": [_visible(w) for w in shaped.warnings],
+        "notes": [_visible(n) for n in list(shaped.notes) + skipped],
     }
 
 
 def md_cell(text) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text from the input shown as written by a Markdown renderer, in a table
+    cell, a heading, a list item or link text: no HTML, link, emphasis, code
+    or table syntax can form from it (netviz.safetext.markdown_text)."""
+    from .safetext import markdown_text
+    return markdown_text(text)
+
+
+def md_block(text) -> str:
+    """Several lines of text from the input (a description) as Markdown that
+    shows them as written: each line escaped as by :func:`md_cell`."""
+    from .safetext import markdown_text
+    return "\n".join(markdown_text(line) for line in str(text).splitlines())
+
+
+def md_path(text) -> str:
+    """A file name as the target of a Markdown link or image: percent-encoded,
+    so no parenthesis, space or angle bracket ends it early."""
+    from urllib.parse import quote
+    from .safetext import visible
+    return quote(visible(text, one_line=True), safe="/._-")
 
 
 def _context(**extra) -> dict:
@@ -214,13 +265,44 @@ def write_group(folder: str, files: dict[str, bytes], last: str | None = None) -
             os.rename(tmp, folder)
         else:
             order = [n for n in files if n != last] + ([last] if last in files else [])
-            for name in order:
-                os.replace(os.path.join(tmp, name), os.path.join(folder, name))
+            for name in order:  # nothing is replaced unless everything can be
+                dest = os.path.join(folder, name)
+                if os.path.lexists(dest) and (os.path.isdir(dest) or not os.path.isfile(dest)):
+                    raise UsageError(f"cannot write {dest}: it is a folder or not a regular file")
+            _replace_all(tmp, folder, order)
         return [os.path.join(folder, n) for n in files]
     except OSError as exc:
         raise UsageError(f"cannot write into {folder}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _replace_all(tmp: str, folder: str, names: list[str]) -> None:
+    """Move TMP/NAME onto FOLDER/NAME for every name, all or nothing: the files
+    replaced are kept in TMP until the last move succeeded, and put back if
+    one fails."""
+    keep = os.path.join(tmp, ".replaced")
+    os.mkdir(keep)
+    saved, moved = [], []
+    try:
+        for name in names:
+            dest = os.path.join(folder, name)
+            if os.path.lexists(dest):
+                os.link(dest, os.path.join(keep, name)) if not os.path.islink(dest) else \
+                    shutil.copy2(dest, os.path.join(keep, name), follow_symlinks=False)
+                saved.append(name)
+            os.replace(os.path.join(tmp, name), dest)
+            moved.append(name)
+    except BaseException:
+        for name in moved:
+            dest = os.path.join(folder, name)
+            if name in saved:
+                with contextlib.suppress(OSError):
+                    os.replace(os.path.join(keep, name), dest)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(dest)
+        raise
 
 
 def gallery(models=None, out_dir: str = "gallery", *, styles=None, theme: str = "default",
@@ -243,7 +325,7 @@ def gallery(models=None, out_dir: str = "gallery", *, styles=None, theme: str = 
         used.add(key)
         views.append(model_view(model, styles, theme=theme, legend=legend, prefix=key, **trace_options))
     page = render_template("gallery.html.j2", template_dir, **_context(
-        title=title or "netviz gallery", models=views,
+        title=_visible(title or "netviz gallery"), models=views,
         styles=[f["style"] for f in views[0]["figures"]]))
     written = write_group(out_dir, {"index.html": page.encode("utf-8")}, last="index.html")
     return written[0]
@@ -251,6 +333,11 @@ def gallery(models=None, out_dir: str = "gallery", *, styles=None, theme: str = 
 
 REPORT_FORMATS = {".md": "report.md.j2", ".markdown": "report.md.j2", ".html": "report.html.j2",
                   ".htm": "report.html.j2"}
+
+
+def _all_styles():
+    from . import styles as style_table
+    return list(style_table.STYLES)
 
 
 def report(model, output: str, *, styles=None, input=None, theme: str = "default",
@@ -267,6 +354,11 @@ def report(model, output: str, *, styles=None, input=None, theme: str = "default
     if figure_format not in ("svg", "png"):
         raise UsageError(f"figure format must be svg or png, not {figure_format!r}")
     markdown = REPORT_FORMATS[ext].startswith("report.md")
+    from .fileio import check_not_input
+    stem = os.path.splitext(os.path.basename(output))[0]
+    folder = os.path.dirname(output) or "."
+    for name in [os.path.basename(output)] + [f"{stem}-{st}.{figure_format}" for st in (styles or _all_styles())]:
+        check_not_input(os.path.join(folder, name), [model], "report file")
     view = model_view(model, styles, input=input, theme=theme, legend=legend,
                       fmt=figure_format if markdown else "svg", **trace_options)
     stem = os.path.splitext(os.path.basename(output))[0]

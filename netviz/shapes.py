@@ -9,7 +9,7 @@ element-wise layers count none.
 """
 from __future__ import annotations
 
-from math import floor, prod
+from math import floor, isfinite, prod
 
 from .errors import ShapeError
 from .fileio import gc_paused
@@ -17,6 +17,13 @@ from .layers import ACTIVATIONS
 from .ir import LayerInfo, Network, ShapedNetwork, Warning_, format_shape
 
 _RULES = {}
+
+# Bounds that keep every later stage (drawing, tables, building) finite: no
+# real network comes near them, and past them a figure or table would not fit
+# in memory. A layer over them is refused, naming the layer.
+MAX_ELEMENTS = 2 ** 40   # elements of one layer's output
+MAX_COUNT = 2 ** 62      # parameters or multiply-adds of one layer
+MAX_FAN_IN = 256         # inputs of one add or concat
 
 
 def rule(*types):
@@ -182,8 +189,11 @@ def _upsample(ctx):
     if size is not None:
         oh, ow = size
     else:
-        if not scale > 0:
-            ctx.fail(f"scale must be positive, got {scale:g}")
+        if not scale > 0 or not isfinite(scale):
+            ctx.fail(f"scale must be a positive finite number, got {scale:g}")
+        if max(h, w) * scale > MAX_ELEMENTS:
+            ctx.fail(f"scale {scale:g} makes the {h}x{w} input larger than {MAX_ELEMENTS:,} "
+                     "elements a side")
         oh, ow = floor(h * scale), floor(w * scale)
         if oh < 1 or ow < 1:
             ctx.fail(f"scale {scale:g} makes the {h}x{w} input {oh}x{ow}: "
@@ -339,6 +349,11 @@ def _custom(ctx):
     return a["output"], a.get("params", 0), a.get("macs", 0)
 
 
+def _big_shape(shape) -> str:
+    """A shape for a message, with sizes of many digits shortened."""
+    return "x".join(str(n) if n < 10 ** 15 else f"{n:.3g}" for n in shape)
+
+
 def infer(network: Network) -> ShapedNetwork:
     """Run the shape engine over a network (layers are in topological order)."""
     with gc_paused():
@@ -354,9 +369,16 @@ def _infer(network: Network) -> ShapedNetwork:
     for layer in network.layers:
         ctx.layer = layer
         ctx.ins = ins = tuple([outputs[src] for src in layer.inputs])
+        if len(ins) > MAX_FAN_IN:
+            ctx.fail(f"{len(ins)} inputs; a layer reads at most {MAX_FAN_IN}")
         output, params, macs = rules[layer.type](ctx)
         if type(output) is not tuple:
             output = tuple(output)
+        if prod(output) > MAX_ELEMENTS:
+            ctx.fail(f"the output {_big_shape(output)} has more than {MAX_ELEMENTS:,} (2^40) "
+                     "elements; no network that fits in memory has such a layer")
+        if params > MAX_COUNT or macs > MAX_COUNT:
+            ctx.fail(f"more than {MAX_COUNT:,} (2^62) parameters or multiply-adds in one layer")
         outputs[layer.name] = output
         info[layer.name] = LayerInfo(output, params, macs, ins)
     if network.streams > 1:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from .ir import ShapedNetwork, format_shape
+from .safetext import terminal
+
+CELL_WIDTH = 60  # a longer name or kind is cut in the table
 
 
 def cols(text: str) -> int:
@@ -32,11 +35,12 @@ def format_table(shaped: ShapedNetwork) -> str:
     for layer in net.layers:
         info = shaped.info[layer.name]
         kind = layer.type if layer.type != "custom" else layer.attrs.get("kind", "custom")
-        row = [layer.name, kind, format_shape(info.output), human(info.params), human(info.macs)]
+        row = [terminal(layer.name, CELL_WIDTH), terminal(kind, CELL_WIDTH), format_shape(info.output),
+               human(info.params), human(info.macs)]
         m = shaped.metrics.get(layer.name, {})
         row += [f"{m[k]:.3f}" if k in m else "" for k in metric_keys]
         if branching:
-            row.append(", ".join(layer.inputs))
+            row.append(terminal(", ".join(layer.inputs), CELL_WIDTH * 2))
         rows.append(row)
     total = ["total", "", "", human(shaped.total_params), human(shaped.total_macs)]
     total += [f"{sum(m.get(k, 0.0) for m in shaped.metrics.values()):.3f}" for k in metric_keys]
@@ -49,14 +53,14 @@ def format_table(shaped: ShapedNetwork) -> str:
                          for i, (c, w) in enumerate(zip(row, widths))).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
-    title = net.title or net.name
+    title = terminal(net.title or net.name, CELL_WIDTH * 2)
     lines = [f"{title}: input {format_shape(shaped.input_shape)}, {len(net.layers)} layers", "",
              fmt(head), rule, *map(fmt, rows), rule, fmt(total),
              "", f"{human(shaped.total_params)} parameters ({short_count(shaped.total_params)}), "
                  f"{human(shaped.total_macs)} multiply-adds ({short_count(shaped.total_macs)})"]
     for note in shaped.notes:
-        lines.append(note)
+        lines.append(terminal(note))
     if shaped.warnings:
         lines.append("")
-        lines += [f"warning: {w}" for w in shaped.warnings]
+        lines += [terminal(f"warning: {w}") for w in shaped.warnings]
     return "\n".join(lines)

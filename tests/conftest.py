@@ -13,6 +13,13 @@ def pytest_addoption(parser):
                      help="rewrite the golden files under tests/golden from the current output")
 
 
+def pytest_configure(config):
+    """``pytest -m fuzz`` runs the fuzz suite long: many examples per test,
+    drawn afresh each run (NETVIZ_FUZZ_EXAMPLES sets how many)."""
+    if "fuzz" in (config.getoption("markexpr", "") or ""):
+        os.environ.setdefault("NETVIZ_FUZZ_EXAMPLES", "300")
+
+
 @pytest.fixture
 def update_goldens(request):
     return request.config.getoption("--update-goldens")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import svgwrite
 
+from ..safetext import visible
 from ..scene import FONT_FAMILY, Circle, Group, Path, Polygon, Rect, Scene, Text
 
 
@@ -46,7 +47,7 @@ class _Writer:
         if dash:
             el["stroke-dasharray"] = _dash(dash)
         if getattr(item, "cls", None):
-            el["class"] = item.cls
+            el["class"] = visible(item.cls, one_line=True)
         return el
 
     def item(self, item):
@@ -54,11 +55,11 @@ class _Writer:
         if isinstance(item, Group):
             g = d.g()
             if item.id:
-                g["id"] = item.id
+                g["id"] = visible(item.id, one_line=True)
             if item.cls:
-                g["class"] = item.cls
+                g["class"] = visible(item.cls, one_line=True)
             if item.title:
-                g.set_desc(title=item.title)
+                g.set_desc(title=visible(item.title))
             for child in item.children:
                 g.add(self.item(child))
             return g
@@ -89,10 +90,10 @@ class _Writer:
             if item.arrow:
                 el["marker-end"] = self.arrow_marker()
             if item.cls:
-                el["class"] = item.cls
+                el["class"] = visible(item.cls, one_line=True)
             return el
         if isinstance(item, Text):
-            el = d.text(item.text, insert=(num(item.x), num(item.y)))
+            el = d.text(visible(item.text, one_line=True), insert=(num(item.x), num(item.y)))
             el["font-size"] = num(item.size)
             el["fill"] = item.color
             if item.anchor != "start":
@@ -100,14 +101,15 @@ class _Writer:
             if item.weight != "normal":
                 el["font-weight"] = item.weight
             if item.cls:
-                el["class"] = item.cls
+                el["class"] = visible(item.cls, one_line=True)
             return el
         raise TypeError(f"not a scene item: {item!r}")
 
     def write(self) -> str:
         d = self.dwg
         if self.scene.title or self.scene.desc:
-            d.set_desc(title=self.scene.title or None, desc=self.scene.desc or None)
+            d.set_desc(title=visible(self.scene.title) if self.scene.title else None,
+                       desc=visible(self.scene.desc) if self.scene.desc else None)
         if self.scene.background:
             d.add(d.rect(insert=(0, 0), size=(num(self.scene.width), num(self.scene.height)),
                          fill=self.scene.background, **{"class": "background"}))

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from ..cli import input_option, trace_kwargs, trace_options
+from ..cli import input_option, say, trace_kwargs, trace_options
 
 
 @click.command("render", short_help="Draw MODEL as a figure: SVG, PNG or PDF.")
@@ -40,6 +40,7 @@ def render(models, style, output, input_shape, title, labels, legend, theme, wid
     each, aligned on their feature-map sizes, in the bars or short style.
     """
     from ..figure import check_destination, default_name
+    from ..fileio import check_not_input
     from ..figure import render as do_render
 
     if models.count("-") > 1:
@@ -51,18 +52,20 @@ def render(models, style, output, input_shape, title, labels, legend, theme, wid
         output = default_name(models[0], style) if len(models) == 1 else default_name(stem, style)
     if output not in (None, "-"):
         check_destination(output)  # a bad extension or folder is refused before any work
+        check_not_input(output, models)
     fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
                     theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
                     expand=expand, **trace_kwargs(device, depth, profile))
     if output is None:  # a spec from standard input: named by its name
         shapeds = fig.shaped if isinstance(fig.shaped, list) else [fig.shaped]
-        output = f"{'-'.join(s.network.name for s in shapeds)}-{style}.svg"
+        from ..safetext import file_stem
+        output = f"{file_stem('-'.join(s.network.name for s in shapeds))}-{style}.svg"
     for warning in fig.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        say(f"warning: {warning}")
     if output == "-":
         sys.stdout.write(fig.svg())
         sys.stdout.flush()
         return
     fig.save(output)
-    click.echo(f"wrote {output} ({fig.scene.width * fig.scene.scale:.0f}x"
-               f"{fig.scene.height * fig.scene.scale:.0f}, {fig.style})", err=True)
+    say(f"wrote {output} ({fig.scene.width * fig.scene.scale:.0f}x"
+        f"{fig.scene.height * fig.scene.scale:.0f}, {fig.style})")

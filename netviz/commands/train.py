@@ -99,6 +99,10 @@ def train_cmd(model, input_shape, data, classes, epochs, steps, max_time, batch_
         raise UsageError("--train-size and --val-size are for the procedural dataset, not --data")
     if plot is None and not no_plot and metrics is None:
         plot = default_plot(model)
+    from ..fileio import check_not_input
+    for opt, path in (("--metrics", metrics), ("--plot", plot)):
+        if path:
+            check_not_input(path, [model, data] if data else [model], f"{opt} file")
     cfg = TrainConfig(
         model=model, input=input_shape, data=data, classes=classes, epochs=epochs, steps=steps,
         max_time=max_time, batch_size=batch_size, lr=lr, optimizer=optimizer, momentum=momentum,

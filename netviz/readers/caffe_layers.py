@@ -3,11 +3,13 @@
 Each handler reads one Caffe layer (:class:`CaffeLayer`): its parameters,
 checked field by field (a field that would change the network and that netviz
 cannot draw is an error, never silently dropped), its bottoms resolved to
-netviz layers, and it emits netviz layers and points its tops at them.
+netviz layers, and it emits netviz layers and points its tops at them. The input layers (Data, Input,
+...) are in ``caffe_data.py``; the table of types in ``caffe_table.py``.
 """
 from __future__ import annotations
 
 import difflib
+import math
 
 from ..errors import SpecError
 from ..ir import Loc
@@ -37,16 +39,24 @@ def convert(value, kind: str, what: str):
     if kind == "int":
         if v.kind == "number":
             body = text.lstrip("+-")
+            if len(body) > 20:  # past 2^64: no count or size in a network
+                raise SpecError.at(f"{what} is too large ({len(body)} digits)", v.loc)
             if body[:2].lower() == "0x":
                 return int(text[:len(text) - len(body)] + "1") * int(body, 16)
             if body.isdigit():
                 return int(text)
         raise SpecError.at(f"{what} must be an integer, got {v.show()}", v.loc)
     if kind == "float":
-        if v.kind == "number":
-            return float(int(text, 16) if text.lower().lstrip("+-").startswith("0x") else text.rstrip("fF"))
-        if v.kind == "ident" and text.lower().lstrip("-") in ("inf", "infinity", "nan"):
-            return float(text)
+        if v.kind == "number" and len(text) <= 400:
+            try:
+                number = float(int(text, 16) if text.lower().lstrip("+-").startswith("0x")
+                               else text.rstrip("fF"))
+            except (ValueError, OverflowError):
+                number = None
+            if number is not None and math.isfinite(number):
+                return number
+        if v.kind == "ident" and text.lower().lstrip("-") in ("inf", "infinity", "nan") or v.kind == "number":
+            raise SpecError.at(f"{what} must be a finite number, got {v.show()}", v.loc)
         raise SpecError.at(f"{what} must be a number, got {v.show()}", v.loc)
     if kind == "bool":
         if v.kind in ("ident", "number"):
@@ -392,150 +402,3 @@ def flatten(layer):
 def split(layer):
     src = _one(layer)
     layer.reader.set_tops(layer, src)
-
-
-# --- the input ---------------------------------------------------------------------
-
-def _data(layer, shape, why: str | None = None):
-    """The first top is the network's input; the others (labels) are not drawn."""
-    r = layer.reader
-    layer.count(1, None, "top")
-    if shape is None:
-        if r.needs_input is None:
-            r.needs_input = (f"{layer.label}: the {layer.type} layer does not say the input's size "
-                             f"({why}): give it with --input CxHxW (e.g. --input 3x224x224)", layer.loc)
-        shape = ()
-    node = r.emit("input", {"shape": shape}, (), layer.loc, layer.caffe_name or layer.tops[0],
-                  len(shape) or 3, layer.type)
-    r.blobs[layer.tops[0]] = ("layer", node)
-    for top in layer.tops[1:]:
-        r.blobs[top] = ("label", f"is the labels of data layer '{layer.label}': netviz draws "
-                        "the network, not its loss")
-
-
-def _crop(layer, *sections: Section) -> int | None:
-    for sec in sections:
-        crop = sec.get("crop_size", "int", 0, 0)
-        if crop:
-            return crop
-    return None
-
-
-def _transform(layer):
-    return layer.body.sub("transform_param", f"{layer.label}: transform_param", check=False)
-
-
-def _channels(t: Section) -> int:
-    return 1 if len(t.fields("mean_value")) == 1 else 3
-
-
-def data(layer):
-    t = _transform(layer)
-    crop = _crop(layer, t, layer.body.sub("data_param", check=False))
-    _data(layer, (_channels(t), crop, crop) if crop else None, "no transform_param crop_size")
-
-
-def image_data(layer):
-    t = _transform(layer)
-    p = layer.body.sub("image_data_param", check=False)
-    c = 3 if p.get("is_color", "bool", True) else 1
-    crop = _crop(layer, t)
-    h, w = p.get("new_height", "int", 0, 0), p.get("new_width", "int", 0, 0)
-    shape = (c, crop, crop) if crop else (c, h, w) if h and w else None
-    _data(layer, shape, "no crop_size, new_height or new_width")
-
-
-def window_data(layer):
-    t = _transform(layer)
-    crop = _crop(layer, t, layer.body.sub("window_data_param", check=False))
-    _data(layer, (_channels(t), crop, crop) if crop else None, "no crop_size")
-
-
-def memory_data(layer):
-    p = layer.body.sub("memory_data_param", check=False)
-    c, h, w = (p.get(k, "int", 0, 0) for k in ("channels", "height", "width"))
-    crop = _crop(layer, _transform(layer))
-    if crop:
-        h = w = crop
-    _data(layer, (c, h, w) if c and h and w else None, "memory_data_param lacks channels, height "
-          "or width")
-
-
-def dummy_data(layer):
-    p = layer.body.sub("dummy_data_param", check=False)
-    shapes = p.fields("shape")
-    if shapes:
-        dims = Section(shapes[0].value, f"{layer.label}: shape", ("dim",)).many("dim", "int")
-        return _data(layer, image_shape(dims, shapes[0].loc, f"{layer.label}: shape"))
-    dims = [(p.many(k, "int") or [0])[0] for k in ("num", "channels", "height", "width")]
-    _data(layer, tuple(dims[1:]) if all(dims) else None, "no shape")
-
-
-def hdf5_data(layer):
-    _data(layer, None, "an HDF5Data layer's sizes are in its files")
-
-
-def input_layer(layer):
-    p = layer.param("input_param", ("shape",))
-    shapes = p.fields("shape")
-    layer.count(1, None, "top")
-    if not shapes:
-        return _data(layer, None, "input_param has no shape")
-    if len(shapes) not in (1, len(layer.tops)):
-        layer.fail(f"input_param has {len(shapes)} shapes for {len(layer.tops)} tops: give one, "
-                   "or one per top")
-    r = layer.reader
-    for i, top in enumerate(layer.tops):
-        f = shapes[i if len(shapes) > 1 else 0]
-        if not isinstance(f.value, Message):
-            raise SpecError.at(f"{layer.label}: input_param shape must be a {{ dim: ... }} block", f.loc)
-        what = f"{layer.label}: input_param shape"
-        shape = image_shape(Section(f.value, what, ("dim",)).many("dim", "int"), f.loc, what)
-        name = layer.caffe_name if len(layer.tops) == 1 and layer.caffe_name else top
-        node = r.emit("input", {"shape": shape}, (), layer.loc, name, len(shape), layer.type)
-        r.blobs[top] = ("layer", node)
-
-
-# --- the tables ----------------------------------------------------------------------
-
-HANDLERS = {
-    "input": input_layer, "data": data, "imagedata": image_data, "windowdata": window_data,
-    "memorydata": memory_data, "dummydata": dummy_data, "hdf5data": hdf5_data,
-    "convolution": conv, "deconvolution": lambda layer: conv(layer, "deconv"), "pooling": pool, "innerproduct": inner_product, "relu": relu,
-    "sigmoid": _plain("sigmoid", "sigmoid_param"), "tanh": _plain("tanh", "tanh_param"),
-    "elu": _plain("elu", "elu_param", ("alpha",), (), (("alpha", 1.0),)),
-    "swish": _plain("silu", "swish_param", ("beta",), (), (("beta", 1.0),)),
-    "lrn": lrn, "dropout": dropout, "batchnorm": batch_norm, "scale": scale,
-    "softmax": softmax, "softmaxwithloss": softmax, "concat": concat, "eltwise": eltwise,
-    "flatten": flatten, "split": split,
-}
-DATA_TYPES = {"input", "data", "imagedata", "windowdata", "memorydata", "dummydata", "hdf5data"}
-# layers that only score the network (losses, accuracy) or consume blobs: left out
-SKIPPED = {"accuracy", "euclideanloss", "hingeloss", "infogainloss", "multinomiallogisticloss",
-           "sigmoidcrossentropyloss", "contrastiveloss", "silence", "hdf5output"}
-_SPELLED = (
-    "Input Data ImageData WindowData MemoryData DummyData HDF5Data Convolution Deconvolution Pooling "
-    "InnerProduct "
-    "ReLU Sigmoid TanH ELU Swish LRN Dropout BatchNorm Scale Softmax SoftmaxWithLoss Concat Eltwise "
-    "Flatten Split Accuracy EuclideanLoss HingeLoss InfogainLoss MultinomialLogisticLoss "
-    "SigmoidCrossEntropyLoss ContrastiveLoss Silence HDF5Output "
-    # Caffe types netviz cannot draw (named so that a misspelling is told apart from these)
-    "PReLU AbsVal BNLL Power Exp Log Threshold Clip Bias Reshape Slice Crop Embed MVN "
-    "Reduction ArgMax Tile Python LSTM RNN SPP Im2col Filter BatchReindex Parameter Interp Upsample "
-    "Normalize Permute PriorBox DetectionOutput ROIPooling").split()
-KNOWN_TYPES = {t.lower(): t for t in _SPELLED}
-SUPPORTED = sorted(KNOWN_TYPES[k] for k in set(HANDLERS) | SKIPPED)
-V1_TYPES = {
-    "ABSVAL": "AbsVal", "ACCURACY": "Accuracy", "ARGMAX": "ArgMax", "BNLL": "BNLL",
-    "CONCAT": "Concat", "CONTRASTIVE_LOSS": "ContrastiveLoss", "CONVOLUTION": "Convolution",
-    "DATA": "Data", "DECONVOLUTION": "Deconvolution", "DROPOUT": "Dropout",
-    "DUMMY_DATA": "DummyData", "EUCLIDEAN_LOSS": "EuclideanLoss", "ELTWISE": "Eltwise",
-    "EXP": "Exp", "FLATTEN": "Flatten", "HDF5_DATA": "HDF5Data", "HDF5_OUTPUT": "HDF5Output",
-    "HINGE_LOSS": "HingeLoss", "IM2COL": "Im2col", "IMAGE_DATA": "ImageData",
-    "INFOGAIN_LOSS": "InfogainLoss", "INNER_PRODUCT": "InnerProduct", "LRN": "LRN",
-    "MEMORY_DATA": "MemoryData", "MULTINOMIAL_LOGISTIC_LOSS": "MultinomialLogisticLoss",
-    "MVN": "MVN", "POOLING": "Pooling", "POWER": "Power", "RELU": "ReLU", "SIGMOID": "Sigmoid",
-    "SIGMOID_CROSS_ENTROPY_LOSS": "SigmoidCrossEntropyLoss", "SILENCE": "Silence",
-    "SOFTMAX": "Softmax", "SOFTMAX_LOSS": "SoftmaxWithLoss", "SPLIT": "Split", "SLICE": "Slice",
-    "TANH": "TanH", "WINDOW_DATA": "WindowData", "THRESHOLD": "Threshold",
-}

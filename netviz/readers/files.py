@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
 from ..errors import SpecError
 from ..ir import Layer, Network
@@ -22,11 +23,46 @@ def looks_like_prototxt(text: str) -> bool:
     return _PROTOTXT.search(text) is not None
 
 
+def check_regular(path: str) -> None:
+    """Refuse at once what is not a regular file: a folder, a FIFO (which would
+    wait for a writer forever), a device or a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise SpecError(f"{path}: is a directory, not a spec file")
+    if not stat.S_ISREG(mode):
+        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode)
+                or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise SpecError(f"{path}: is {what}, not a spec file; give a file (or '-' for standard input)")
+
+
+def read_stdin() -> str:
+    """The text of a spec on standard input, with the same limits and checks
+    as a file; a closed or missing standard input is one line too."""
+    import sys
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None or getattr(sys.stdin, "closed", False):
+        raise SpecError("-: standard input is closed; pipe a spec into netviz or give a file")
+    try:
+        data = stream.read(MAX_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"-: standard input cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    if data is None:  # a non-blocking stream with nothing in it
+        data = b""
+    if len(data) > MAX_BYTES:
+        limit = MAX_BYTES // (1024 * 1024)
+        raise SpecError(f"standard input is over {limit} MB; a spec may be at most {limit} MB", "<stdin>", 1, 1)
+    return _check_text(data, "<stdin>", whole=True)
+
+
 def read_text(path: str) -> str:
     """The text of a spec file, or a SpecError saying why it is not one."""
+    check_regular(path)
     try:
-        if os.path.isdir(path):
-            raise SpecError(f"{path}: is a directory, not a spec file")
         with open(path, "rb") as fh:
             data = fh.read(MAX_BYTES + 1)  # never more: /dev/zero and pipes report size 0
     except FileNotFoundError:
@@ -85,6 +121,7 @@ def load_spec(path: str | os.PathLike) -> Network:
     """Read a spec file: YAML (.yaml, .yml), JSON, Caffe prototxt or ONNX."""
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
+    check_regular(path)
     if suffix in READERS:
         import importlib
 

@@ -14,8 +14,8 @@ import os
 from ..errors import SpecError
 from ..ir import Layer, Loc, Network
 from ..layers import complete
-from .caffe_layers import (DATA_TYPES, HANDLERS, KNOWN_TYPES, SKIPPED, SUPPORTED, V1_TYPES,
-                           CaffeLayer, Section, convert, image_shape, suggest)
+from .caffe_layers import CaffeLayer, Section, convert, image_shape, suggest
+from .caffe_table import DATA_TYPES, HANDLERS, KNOWN_TYPES, SKIPPED, SUPPORTED, V1_TYPES
 from .files import read_text
 from .pbtext import Field, Message, Scalar, parse
 

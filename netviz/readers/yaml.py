@@ -5,6 +5,7 @@ is evaluated. Every error names FILE:LINE:COL of the offending layer or field.
 """
 from __future__ import annotations
 
+import math
 import re
 import reprlib
 
@@ -54,7 +55,7 @@ _TAG = "tag:yaml.org,2002:"
 
 def _int(node):
     v = node.value
-    if v.isdigit() and (v[0] != "0" or len(v) == 1):
+    if v.isascii() and v.isdigit() and (v[0] != "0" or len(v) == 1):
         return int(v)
     return _constructor.construct_yaml_int(node)  # 0x1f, 1_000, 0o17, -3, ...
 
@@ -68,6 +69,16 @@ _SCALARS = {
     _TAG + "timestamp": lambda node: node.value,  # a name such as 2012-12-03 stays text
 }
 _KINDS = {yaml.SequenceNode: _TAG + "seq", yaml.MappingNode: _TAG + "map"}
+
+_TAG_WORDS = {"int": "integer", "float": "number", "bool": "boolean (true or false)", "null": "null"}
+MAX_INT = 2 ** 40  # no count, size or kernel in a spec is larger: a layer's output is refused past it
+
+
+def _digits(v: int) -> str:
+    """A huge integer in a few characters (its digit count), a small one as is."""
+    s = str(abs(v)) if abs(v) < 10 ** 30 else None
+    return s if s is not None else f"a number of {len(format(abs(v), 'x')) * 1.204:.0f} digits"
+
 
 _show = reprlib.Repr()
 _show.maxlevel, _show.maxlist, _show.maxdict, _show.maxstring, _show.maxother = 1, 6, 4, 60, 60
@@ -107,7 +118,12 @@ class _Reader:
         if type(node) is yaml.ScalarNode:
             make = _SCALARS.get(node.tag)
             if make is not None:
-                return make(node)
+                try:
+                    return make(node)
+                except Exception:  # !!int abc, !!bool maybe, !!float '', 5,000 digits, ...
+                    kind = node.tag.replace(_TAG, "")
+                    raise self.error(f"{show(node.value)} is not a valid {_TAG_WORDS.get(kind, kind)} "
+                                     f"(tagged !!{kind})", node) from None
         self.check_tag(node)
         key = id(node)
         if key in self.memo:
@@ -148,6 +164,8 @@ class _Reader:
                 raise self.error(f"{what} must be positive, got {v}", node)
             if kind == "nonneg" and v < 0:
                 raise self.error(f"{what} must not be negative, got {v}", node)
+            if abs(v) > MAX_INT:
+                raise self.error(f"{what} is too large ({_digits(v)}); at most {MAX_INT:,}", node)
             return v
         if kind in ("pair_pos", "pair_nonneg"):
             items = v if isinstance(v, list) else [v, v]
@@ -155,6 +173,8 @@ class _Reader:
                 raise self.error(f"{what} must be an integer or a pair [h, w] of integers, got {show(v)}", node)
             low = 1 if kind == "pair_pos" else 0
             for i in items:
+                if i > MAX_INT:
+                    raise self.error(f"{what} is too large ({_digits(i)}); at most {MAX_INT:,}", node)
                 if i < low:
                     word = "positive" if low else "not be negative"
                     raise self.error(f"{what} must {'be ' if low else ''}{word}, got {show(v)}", node)
@@ -166,6 +186,8 @@ class _Reader:
         if kind in ("float", "prob"):
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise self.error(f"{what} must be a number, got {show(v)}", node)
+            if isinstance(v, int) and abs(v) > 10 ** 300 or not math.isfinite(v):
+                raise self.error(f"{what} must be a finite number, got {show(v)}", node)
             if kind == "prob" and not 0 <= v <= 1:
                 raise self.error(f"{what} must be between 0 and 1, got {v}", node)
             return float(v)
@@ -421,7 +443,10 @@ def parse_shape(value) -> tuple[int, ...]:
     elif isinstance(value, str):
         text = value.strip().strip("()[]")
         try:
-            items = [int(p) for p in _SHAPE_SPLIT.split(text)]
+            parts = _SHAPE_SPLIT.split(text)
+            if not all(p.isascii() and p.strip().isdigit() and len(p) <= 20 for p in parts):
+                raise ValueError
+            items = [int(p) for p in parts]
         except ValueError:
             raise ValueError(f"expected a shape like 3x227x227, got {show(value)}") from None
     elif isinstance(value, (list, tuple)):
@@ -431,7 +456,9 @@ def parse_shape(value) -> tuple[int, ...]:
     else:
         raise ValueError(f"expected a shape like 3x227x227, got {show(value)}")
     if any(i <= 0 for i in items):
-        raise ValueError(f"every size must be positive, got {'x'.join(map(str, items))}")
+        raise ValueError(f"every size must be positive, got {'x'.join(_digits(i) if abs(i) > MAX_INT else str(i) for i in items)}")
+    if any(i > MAX_INT for i in items):
+        raise ValueError(f"a size is too large ({_digits(max(items))}); at most {MAX_INT:,}")
     return tuple(items)
 
 
@@ -444,7 +471,23 @@ def parse_spec(text: str, file: str | None = None, default_name: str = "network"
         raise SpecError("the spec is nested too deeply", file, 1, 1) from None
 
 
+_PAIR = re.compile(r"(?<!\\)((?:\\\\)*)\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})")
+
+
+def _join_pairs(text: str) -> str:
+    """JSON writes a character beyond U+FFFF (an emoji) as a pair of escapes,
+    \\ud83d\\ude00; YAML wants one \\U0001f600. The pair becomes the character."""
+    if "\\u" not in text:
+        return text
+
+    def join(m):
+        hi, lo = int(m.group(2), 16), int(m.group(3), 16)
+        return m.group(1) + chr(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+    return _PAIR.sub(join, text)
+
+
 def _parse(text: str, file: str | None, default_name: str) -> Network:
+    text = _join_pairs(text)
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

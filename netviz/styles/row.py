@@ -75,12 +75,25 @@ def fit_inner(lines: list[str], width: float) -> tuple[list[str], float]:
     lines = parts[:3]
     if len(parts) > 3:
         lines[-1] += "…"  # more follows than fits
-    out = []
-    for line in lines:
-        while text_width(line, INNER_MIN) > width and len(line) > 1:
-            line = line[:-2] + "…"
-        out.append(line)
-    return out, INNER_MIN
+    return [_cut_to(line, width, INNER_MIN) for line in lines], INNER_MIN
+
+
+def _cut_to(line: str, width: float, size: float) -> str:
+    """LINE, or its longest prefix (at most len-2 characters) with an ellipsis
+    that fits WIDTH: found by bisection, so a label of 100,000 characters
+    costs a few measurements, not one per character."""
+    if text_width(line, size) <= width or len(line) <= 1:
+        return line
+    lo, hi = 0, len(line) - 2  # the prefix line[:k] + "…", k in [lo, hi]
+    if text_width(line[:hi] + "…", size) <= width:
+        return line[:hi] + "…"
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if text_width(line[:mid] + "…", size) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return line[:lo] + "…"
 
 
 def place(columns: list[Column], labels: bool, with_bars: bool) -> list[float]:

@@ -147,6 +147,9 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
         notes.append(how)
         network, info, warnings, names = build(recorder.events, name or type(module).__name__,
                                                title, description, source)
+        if all(layer.type == "input" for layer in network.layers):
+            raise UsageError(f"{label}: the forward traced no layer: it must return a tensor "
+                             "computed from its input (it returned none, or returned the input)")
         if profile:
             from . import profile as prof
             if fx_error is None:
@@ -181,15 +184,17 @@ def trace_target(target, input=None, device="auto", depth=None, profile=False, b
     import importlib.util
     if importlib.util.find_spec("torch") is None:
         import_torch()  # says how to install it
-    if isinstance(target, str):
-        res = resolve(target)  # before torch: a bad name is reported at once
-    else:
-        label = getattr(target, "__name__", type(target).__name__)
-        res = Resolved(label, label, target)
-    precheck(res)
-    import_torch()
-    dev = resolve_device(device)
-    model, _ = instantiate(res, dev)
+    from .guard import user_code
+    text = target if isinstance(target, str) else getattr(target, "__name__", type(target).__name__)
+    with user_code(text):
+        if isinstance(target, str):
+            res = resolve(target)  # before torch: a bad name is reported at once
+        else:
+            res = Resolved(text, text, target)
+        precheck(res)
+        import_torch()
+        dev = resolve_device(device)
+        model, _ = instantiate(res, dev)
     if input is None:
         input = res.default_input or declared_input(model)
         if input is None:
@@ -197,7 +202,8 @@ def trace_target(target, input=None, device="auto", depth=None, profile=False, b
                              "3x32x32): only torchvision models have a default, and this model "
                              "declares none (an input_shape attribute on it would be used)")
     title = res.text if isinstance(target, str) else None
-    return trace_module(model, input, dev.type if dev.index is None else str(dev), depth,
-                        profile, name=res.name, title=title,
-                        description=f"traced from {res.text}", source=res.source,
-                        target=res.text, batch=batch)
+    with user_code(res.text):
+        return trace_module(model, input, dev.type if dev.index is None else str(dev), depth,
+                            profile, name=res.name, title=title,
+                            description=f"traced from {res.text}", source=res.source,
+                            target=res.text, batch=batch)

@@ -68,7 +68,7 @@ def load(folder, device):
                          "it is damaged or not a netviz checkpoint") from None
     if not isinstance(payload, dict) or payload.get("version") != VERSION:
         raise UsageError(f"--resume: {target} is not a netviz checkpoint (version {VERSION})")
-    return payload
+    return check_payload(payload, target)
 
 
 def check_settings(saved: dict, current: dict, target: str):
@@ -77,3 +77,85 @@ def check_settings(saved: dict, current: dict, target: str):
     if diffs:
         raise UsageError(f"--resume: {target} is from a different run ({'; '.join(diffs)}): "
                          "use the same settings, or another --checkpoint-dir")
+
+
+# --- a run's checkpoints ----------------------------------------------------------
+
+def save_run(run, step, clock, gather):
+    """Save RUN (a training loop) at STEP: every rank's random state (gathered
+    when GATHER, as at the end or every --checkpoint-every steps; an interrupt
+    saves the main rank's alone), written by the main rank."""
+    from . import distributed as dd
+    from .report import write_failed
+    state = rng_state(run.device)
+    states = [state]
+    if gather and run.dist.enabled:
+        import torch.distributed as td
+        states = [None] * run.dist.world
+        td.all_gather_object(states, state)
+    path = None
+    if run.dist.main:
+        try:
+            path = save(run.cfg.checkpoint_dir, model=run.module, optimizer=run.opt,
+                        step=step, total=run.total, rng={"ranks": states},
+                        history=run.history, settings=run.settings(), elapsed=clock)
+        except OSError as exc:
+            raise write_failed("--checkpoint-dir", run.cfg.checkpoint_dir, exc) from None
+    dd.barrier(run.dist) if gather else None
+    return path or path_in(run.cfg.checkpoint_dir)
+
+
+def restore_run(run, opt):
+    """Load RUN's checkpoint into its module and OPT; (step, elapsed seconds)."""
+    import torch
+    payload = load(run.cfg.checkpoint_dir, run.device)
+    target = path_in(run.cfg.checkpoint_dir)
+    check_settings(payload["settings"], run.settings(), target)
+    try:
+        run.module.load_state_dict(payload["model"])
+        opt.load_state_dict(payload["optimizer"])
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"--resume: {target} does not fit this model ({first[:200]})") from None
+    run.history = payload["history"]
+    ranks = payload["rng"]["ranks"]
+    if len(ranks) == run.dist.world:
+        try:
+            set_rng_state(ranks[run.dist.rank], run.device)
+        except (RuntimeError, TypeError, KeyError) as exc:
+            raise UsageError(f"--resume: {target} holds a damaged random state ({str(exc)[:200]})") from None
+    else:
+        torch.manual_seed(run.cfg.seed * 7919 + 1 + run.dist.rank + payload["step"])
+        run.echo("  note: the checkpoint lacks this rank's random state (saved on an "
+                 "interrupt); dropout is re-seeded")
+    run.echo(f"resumed from {target} at step {payload['step']}")
+    return payload["step"], payload["elapsed"]
+
+
+def check_payload(payload, target: str) -> dict:
+    """PAYLOAD if it has every key a resumed run reads, of the right type;
+    otherwise one line saying which is missing or wrong."""
+    import math
+
+    import torch
+
+    def need(ok, what):
+        if not ok:
+            raise UsageError(f"--resume: {target} is damaged ({what}): it is not a checkpoint "
+                             "this version of netviz wrote")
+    expected = {"step": int, "total": int, "elapsed": (int, float), "model": dict, "optimizer": dict,
+                "rng": dict, "history": dict, "settings": dict}
+    for key, kind in expected.items():
+        need(key in payload, f"'{key}' is missing")
+        need(isinstance(payload[key], kind) and not isinstance(payload[key], bool),
+             f"'{key}' is a {type(payload[key]).__name__}")
+    need(payload["step"] >= 0 and math.isfinite(payload["elapsed"]) and payload["elapsed"] >= 0,
+         "a negative step or time")
+    history = payload["history"]
+    for key in ("loss", "train_acc", "val"):
+        need(isinstance(history.get(key), list), f"history '{key}' is missing")
+    ranks = payload["rng"].get("ranks")
+    need(isinstance(ranks, list) and ranks and all(
+        isinstance(r, dict) and isinstance(r.get("cpu"), torch.Tensor) for r in ranks),
+        "the random state is missing")
+    return payload

@@ -10,87 +10,14 @@ from __future__ import annotations
 import importlib
 import math
 import time
-from dataclasses import dataclass
 
-from ..errors import CheckFailed, NetvizError, UsageError
+from ..errors import CheckFailed, UsageError
 from . import checkpoint as ckpt
+from .config import (DEFAULT_EPOCHS, ESTIMATE_AFTER, SEQUENCE_LR, Diverged, Interrupted,  # noqa: F401
+                     TrainConfig, check_config, defaults, lr_at)
 from . import distributed as dd
-from .report import Progress, check_outputs, fmt_time, write_failed, write_outputs
+from .report import Progress, check_outputs, fmt_time, write_outputs
 from .tasks import chance_mean_iou, dense_metrics, evaluate, loss_function, make_data, mean_iou
-
-
-class Diverged(CheckFailed):
-    """The loss became NaN or infinite."""
-
-
-class Interrupted(NetvizError):
-    exit_code = 130
-
-
-@dataclass
-class TrainConfig:
-    model: object
-    input: str | None = None
-    data: str | None = None
-    classes: int | None = None
-    epochs: int | None = None
-    steps: int | None = None
-    max_time: float | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    seed: int = 0
-    device: str = "auto"
-    compile: str = "auto"
-    precision: str = "auto"
-    channels_last: str = "auto"
-    deterministic: bool = False
-    train_size: int | None = None
-    val_size: int | None = None
-    metrics: str | None = None
-    plot: str | None = None
-    checkpoint_dir: str | None = None
-    checkpoint_every: int | None = None
-    resume: bool = False
-    progress: str = "auto"
-    skip_checks: bool = False
-    evals: int = 4
-    overfit_steps: int | None = None  # the overfit check's most steps (default: checks.py's)
-
-
-# A run whose length is not given is this many epochs, on every device: a
-# number of steps, not a time, so that what it learns does not depend on how
-# fast or how busy the machine is (--max-time alone fits the run to a time).
-DEFAULT_EPOCHS = 10
-ESTIMATE_AFTER = 5  # a CPU run says its estimated time after this many steps
-SEQUENCE_LR = {"sgd": 0.2, "adamw": 3e-3}  # default peak learning rates of sequence models
-
-
-def defaults(cfg: TrainConfig, cuda: bool) -> TrainConfig:
-    from dataclasses import replace
-    planned = cfg.steps is None and cfg.epochs is None
-    return replace(
-        cfg,
-        batch_size=cfg.batch_size or (128 if cuda else 32),
-        lr=cfg.lr if cfg.lr is not None else (1e-3 if cfg.optimizer == "adamw" else 0.01),
-        train_size=cfg.train_size or (20000 if cuda else 2048),
-        val_size=cfg.val_size or (2000 if cuda else 512),
-        epochs=DEFAULT_EPOCHS if planned else cfg.epochs)
-
-
-def lr_at(step: int, total: int, base: float, frac: float | None = None) -> float:
-    """Linear warm-up over the first 5% of the steps (at most 200), then cosine
-    decay to zero at the end of the run: at ``total`` steps, or where ``frac``
-    (the part of --max-time used, for runs fitted to it) reaches 1."""
-    warm = min(200, total // 20)
-    if step < warm:
-        return base * (step + 1) / warm
-    done = (step - warm) / max(1, total - warm)
-    if frac is not None:
-        done = max(done, frac)
-    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
 
 
 def train(cfg: TrainConfig, echo=print, on_step=None):
@@ -100,6 +27,7 @@ def train(cfg: TrainConfig, echo=print, on_step=None):
     after every optimiser step (a KeyboardInterrupt raised there is a Ctrl-C)."""
     from ..models import is_trace_target, load
     from .data import folder_classes
+    check_config(cfg)
     if cfg.data:  # bad input is reported before torch is imported
         folder_classes(cfg.data)
     if not is_trace_target(cfg.model):
@@ -389,41 +317,10 @@ class _Run:
 
     # -- checkpoints ---------------------------------------------------------------
     def save(self, step, clock, gather):
-        from .checkpoint import rng_state
-        state = rng_state(self.device)
-        states = [state]
-        if gather and self.dist.enabled:
-            import torch.distributed as td
-            states = [None] * self.dist.world
-            td.all_gather_object(states, state)
-        path = None
-        if self.dist.main:
-            try:
-                path = ckpt.save(self.cfg.checkpoint_dir, model=self.module, optimizer=self.opt,
-                                 step=step, total=self.total, rng={"ranks": states},
-                                 history=self.history, settings=self.settings(), elapsed=clock)
-            except OSError as exc:
-                raise write_failed("--checkpoint-dir", self.cfg.checkpoint_dir, exc) from None
-        dd.barrier(self.dist) if gather else None
-        return path or ckpt.path_in(self.cfg.checkpoint_dir)
+        return ckpt.save_run(self, step, clock, gather)
 
     def restore(self, opt):
-        import torch
-        payload = ckpt.load(self.cfg.checkpoint_dir, self.device)
-        target = ckpt.path_in(self.cfg.checkpoint_dir)
-        ckpt.check_settings(payload["settings"], self.settings(), target)
-        self.module.load_state_dict(payload["model"])
-        opt.load_state_dict(payload["optimizer"])
-        self.history = payload["history"]
-        ranks = payload["rng"]["ranks"]
-        if len(ranks) == self.dist.world:
-            ckpt.set_rng_state(ranks[self.dist.rank], self.device)
-        else:
-            torch.manual_seed(self.cfg.seed * 7919 + 1 + self.dist.rank + payload["step"])
-            self.echo("  note: the checkpoint lacks this rank's random state (saved on an "
-                      "interrupt); dropout is re-seeded")
-        self.echo(f"resumed from {target} at step {payload['step']}")
-        return payload["step"], payload["elapsed"]
+        return ckpt.restore_run(self, opt)
 
     # -- the end -------------------------------------------------------------------
     def final(self, step, clock, marks, stopped):
