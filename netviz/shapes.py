@@ -336,6 +336,8 @@ def _concat(ctx):
 @rule("custom")
 def _custom(ctx):
     a = ctx.layer.attrs
+    if a.get("warning"):  # what a reader could only guess (an ONNX op netviz does not know)
+        ctx.warn(a["warning"])
     return a["output"], a.get("params", 0), a.get("macs", 0)
 
 

@@ -18,8 +18,8 @@ from math import prod
 from ..errors import SpecError, UsageError
 from ..ir import Layer, Network, format_shape
 from . import onnx_seq
-from .onnx_graph import (FLOATS, Graph, custom_kind, file_params, find_lrns, layer_names,
-                         scope_of)
+from .onnx_graph import (FLOATS, Graph, custom_kind, file_params, find_lrns, fold_sizes,
+                         layer_names, scope_of)
 
 ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leaky_relu",
         "Elu": "elu", "Gelu": "gelu", "HardSwish": "hardswish", "HardSigmoid": "hardsigmoid",
@@ -27,11 +27,20 @@ ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyRelu": "leak
 PASS = ("Identity", "Cast", "CastLike")  # the value flows on unchanged
 ELEMENTWISE = ("Add", "Sub", "Mul", "Div", "Pow")  # with a constant: folded away
 RESHAPES = ("Flatten", "Reshape", "Squeeze", "Unsqueeze")
+# ops that are plumbing or arithmetic netviz knows, drawn as custom layers without a warning
+PLUMBING = {"Transpose", "Expand", "Tile", "Where", "Equal", "Greater", "Less", "Not", "And", "Or",
+            "Sqrt", "Erf", "Exp", "Log", "Neg", "Abs", "Reciprocal", "ReduceSum", "ReduceMax",
+            "ReduceMin", "ReduceL2", "Pad", "ConstantOfShape", "Range", "Trilu", "Einsum",
+            "LayerNormalization", "GroupNormalization", "InstanceNormalization", "PRelu",
+            "Softplus", "Mod", "Max", "Min", "Floor", "Ceil", "ArgMax", "TopK", "Conv",
+            "ConvTranspose", "MaxPool", "AveragePool", "GatherElements", "GatherND",
+            "ScatterND", "Scatter", "ScatterElements", "Sin", "Cos"}
 SUPPORTED = sorted({"Conv", "ConvTranspose", "Resize", "Upsample", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
                     "ReduceMean", "Gemm", "MatMul", "LRN", "BatchNormalization", "Dropout",
                     "Softmax", "LogSoftmax", "Add", "Sum", "Concat", "Clip", *ACTS, *PASS,
                     "LSTM", "GRU", "RNN", "Gather", "Slice", "Split",
                     *ELEMENTWISE, *RESHAPES})
+KNOWN = PLUMBING | set(SUPPORTED)
 
 
 def _import_onnx():
@@ -64,6 +73,20 @@ def _read(onnx, path: str):
                 t.ClearField(field)
             t.data_location = 1
             t.external_data.add(key="location", value="(not read)")
+    for vi in model.graph.input:  # a symbolic batch: sizes are worked out for a batch of 1
+        dims = vi.type.tensor_type.shape.dim
+        if vi.name not in {t.name for t in model.graph.initializer} and dims \
+                and not dims[0].HasField("dim_value"):
+            dims[0].dim_value = 1
+    model = _infer(onnx, model)
+    for _ in range(8):  # sizes computed in ways inference does not follow, a step at a time
+        if not fold_sizes(onnx, model, path):
+            break
+        model = _infer(onnx, model)
+    return model
+
+
+def _infer(onnx, model):
     try:
         return onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception:  # an op inference does not know; the shapes are a check, not a need
@@ -100,6 +123,7 @@ class _Builder:
         self.path, self.model = path, model
         self.layers: list[dict] = []  # name, type, attrs, inputs, node, weight
         self.of: dict[str, int] = {}  # activation tensor -> index into layers
+        self.counted: set[str] = set()  # learned tensors already counted in some layer
         self.node = None
 
     # --- errors ---------------------------------------------------------------
@@ -213,6 +237,8 @@ class _Builder:
             return self.add("add", {}, [self.of[i] for i in live], out)
         if op == "Concat" and len(live) >= 2 and self.concat(node, a, live):
             return
+        if op in ("Add", "Mul", "Concat") and self.weights_in(node, live):
+            return self.custom(node, live)  # the class token, a position embedding, a layer scale
         if op in ELEMENTWISE and len(live) == 1 and self.elementwise(node, live[0]):
             return
         if op == "Mul" and len(live) == 2 and self.silu(node, live):
@@ -228,14 +254,40 @@ class _Builder:
             raise self.fail(f"op {node.op_type}{'' if node.domain in ('', 'ai.onnx') else ' (domain ' + node.domain + ')'} "
                             f"is not supported here and its output shape is not known; netviz "
                             f"reads {', '.join(SUPPORTED)}")
-        params = sum(self.g.size(i) for i in node.input
-                     if i in self.g.inits and self.g.inits[i].data_type in FLOATS)
         x = node.input[0] if node.input else ""
         rank = self.g.rank(node.input[1] if node.op_type.startswith("Conv") and len(node.input) > 1
                            else x)
-        self.add("custom", {"kind": custom_kind(node, rank), "output": dims, "params": params,
-                            "macs": 0},
-                 [self.of[i] for i in dict.fromkeys(live)], node.output[0])
+        attrs = {"kind": custom_kind(node, rank), "output": dims, "params": self.weights(node),
+                 "macs": self.products(node, live)}
+        if node.domain not in ("", "ai.onnx") or node.op_type not in KNOWN:
+            attrs["warning"] = (f"{node.op_type} is an op netviz has no layer for: drawn as a "
+                                f"custom layer of output {format_shape(dims)}, as ONNX's shape "
+                                "inference gives it, its multiply-adds not counted")
+        self.add("custom", attrs, [self.of[i] for i in dict.fromkeys(live)], node.output[0])
+
+    def weights(self, node) -> int:
+        """The learned tensors a layer reads besides its inputs, each counted once
+        in the whole model (as torch counts a parameter)."""
+        total = 0
+        for i in node.input:
+            if i and i not in self.of:
+                for name, size in self.g.weights_behind(i).items():
+                    if name not in self.counted:
+                        self.counted.add(name)
+                        total += size
+        return total
+
+    def products(self, node, live) -> int:
+        """The multiply-adds of a product of two computed tensors (attention's
+        scores and its weighted sum, any batched matmul), as torch counts them."""
+        if node.op_type not in ("MatMul", "Gemm") or len(node.input) < 2:
+            return 0
+        g = self.g
+        a, out = g.shapes.get(node.input[0]), g.shapes.get(node.output[0])
+        if a is None or out is None or not all(isinstance(d, int) for d in (*a, *out)):
+            return 0
+        k = a[0] if node.op_type == "Gemm" and _attrs(g.onnx, node).get("transA", 0) else a[-1]
+        return prod(out) * k // g.batch_size
 
     # --- the layer types ------------------------------------------------------
     def pads(self, a, kernel, dilation, stride, x):
@@ -427,6 +479,19 @@ class _Builder:
             src["bias"] = const
         self.alias(out, x)
         return True
+
+    def weights_in(self, node, live) -> bool:
+        """Whether a learned tensor (not an fc's bias) enters with the layers' values."""
+        if len(live) == len([i for i in node.input if i]):
+            return False
+        if node.op_type == "Add" and len(live) == 1:
+            src = self.layers[self.of[live[0]]]
+            const = next(i for i in node.input if i and i != live[0])
+            if src["type"] in ("fc", "conv") and not src["attrs"]["bias"] \
+                    and self.g.uses.get(live[0]) == 1 and self.g.is_param(const) \
+                    and self.g.size(const) == src["attrs"]["out"]:
+                return False  # the bias of an fc written as MatMul and Add
+        return any(i not in self.of and i and self.g.weights_behind(i) for i in node.input)
 
     def silu(self, node, live) -> bool:
         """x * sigmoid(x), as exporters write SiLU."""

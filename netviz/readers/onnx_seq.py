@@ -154,6 +154,12 @@ def last_step(b, node, a, live) -> bool:
     return True
 
 
+def _batch_axis(g, name):
+    """The axis holding the batch (0 where it is not followed)."""
+    state = g.batch.get(name, (0, 1))
+    return state[0] if state is not None else None
+
+
 def _sliced(n: int, start: int, end: int, step: int) -> int:
     return len(range(*slice(start, end, step).indices(n)))
 
@@ -173,12 +179,14 @@ def slice_(b, node) -> bool:
     out = list(shape)
     for s, e, ax, st in zip(starts, ends, axes, steps):
         ax %= len(shape)
-        if ax == 0 or st == 0:
+        if ax == _batch_axis(g, node.input[0]) or st == 0:
             return False  # the batch is not sliced
         out[ax] = _sliced(shape[ax], s, e, st)
-    if not all(out[1:]):
+    if g.batch_leads(node.input[0]):
+        out = out[1:]
+    if not all(out):
         return False
-    b.add("custom", {"kind": "slice", "output": tuple(out[1:]), "params": 0, "macs": 0},
+    b.add("custom", {"kind": "slice", "output": tuple(out), "params": 0, "macs": 0},
           [b.of[node.input[0]]], node.output[0])
     return True
 
@@ -197,14 +205,15 @@ def split(b, node, a) -> bool:
         parts = a.get("num_outputs", len(outs))
         each = -(-shape[axis] // parts)
         sizes = [min(each, shape[axis] - i * each) for i in range(parts)]
-    if axis == 0 or not isinstance(sizes, list) or len(sizes) != len(outs) \
+    if axis == _batch_axis(g, x) or not isinstance(sizes, list) or len(sizes) != len(outs) \
             or sum(sizes) != shape[axis]:
         return False
+    lead = 1 if g.batch_leads(x) else 0
     for i, (o, size) in enumerate(zip(outs, sizes)):
         if not o or not g.uses.get(o):
             continue
-        dims = list(shape[1:])
-        dims[axis - 1] = int(size)
+        dims = list(shape[lead:])
+        dims[axis - lead] = int(size)
         b.add("custom", {"kind": "split", "output": tuple(dims), "params": 0, "macs": 0},
               [b.of[x]], o)
         b.layers[-1]["suffix"] = str(i)
