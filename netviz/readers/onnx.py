@@ -414,9 +414,9 @@ class _Builder:
             return False
         keep = a.get("keepdims", 1)
         i = self.add("global_avgpool", {}, [self.of[x]], node.output[0] if keep else None)
+        self.layers[-1]["primary"] = "mean"  # named as the tracer names x.mean((2, 3))
         if not keep:
             self.add("flatten", {}, [i], node.output[0])
-            self.layers[-1].update(suffix="flatten", primary="global_avgpool")
         return True
 
     def fc(self, node, a) -> bool:

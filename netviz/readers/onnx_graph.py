@@ -53,7 +53,7 @@ _FOLD = {  # the arithmetic on small constants that value() works out
     "Add": lambda v, a: v[0] + v[1], "Sub": lambda v, a: v[0] - v[1],
     "Mul": lambda v, a: v[0] * v[1], "Div": _div, "Slice": _slice,
     "Gather": lambda v, a: np.take(v[0], v[1], axis=a.get("axis", 0)),
-    "CastLike": lambda v, a: v[0].astype(v[1].dtype), "Equal": lambda v, a: v[0] == v[1],
+    "CastLike": lambda v, a: v[0], "Equal": lambda v, a: v[0] == v[1],
     "Where": lambda v, a: np.where(v[0], v[1], v[2]), "Mod": lambda v, a: np.mod(v[0], v[1]),
     "Max": lambda v, a: np.maximum(*v), "Min": lambda v, a: np.minimum(*v),
     "Expand": lambda v, a: v[0] * np.ones([int(d) for d in v[1]], v[0].dtype),
@@ -131,7 +131,8 @@ class Graph:
             if node is None or name not in self.static or depth > 8 \
                     or node.op_type not in _FOLD or len(node.output) != 1:
                 return None
-            args = [self.value(i, depth + 1) for i in node.input if i]
+            ins = node.input[:1] if node.op_type == "CastLike" else node.input  # (its type only)
+            args = [self.value(i, depth + 1) for i in ins if i]
             if any(v is None for v in args):
                 return None
             a = {x.name: self.onnx.helper.get_attribute_value(x) for x in node.attribute}
@@ -313,6 +314,10 @@ def custom_kind(node, rank: int | None = None) -> str:
     return name
 
 
+# layer types under the name the tracer gives the torch call behind them
+_TYPE_AS_TRACED = {"concat": "cat"}
+
+
 def _clean(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_.-")
 
@@ -327,7 +332,8 @@ def layer_names(layers: list[dict]) -> list[str]:
     containers = {p for s, _ in scopes.values() for p in _prefixes(s)}
     taken, names, counts = set(), [], {}
     for entry in layers:
-        node, kind = entry["node"], entry.get("primary", entry["type"])
+        node = entry["node"]
+        kind = entry.get("primary") or _TYPE_AS_TRACED.get(entry["type"], entry["type"])
         if kind == "custom":
             kind = entry["attrs"]["kind"]
         weight = entry.get("weight") or ""
