@@ -15,6 +15,7 @@ from .errors import ShapeError
 from .fileio import gc_paused
 from .layers import ACTIVATIONS
 from .ir import LayerInfo, Network, ShapedNetwork, Warning_, format_shape
+from .shapes_transformer import RULES as _TRANSFORMER_RULES
 
 _RULES = {}
 
@@ -337,6 +338,9 @@ def _concat(ctx):
 def _custom(ctx):
     a = ctx.layer.attrs
     return a["output"], a.get("params", 0), a.get("macs", 0)
+
+
+_RULES.update(_TRANSFORMER_RULES)
 
 
 def infer(network: Network) -> ShapedNetwork:
