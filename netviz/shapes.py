@@ -15,6 +15,7 @@ from .errors import ShapeError
 from .fileio import gc_paused
 from .layers import ACTIVATIONS
 from .ir import LayerInfo, Network, ShapedNetwork, Warning_, format_shape
+from .shapes_transformer import RULES as _TRANSFORMER_RULES
 
 _RULES = {}
 
@@ -339,6 +340,9 @@ def _custom(ctx):
     if a.get("warning"):  # what a reader could only guess (an ONNX op netviz does not know)
         ctx.warn(a["warning"])
     return a["output"], a.get("params", 0), a.get("macs", 0)
+
+
+_RULES.update(_TRANSFORMER_RULES)
 
 
 def infer(network: Network) -> ShapedNetwork:
