@@ -17,7 +17,7 @@ from math import prod
 
 from ..errors import SpecError, UsageError
 from ..ir import Layer, Network, format_shape
-from . import onnx_seq
+from . import onnx_norms, onnx_seq
 from .onnx_graph import (FLOATS, Graph, custom_kind, file_params, find_lrns, fold_sizes,
                          layer_names, scope_of)
 
@@ -124,6 +124,7 @@ class _Builder:
         self.layers: list[dict] = []  # name, type, attrs, inputs, node, weight
         self.of: dict[str, int] = {}  # activation tensor -> index into layers
         self.counted: set[str] = set()  # learned tensors already counted in some layer
+        self.absorbed: dict[int, int] = {}  # id(node) -> the layer a pattern made of it
         self.node = None
 
     # --- errors ---------------------------------------------------------------
@@ -189,6 +190,9 @@ class _Builder:
         live = self.live(node)
         if node.domain not in ("", "ai.onnx"):
             return self.custom(node, live)
+        if id(node) in self.absorbed:  # the end of a pattern read as one layer before it
+            self.of[out] = self.absorbed[id(node)]
+            return
         if op in PASS and live == [x]:
             return self.alias(out, x)
         if op in onnx_seq.OPS and onnx_seq.map_node(self, node, a):
@@ -237,11 +241,13 @@ class _Builder:
             return self.add("add", {}, [self.of[i] for i in live], out)
         if op == "Concat" and len(live) >= 2 and self.concat(node, a, live):
             return
+        if op == "Mul" and len(live) == 2 and self.silu(node, live):
+            return
+        if op in onnx_norms.OPS and onnx_norms.map_node(self, node, a, live):
+            return
         if op in ("Add", "Mul", "Concat") and self.weights_in(node, live):
             return self.custom(node, live)  # the class token, a position embedding, a layer scale
         if op in ELEMENTWISE and len(live) == 1 and self.elementwise(node, live[0]):
-            return
-        if op == "Mul" and len(live) == 2 and self.silu(node, live):
             return
         if op in RESHAPES and live == [x] and self.reshape(node, a):
             return
