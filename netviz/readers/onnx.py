@@ -18,6 +18,7 @@ from math import prod
 from ..errors import SpecError, UsageError
 from ..ir import Layer, Network, format_shape
 from . import onnx_norms, onnx_seq
+from .onnx_attention import collapse
 from .onnx_graph import (FLOATS, Graph, custom_kind, file_params, find_lrns, fold_sizes,
                          layer_names, scope_of)
 
@@ -564,6 +565,7 @@ def _check(builder: _Builder, network: Network):
             raise builder.fail(f"netviz counts {counted:,} parameters for layer {layer.name!r} "
                                f"({layer.type}) but its weights hold {held:,}; netviz cannot "
                                "draw this model faithfully")
+    return shaped
 
 
 class InputSizeNeeded(SpecError):
@@ -591,5 +593,5 @@ def load_onnx(path: str | os.PathLike) -> Network:
             if len(dims) == 3 else "3x224x224"
         raise InputSizeNeeded("the model does not fix its input size: give one with --input, "
                               f"e.g. --input {example}", path, network)
-    _check(builder, network)
-    return network
+    shaped = _check(builder, network)
+    return collapse(network, [entry["node"] for entry in builder.layers], shaped)
