@@ -235,7 +235,8 @@ def _fc(ctx):
     a = ctx.layer.attrs
     shape = ctx.ins[0]
     features = shape[-1]
-    if len(shape) == 3:
+    if len(shape) == 3 and "weight" not in a:  # (read with its weight, from an ONNX
+        # file: the model applies it so, as ConvNeXt does to its channels-last maps)
         ctx.warn(f"fc applies to the last dimension of {format_shape(shape)} as torch.nn.Linear does; "
                  f"put '- flatten' before it to use all {prod(shape)} features")
     out = a["out"]

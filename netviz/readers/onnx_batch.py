@@ -39,6 +39,10 @@ def follow(g, input_name: str) -> tuple[dict, int]:
         for out in node.output:
             if out:
                 state[out] = _through(g, node, ins, state, out, batch) if ins else None
+                shape = _shape(g, out)
+                if state[out] is None and shape and shape[0] == batch:
+                    state[out] = (0, 1)  # lost on the way (as_strided, x[0]): a first axis
+                    # of the batch's size is taken for the batch again
     return state, batch
 
 
