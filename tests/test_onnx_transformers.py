@@ -306,3 +306,15 @@ def test_an_op_netviz_does_not_know_is_custom_with_a_warning(tmp_path, cli):
     assert r.returncode == 0, r.stderr
     assert "warning: shuffle: DepthToSpace" in r.stdout + r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_input_that_a_custom_layer_cannot_take_is_refused(models, tmp_path, cli):
+    """A custom layer keeps the sizes the file gives it: --input that changes
+    what it reads is one line naming it, exit 2, not a figure of wrong sizes."""
+    path = _export(models["vit"], tmp_path / "vit.onnx", **EXPORTS["legacy"])
+    r = cli("shapes", path, "--input", "3x64x64")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "reshape: a reshape layer keeps the sizes the file gives it" in lines[0]
+    assert "it reads 32x4x4; with --input 3x64x64 it gets 32x8x8" in lines[0]
+    assert cli("shapes", path, "--input", "3x32x32").returncode == 0

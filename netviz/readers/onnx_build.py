@@ -60,6 +60,10 @@ class Builder:
 
     # --- adding layers ------------------------------------------------------
     def add(self, type_name, attrs, inputs, output=None, weight=None):
+        if type_name == "custom":  # the sizes it reads, which it is read for (see check_weights)
+            reads = tuple(self.g.dims(self.layers[i]["tensor"] or "") for i in inputs)
+            if all(r is not None for r in reads):
+                attrs["reads"] = reads
         self.layers.append({"type": type_name, "attrs": attrs, "inputs": list(inputs),
                             "node": self.node, "weight": weight, "tensor": output})
         index = len(self.layers) - 1

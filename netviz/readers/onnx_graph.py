@@ -295,8 +295,10 @@ def weights_in(layer) -> tuple[int, str]:
 
 def check_weights(network: Network) -> None:
     """After ``--input``: every layer whose weights the file holds keeps their
-    size. A ShapeError names the first layer whose parameters would change
-    (an input with other channels, or sizes that reach an fc otherwise)."""
+    size, and every custom layer reads the sizes it was read with (its output
+    is the file's). A ShapeError names the first layer whose parameters would
+    change (an input with other channels, or sizes that reach an fc
+    otherwise) or whose input would."""
     from ..errors import ShapeError
     from ..shapes import infer
 
@@ -309,6 +311,12 @@ def check_weights(network: Network) -> None:
     for layer in network.layers:
         want = file_params(layer)
         info = shaped.info[layer.name]
+        reads = layer.attrs.get("reads") if layer.type == "custom" else None
+        if reads is not None and tuple(map(tuple, reads)) != tuple(map(tuple, info.inputs)):
+            raise ShapeError(f"{layer.name}: a {layer.attrs['kind']} layer keeps the sizes the "
+                             f"file gives it: it reads {' and '.join(map(format_shape, reads))}; "
+                             f"with --input {given} it gets "
+                             f"{' and '.join(map(format_shape, info.inputs))}", network.source)
         if want is None or info.params == want:
             continue
         count, what = weights_in(layer)
