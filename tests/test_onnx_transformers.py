@@ -223,6 +223,9 @@ def test_convnext_norms_and_layer_scale(models, tmp_path, how):
     assert mul.type == "mul" and tuple(mul.attrs["scale"]) == (16, 1, 1)
     assert shaped["block.mul"].params == 16 and shaped["block.mul"].output == (16, 8, 8)
     traced = _traced(model)
+    if how == "dynamo":  # the exporter records the torch call: x.permute is named so
+        assert [l.name for l in net.layers if l.type == "custom"] == \
+            [l.name for l in traced.layers if l.type == "custom"] == ["block.permute", "block.permute_2"]
     for name in ("stem.1", "block.norm", "block.mul", "block.add"):
         assert traced.network[name].type == net[name].type, name
         assert traced[name].params == shaped[name].params, name

@@ -97,7 +97,27 @@ class Builder:
                 self.add("lrn", attrs, [self.of[x]], node.output[0])
                 continue
             self.map(node)
+        self.prune()
         return self.network()
+
+    def prune(self):
+        """Drop the custom layers nothing reads (the reshape a layer read past
+        was made for) and that give none of the model's outputs."""
+        outputs = {self.of[o.name] for o in self.model.graph.output if o.name in self.of}
+        while True:
+            read = {i for entry in self.layers for i in entry["inputs"]}
+            dead = {k for k, entry in enumerate(self.layers) if entry["type"] == "custom"
+                    and k not in read and k not in outputs}
+            if not dead:
+                return
+            new = {}
+            for k in range(len(self.layers)):
+                if k not in dead:
+                    new[k] = len(new)
+            self.layers = [dict(entry, inputs=[new[i] for i in entry["inputs"]])
+                           for k, entry in enumerate(self.layers) if k not in dead]
+            outputs = {new[k] for k in outputs}
+            self.of = {t: new[k] for t, k in self.of.items() if k in new}
 
     def input_shape(self, vi):
         s = self.g.shapes.get(vi.name)

@@ -56,6 +56,28 @@ def custom_kind(node, rank: int | None = None) -> str:
 _TYPE_AS_TRACED = {"concat": "cat"}
 
 
+# aten ops that are not the torch call the tracer names (torch.flatten and x.view
+# are both aten.view; x[0] is aten.select, x[:, a:b] aten.slice)
+_ATEN_ONLY = {"view", "reshape", "_unsafe_view", "select", "slice", "unbind", "expand",
+              "clone", "contiguous", "as_strided", "squeeze", "unsqueeze", "alias", "t",
+              "linear", "split", "split_with_sizes", "chunk", "lift_fresh_copy", "detach"}
+
+
+def _torch_call(node) -> str | None:
+    """The call torch's default exporter recorded for a node (``permute``,
+    ``adaptive_avg_pool2d``), where the tracer names the torch call alike."""
+    for p in node.metadata_props:
+        if p.key == "pkg.torch.onnx.name_scopes":
+            try:
+                call = ast.literal_eval(p.value)[-1]
+            except (ValueError, SyntaxError, IndexError):
+                return None
+            call = re.sub(r"_\d+$", "", str(call))
+            return call if re.fullmatch(r"[a-z][a-z0-9_]*", call) and call not in _ATEN_ONLY \
+                else None
+    return None
+
+
 def _clean(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_.-")
 
@@ -74,6 +96,8 @@ def layer_names(layers: list[dict]) -> list[str]:
         kind = entry.get("primary") or _TYPE_AS_TRACED.get(entry["type"], entry["type"])
         if kind == "custom":
             kind = entry["attrs"]["kind"]
+        if node is not None and (entry["type"] == "custom" or entry.get("primary")):
+            kind = _torch_call(node) or kind
         weight = entry.get("weight") or ""
         if node is None:
             base = "input"

@@ -44,7 +44,8 @@ def map_node(b, node, a) -> bool:
     if op in RECURRENT:
         return recurrent(b, node, a, live)
     if op == "Gather":
-        return embedding(b, node, a, live) or last_step(b, node, a, live)
+        return embedding(b, node, a, live) or last_step(b, node, a, live) \
+            or same_elements(b, node, live)
     if op == "Slice" and live == [x]:
         return slice_(b, node)
     if op == "Split" and live == [x]:
@@ -158,6 +159,26 @@ def _batch_axis(g, name):
     """The axis holding the batch (0 where it is not followed)."""
     state = g.batch.get(name, (0, 1))
     return state[0] if state is not None else None
+
+
+def same_elements(b, node, live) -> bool:
+    """A Gather of every element in order from a flattened tensor (the default
+    exporter's x.as_strided with x's own sizes, after adaptive pooling): x again."""
+    g = b.g
+    x, out = node.input[0], node.output[0]
+    flat = g.producer.get(x)
+    index = g.value(node.input[1]) if len(node.input) > 1 else None
+    if live != [x] or flat is None or flat.op_type != "Reshape" or g.rank(x) != 1:
+        return False
+    src = flat.input[0]
+    size = g.size(src)
+    values = index
+    while isinstance(values, list) and values and isinstance(values[0], list):
+        values = [v for row in values for v in row]
+    if src not in b.of or g.shapes.get(out) != g.shapes.get(src) or values != list(range(size)):
+        return False
+    b.alias(out, src)
+    return True
 
 
 def _sliced(n: int, start: int, end: int, step: int) -> int:
