@@ -20,6 +20,8 @@ from .org_draw import Placer, beside, edges
 from .row import assign_lanes
 from .short import LEFT_OUT, pool_after
 
+MARKERS = ("add", "concat", "mul")  # merges drawn as a marker on the axis, not a block
+
 SIDE = 12.0  # px per sqrt(rows) for a box's height, and per sqrt(columns) for its depth
 MAX_SIDE = 300.0  # the tallest box, for very large inputs
 MIN_TALL = 130.0  # the tallest box, for networks of small maps
@@ -62,11 +64,11 @@ class Unit:
 
     @property
     def boxed(self) -> bool:
-        return self.kind not in ("fc", "output", "add", "concat") and len(self.shape) == 3
+        return self.kind not in ("fc", "output", *MARKERS) and len(self.shape) == 3
 
     @property
     def marked(self) -> bool:
-        return self.kind in ("add", "concat")
+        return self.kind in MARKERS
 
     @property
     def end(self) -> float:
@@ -100,7 +102,8 @@ def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
             continue
         kind = {"input": "input", "conv": "conv", "fc": "fc", "softmax": "output", "add": "add",
                 "concat": "concat", "maxpool": "pool", "avgpool": "pool", "deconv": "deconv",
-                "upsample": "upsample", "recurrent": "recurrent", "embedding": "embedding"}.get(cat, "custom")
+                "upsample": "upsample", "recurrent": "recurrent", "embedding": "embedding",
+                "attention": "attention", "mul": "mul"}.get(cat, "custom")
         unit = Unit(kind, layer, out, layers=[layer])
         owner[layer.name] = len(units)
         if cat == "conv":

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..ir import Layer, ShapedNetwork
-from ..scene import Circle, Group, Path, Polygon, Text, text_width
+from ..scene import Circle, Group, Path, Polygon, Rect, Text, text_width
 
 LAYER_CATEGORY = None  # filled lazily from netviz.layers
 
@@ -192,13 +192,13 @@ def draw_cell(kind: str, cx: float, cy: float, r: float, theme: Theme) -> list:
                 Text(cx, cy + r * (0.18 if len(text) == 2 else 0.14), text,
                      size=r * (0.5 if len(text) == 2 else 0.4), color=t["norm_text"], weight="bold",
                      cls="mark")]
-    if kind in ("attention", "attention_window"):
-        items = [Circle(cx, cy, r, fill=t["attention_ring"]), Circle(cx, cy, r * 0.8, fill=t["attention"])]
-        if kind == "attention_window":  # the window: a square frame inside the disc
-            h = r * 0.52
-            items.append(Polygon(((cx - h, cy - h), (cx + h, cy - h), (cx + h, cy + h), (cx - h, cy + h)),
-                                 fill=None, stroke=t["attention_mark"], stroke_width=max(1.0, r * 0.05)))
-        return items
+    if kind == "attention":
+        return [Circle(cx, cy, r, fill=t["attention_ring"]), Circle(cx, cy, r * 0.8, fill=t["attention"])]
+    if kind == "attention_window":  # the ring around a window: a square with rounded corners
+        h = r * 0.7
+        return [Circle(cx, cy, r, fill=t["attention_ring"]),
+                Rect(cx - h, cy - h, 2 * h, 2 * h, fill=t["attention"], rx=r * 0.14,
+                     stroke=t["attention_mark"], stroke_width=max(0.8, r * 0.035))]
     if kind == "custom":
         return [Circle(cx, cy, r * 0.85, fill=t["custom"])]
     return [Circle(cx, cy, r, fill=t[kind])]  # input, lrn, fc
