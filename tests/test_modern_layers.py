@@ -342,3 +342,123 @@ def test_torchvision_transformers_have_no_custom_norm_or_attention(name):
         assert kinds["attention"] == 12
     else:
         assert kinds["mul"] == 18  # the layer scales
+
+
+# -- the figures -------------------------------------------------------------
+
+import xml.etree.ElementTree as ET  # noqa: E402
+
+import netviz  # noqa: E402
+from netviz.styles import STYLES, common  # noqa: E402
+from netviz.styles.row import BAR_MAX  # noqa: E402
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _classes(el) -> list[str]:
+    return (el.get("class") or "").split()
+
+
+def _groups(root, cls):
+    return [g for g in root.iter(f"{SVG}g") if cls in _classes(g)]
+
+
+def _texts(el, cls=None) -> list[str]:
+    return ["".join(t.itertext()) for t in el.iter(f"{SVG}text") if cls is None or cls in _classes(t)]
+
+
+@pytest.fixture(scope="module")
+def vit_bars():
+    pytest.importorskip("torchvision")
+    return ET.fromstring(netviz.render("torchvision:vit_b_16", style="bars", device="meta").svg())
+
+
+def test_vit_figure_has_norm_and_attention_cells(vit_bars):
+    cells = _groups(vit_bars, "cell")
+    assert not [c for c in cells if "custom" in _classes(c)
+                and any(w in " ".join(_classes(c)).lower() for w in ("ln", "attention"))]
+    attention = [c for c in cells if "attention" in _classes(c)]
+    assert attention and all(_texts(c, "cell-text") == ["12 heads"] for c in attention)
+    norms = [c for c in cells if "layernorm" in _classes(c)]
+    assert norms and all(_texts(c) == ["LN"] for c in norms)
+
+
+def test_vit_sequences_have_their_own_labelled_bar_scale(vit_bars):
+    bars = _groups(vit_bars, "bar")
+    labels = [_texts(b, "bar-label")[0] for b in bars]
+    assert "197x768" in labels and "197x3072" in labels and not any("197*" in s for s in labels)
+    assert "768*14*14" in labels  # the patch embedding: a map, C*H*W
+
+    def height(label):
+        bar = next(b for b in bars if _texts(b, "bar-label")[0] == label)
+        return float(next(bar.iter(f"{SVG}rect")).get("height"))
+    assert height("197x768") == pytest.approx(BAR_MAX)  # the longest sequence on its own scale
+    assert height("3*224*224") == pytest.approx(BAR_MAX)
+    assert height("768*14*14") == pytest.approx(BAR_MAX * 14 / 224)
+    scales = [t for t in vit_bars.iter(f"{SVG}text") if "bar-scale" in _classes(t)]
+    assert sorted("".join(t.itertext()) for t in scales) == \
+        ["bar height: side of the map", "bar height: tokens"]
+    seq = next(b for b in bars if "scale-seq" in _classes(b))
+    scale_x = float(next(t for t in scales if "scale-seq" in _classes(t)).get("x"))
+    assert scale_x == pytest.approx(float(next(seq.iter(f"{SVG}rect")).get("x")))
+
+
+def test_convnext_channels_last_maps_are_labelled_chw_and_norms_share_the_conv_cell():
+    pytest.importorskip("torchvision")
+    fig = netviz.render("torchvision:convnext_tiny", style="bars", device="meta")
+    root = ET.fromstring(fig.svg())
+    labels = [_texts(b, "bar-label")[0] for b in _groups(root, "bar")]
+    assert "384*56*56" in labels and "56*56*384" not in labels
+    net = fig.shaped.network
+    ln = "features.1.0.block.2"  # the LayerNorm after the depthwise conv and its permute
+    assert net[ln].type == "layernorm"
+    (cell,) = [c for c in _groups(root, "cell")
+               if f"layer-{common.Ids.token(ln)}" in _classes(c)]
+    assert "conv-dw" in _classes(cell)
+    assert f"layer-{common.Ids.token('features.1.0.block.0')}" in _classes(cell)
+
+
+def test_gates_are_a_product_dot_in_a_frame_unlike_a_residual_block():
+    pytest.importorskip("torchvision")
+    root = ET.fromstring(netviz.render("torchvision:mobilenet_v3_small", style="bars",
+                                       device="meta").svg())
+    gates = [c for c in _groups(root, "cell") if "mul" in _classes(c)]
+    assert len(gates) >= 5  # 9 squeeze-and-excitation blocks, repeats drawn once
+    for g in gates:  # a dot with two crossing strokes
+        assert len(list(g.iter(f"{SVG}circle"))) == 1
+        assert len([p for p in g.iter(f"{SVG}path") if "mark" in _classes(p)]) == 2
+    frames = [r for r in root.iter(f"{SVG}rect") if "module-frame" in _classes(r)]
+    gate_frames = [r for r in frames if "gate-frame" in _classes(r)]
+    residual = [r for r in frames if "gate-frame" not in _classes(r)]
+    assert len(gate_frames) == len(gates) and residual
+    look = lambda r: (r.get("fill"), r.get("stroke"), r.get("stroke-dasharray"))  # noqa: E731
+    assert {look(r) for r in gate_frames}.isdisjoint({look(r) for r in residual})
+
+
+@pytest.mark.parametrize("theme", sorted(common.THEMES))
+@pytest.mark.parametrize("spec", [TRANSFORMER, CONVNEXT_LIKE, SWIN_LIKE])
+def test_every_style_draws_the_new_layers(spec, theme):
+    net = parse_spec(spec)
+    drawn = {"attention", "mul"} & {l.type for l in net.layers}
+    for style in STYLES:
+        if style == "org":
+            continue  # draws chains of maps and vectors only
+        svg = netviz.render(net, style=style, theme=theme).svg()
+        root = ET.fromstring(svg)
+        classes = {c for el in root.iter() for c in _classes(el)}
+        for t in drawn:
+            assert t in classes or f"{t}-window" in classes or "attention-window" in classes, \
+                (style, t)
+
+
+def test_legend_has_every_new_kind(cli, tmp_path):
+    out = tmp_path / "key.svg"
+    r = cli("legend", "-o", out)
+    assert r.returncode == 0, r.stderr
+    root = ET.fromstring(out.read_text())
+    names = {_texts(g, "legend-text")[0]: g for g in _groups(root, "legend-item")}
+    for kind in ("layernorm", "groupnorm", "rmsnorm", "attention", "attention_window", "mul"):
+        entry = names[common.LEGEND_NAMES[kind]]
+        assert kind in _classes(entry)
+    groups = [_texts(g, "legend-group-title")[0] for g in _groups(root, "legend-group")]
+    assert "Attention" in groups
