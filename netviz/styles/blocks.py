@@ -80,14 +80,18 @@ class Unit:
 def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
     """The blocks in topological order, and the edges between them."""
     net = shaped.network
+    from .tensors import HWC, layouts
     units: list[Unit] = []
     owner: dict[str, int] = {}
+    layout = layouts(shaped)
     for layer in net.layers:
         if layer.name in owner:  # a pooling merged into its convolution
             units[owner[layer.name]].layers.append(layer)
             continue
         cat = common.category(layer)
         out = tuple(shaped.info[layer.name].output)
+        if layout[layer.name] == HWC:  # a channels-last map is drawn as the others: C, H, W
+            out = (out[2], out[0], out[1])
         src = owner.get(layer.inputs[0]) if layer.inputs else None
         if cat in LEFT_OUT:
             if src is not None:
