@@ -187,8 +187,8 @@ def _embedding(m):
 
 def _module_table():
     from torch import nn
-    from ..torch_modules import RECURRENT, define
-    define()  # netviz's own recurrent modules (a built spec) map back too
+    from ..torch_modules import RECURRENT, add_class, concat_class, define
+    define()  # netviz's own modules (a built spec) map back too
     table = {
         nn.LSTM: _recurrent("lstm"), nn.GRU: _recurrent("gru"), nn.RNN: _recurrent("rnn"),
         **{cls: _recurrent(kind) for kind, cls in RECURRENT.items()},
@@ -204,6 +204,7 @@ def _module_table():
         nn.AdaptiveMaxPool2d: _adaptive("adaptive_maxpool"),
         nn.BatchNorm2d: _bn, nn.BatchNorm1d: _bn,
         **modern_module_table(),
+        add_class(): lambda m: _attrs("add"), concat_class(): lambda m: _attrs("concat"),
         nn.LocalResponseNorm: lambda m: _attrs("lrn", size=m.size, alpha=float(m.alpha),
                                                beta=float(m.beta), k=float(m.k)),
         nn.Flatten: lambda m: _attrs("flatten") if (m.start_dim, m.end_dim) == (1, -1) else None,
