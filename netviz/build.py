@@ -16,7 +16,7 @@ from .errors import NetvizError, UsageError
 from .ir import Layer, Network, ShapedNetwork
 from .layers import ACTIVATIONS, complete
 from .shapes import infer
-from .torch_modules import RECURRENT, add_class, concat_class, define, lrn_class
+from .torch_modules import RECURRENT, add_class, concat_class, define, lrn_class, modern_classes
 
 # Layers whose output a following ReLU may overwrite in place (their backward
 # does not need their own output).
@@ -109,6 +109,8 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
     if t == "batchnorm":
         cls = nn.BatchNorm2d if len(ins[0]) == 3 else nn.BatchNorm1d
         return cls(ins[0][0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
+    if t in ("layernorm", "groupnorm", "rmsnorm", "attention", "mul"):
+        return _modern_module(nn, t, a, ins)
     if t == "softmax":
         return nn.Identity()  # folded into the cross-entropy loss: the model returns logits
     if t == "add":
@@ -126,6 +128,33 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
                          "netviz cannot build it; train the PyTorch model it came from "
                          "(MODEL as module:attr) or describe it with built-in layer types")
     raise BuildError(f"layer {layer.name!r}{where}: netviz cannot build a {t!r} layer")
+
+
+def _modern_module(nn, t: str, a: dict, ins: tuple):
+    """The module of a normalisation, attention or gating layer."""
+    own = modern_classes()
+    if t == "layernorm":
+        if a["channels"]:
+            return own["channel_norm"](ins[0][0], eps=a["eps"], elementwise_affine=a["affine"],
+                                       bias=a["bias"])
+        return nn.LayerNorm(ins[0][-a["dims"]:], eps=a["eps"], elementwise_affine=a["affine"],
+                            bias=a["bias"])
+    if t == "groupnorm":
+        return nn.GroupNorm(a["groups"], ins[0][0], eps=a["eps"], affine=a["affine"])
+    if t == "rmsnorm":
+        return nn.RMSNorm(ins[0][-a["dims"]:], eps=a.get("eps"), elementwise_affine=a["affine"])
+    if t == "mul":
+        return own["mul"](a.get("scale"))
+    if a["kind"] == "windowed":
+        return own["window_attention"](ins[0][-1], a["heads"], a["window"], a["shift"],
+                                       bias=a["bias"], rel_pos=a["rel_pos"], dropout=a["dropout"])
+    if not a["project"]:
+        return own["products"](a["heads"], dropout=a["dropout"])
+    e = ins[0][-1]
+    kdim = ins[1][-1] if len(ins) > 1 else e
+    vdim = ins[2][-1] if len(ins) > 2 else kdim
+    return own["attention"](e, a["heads"], dropout=a["dropout"], bias=a["bias"], kdim=kdim,
+                            vdim=vdim)
 
 
 _NetvizModule = None

@@ -136,6 +136,62 @@ TYPES: tuple[LayerType, ...] = (
         Field("momentum", "float", 0.1, "running-statistics momentum"),
         Field("affine", "bool", True, "learn a scale and shift per channel"),
     ), aliases=("bn", "batchnorm2d", "batch_norm")),
+    LayerType("layernorm", "norm", "Layer normalisation (torch.nn.LayerNorm): each "
+              "sample is normalised over its last `dims` dimensions (torch's normalized_shape "
+              "is those sizes), or, with channels: true, over the channels at each position of "
+              "a CxHxW map (ConvNeXt's LayerNorm2d). The output has the input's shape.", (
+        Field("dims", "pos", 1, "trailing dimensions normalised together"),
+        Field("channels", "bool", False, "normalise over the channels of a CxHxW map at each "
+              "position instead of over the trailing dimensions"),
+        Field("eps", "float", 1e-5, "added to the variance"),
+        Field("affine", "bool", True, "learn a scale per normalised element "
+              "(torch's elementwise_affine)"),
+        Field("bias", "bool", True, "with affine: learn a shift per normalised element too"),
+    ), aliases=("layer_norm", "ln")),
+    LayerType("groupnorm", "norm", "Group normalisation (torch.nn.GroupNorm): the "
+              "channels (the first dimension) split into groups, each normalised over its "
+              "channels and the whole spatial extent.", (
+        Field("groups", "pos", REQUIRED, "channel groups; divides the channels"),
+        Field("eps", "float", 1e-5, "added to the variance"),
+        Field("affine", "bool", True, "learn a scale and shift per channel"),
+    ), short="groups", aliases=("group_norm", "gn")),
+    LayerType("rmsnorm", "norm", "Root-mean-square normalisation (torch.nn.RMSNorm): each "
+              "sample divided by the root mean square of its last `dims` dimensions, "
+              "without centring.", (
+        Field("dims", "pos", 1, "trailing dimensions normalised together"),
+        Field("eps", "float", None, "added to the mean square; default: the machine "
+              "epsilon of the input's type, as torch"),
+        Field("affine", "bool", True, "learn a scale per normalised element"),
+    ), aliases=("rms_norm",)),
+    LayerType("attention", "attention", "Multi-head dot-product attention. With kind "
+              "full (torch.nn.MultiheadAttention with batch_first), a sequence TxE (tokens x "
+              "embedding, without the batch) attends to itself, or to a second input (keys "
+              "and values) or to a second and third (keys, values) of their own widths; the "
+              "queries, keys and values are projected to E, split into heads, and the result "
+              "projected back: the output is TxE. With project: false the layer is the "
+              "products alone (F.scaled_dot_product_attention) on inputs already split into "
+              "heads, heads x T x d. With kind windowed (Swin) the input is an HxWxC map "
+              "(channels last), padded to whole windows, and each window's tokens attend "
+              "to each other.", (
+        Field("heads", "pos", REQUIRED, "attention heads; divides the embedding"),
+        Field("kind", "str", "full", "full or windowed"),
+        Field("window", "pair_pos", None, "windowed: the window, n or [h, w] tokens"),
+        Field("shift", "pair_nonneg", 0, "windowed: the cyclic shift of the windows (Swin's "
+              "shifted windows)"),
+        Field("bias", "bool", True, "learn the biases of the projections"),
+        Field("project", "bool", True, "learn the query, key, value and output projections; "
+              "false: the attention products alone"),
+        Field("rel_pos", "bool", False, "windowed: learn a relative position bias per head "
+              "and offset within a window (Swin's table)"),
+        Field("dropout", "prob", 0.0, "dropout on the attention weights (training only)"),
+    ), short="heads", aliases=("multiheadattention", "multihead_attention", "mha",
+                               "self_attention"), max_inputs=3),
+    LayerType("mul", "mul", "Element-wise product, broadcast as torch does: gating with "
+              "two inputs (squeeze-and-excitation's x * sigmoid(s), the Cx1x1 gate "
+              "spread over HxW), or a learned scale on one input (ConvNeXt's layer scale).", (
+        Field("scale", "shape", None, "one input: the shape of the learned scale, e.g. 96x1x1 "
+              "for one factor per channel of a CxHxW map"),
+    ), aliases=("multiply", "gate"), min_inputs=1, max_inputs=2),
     LayerType("softmax", "softmax", "Softmax over the classes: the network's output.",
               aliases=("prob",)),
     LayerType("add", "add", "Element-wise sum of two or more inputs of the same shape "

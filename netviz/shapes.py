@@ -15,6 +15,7 @@ from .errors import ShapeError
 from .fileio import gc_paused
 from .layers import ACTIVATIONS
 from .ir import LayerInfo, Network, ShapedNetwork, Warning_, format_shape
+from .shapes_transformer import RULES as _TRANSFORMER_RULES
 
 _RULES = {}
 
@@ -244,7 +245,8 @@ def _fc(ctx):
     a = ctx.layer.attrs
     shape = ctx.ins[0]
     features = shape[-1]
-    if len(shape) == 3:
+    if len(shape) == 3 and "weight" not in a:  # (read with its weight, from an ONNX
+        # file: the model applies it so, as ConvNeXt does to its channels-last maps)
         ctx.warn(f"fc applies to the last dimension of {format_shape(shape)} as torch.nn.Linear does; "
                  f"put '- flatten' before it to use all {prod(shape)} features")
     out = a["out"]
@@ -346,7 +348,12 @@ def _concat(ctx):
 @rule("custom")
 def _custom(ctx):
     a = ctx.layer.attrs
+    if a.get("warning"):  # what a reader could only guess (an ONNX op netviz does not know)
+        ctx.warn(a["warning"])
     return a["output"], a.get("params", 0), a.get("macs", 0)
+
+
+_RULES.update(_TRANSFORMER_RULES)
 
 
 def _big_shape(shape) -> str:

@@ -146,3 +146,144 @@ def concat_class():
     """The module concatenating its inputs along the channels."""
     define()
     return _joins["concat"]
+
+
+# -- normalisation, attention and gating ---------------------------------------
+
+_modern: dict = {}
+
+
+def modern_classes() -> dict:
+    """The modules of the layer types transformers brought (defined once):
+    "channel_norm", "attention", "products", "window_attention", "mul"."""
+    if not _modern:
+        _modern.update(_define_modern())
+    return _modern
+
+
+def _define_modern() -> dict:
+    torch = _torch()
+    nn = torch.nn
+    F = torch.nn.functional
+
+    class ChannelLayerNorm(nn.LayerNorm):
+        """Layer normalisation over the channels of an (N, C, H, W) map at each
+        position (ConvNeXt's LayerNorm2d): permuted to channels last and back."""
+
+        def forward(self, x):
+            x = x.permute(0, 2, 3, 1)
+            x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+            return x.permute(0, 3, 1, 2)
+
+    class SelfAttention(nn.MultiheadAttention):
+        """nn.MultiheadAttention (batch_first) returning its output alone: one
+        input attends to itself, two are queries and keys-and-values, three
+        queries, keys and values."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, batch_first=True, **kwargs)
+
+        def forward(self, query, key=None, value=None):
+            key = query if key is None else key
+            value = key if value is None else value
+            return super().forward(query, key, value, need_weights=False)[0]
+
+    class DotProductAttention(nn.Module):
+        """The attention products alone (F.scaled_dot_product_attention) on
+        inputs already split into ``heads``."""
+
+        def __init__(self, heads: int, dropout: float = 0.0):
+            super().__init__()
+            self.heads, self.dropout = int(heads), float(dropout)
+
+        def extra_repr(self):
+            return f"heads={self.heads}, dropout={self.dropout}"
+
+        def forward(self, query, key=None, value=None):
+            key = query if key is None else key
+            value = key if value is None else value
+            return F.scaled_dot_product_attention(query, key, value,
+                                                  dropout_p=self.dropout if self.training else 0.0)
+
+    class WindowAttention(nn.Module):
+        """Swin's (shifted) window attention on an (N, H, W, C) map, as
+        torchvision's shifted_window_attention computes it: padded to whole
+        windows, cyclically shifted, each window's tokens attending to each
+        other (with a relative position bias per head with ``rel_pos``)."""
+
+        def __init__(self, dim: int, heads: int, window, shift=(0, 0), bias: bool = True,
+                     rel_pos: bool = False, dropout: float = 0.0):
+            super().__init__()
+            self.heads, self.window, self.shift = int(heads), tuple(window), tuple(shift)
+            self.dropout = float(dropout)
+            self.qkv = nn.Linear(dim, 3 * dim, bias=bias)
+            self.proj = nn.Linear(dim, dim, bias=bias)
+            wh, ww = self.window
+            if rel_pos:
+                self.rel_pos_table = nn.Parameter(torch.zeros((2 * wh - 1) * (2 * ww - 1), heads))
+                nn.init.trunc_normal_(self.rel_pos_table, std=0.02)
+                dh = torch.arange(wh).view(-1, 1, 1, 1) - torch.arange(wh).view(1, 1, -1, 1)
+                dw = torch.arange(ww).view(1, -1, 1, 1) - torch.arange(ww).view(1, 1, 1, -1)
+                index = (dh + wh - 1) * (2 * ww - 1) + (dw + ww - 1)
+                self.register_buffer("rel_pos_index", index.reshape(-1), persistent=False)
+            else:
+                self.rel_pos_table = None
+
+        def extra_repr(self):
+            return f"heads={self.heads}, window={self.window}, shift={self.shift}"
+
+        def _mask(self, ph, pw, shift, device):
+            """The bias added to the attention logits, (windows or 1, heads or 1, N, N)."""
+            (wh, ww), n = self.window, self.window[0] * self.window[1]
+            mask = None
+            if self.rel_pos_table is not None:
+                mask = self.rel_pos_table[self.rel_pos_index].view(n, n, -1).permute(2, 0, 1)
+                mask = mask.unsqueeze(0)
+            if any(shift):
+                region = torch.zeros(ph, pw, device=device)
+                count = 0
+                for hs in ((0, -wh), (-wh, -shift[0]), (-shift[0], None)):
+                    for ws in ((0, -ww), (-ww, -shift[1]), (-shift[1], None)):
+                        region[hs[0]:hs[1], ws[0]:ws[1]] = count
+                        count += 1
+                region = region.view(ph // wh, wh, pw // ww, ww).permute(0, 2, 1, 3).reshape(-1, n)
+                apart = (region.unsqueeze(1) - region.unsqueeze(2)) != 0
+                shifted = torch.zeros(apart.shape, device=device).masked_fill(apart, -100.0)
+                mask = shifted.unsqueeze(1) if mask is None else mask + shifted.unsqueeze(1)
+            return mask
+
+        def forward(self, x):
+            b, h, w, c = x.shape
+            (wh, ww), heads = self.window, self.heads
+            x = F.pad(x, (0, 0, 0, (ww - w % ww) % ww, 0, (wh - h % wh) % wh))
+            ph, pw = x.shape[1], x.shape[2]
+            shift = (0 if wh >= ph else self.shift[0], 0 if ww >= pw else self.shift[1])
+            if any(shift):
+                x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+            nh, nw, n = ph // wh, pw // ww, wh * ww
+            x = x.view(b, nh, wh, nw, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(b * nh * nw, n, c)
+            q, k, v = self.qkv(x).reshape(b * nh * nw, n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+            mask = self._mask(ph, pw, shift, x.device)
+            if mask is not None:
+                mask = mask.to(q.dtype).expand(nh * nw, heads, n, n).repeat(b, 1, 1, 1)
+            x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                               dropout_p=self.dropout if self.training else 0.0)
+            x = self.proj(x.transpose(1, 2).reshape(b * nh * nw, n, c))
+            x = x.view(b, nh, nw, wh, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(b, ph, pw, c)
+            if any(shift):
+                x = torch.roll(x, shifts=shift, dims=(1, 2))
+            return x[:, :h, :w, :].contiguous()
+
+    class Mul(nn.Module):
+        """The element-wise product of two inputs (a gate), or of one input and
+        a learned scale of shape ``scale`` (a layer scale), broadcast as torch does."""
+
+        def __init__(self, scale=None):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(tuple(scale))) if scale is not None else None
+
+        def forward(self, x, gate=None):
+            return x * (self.scale if gate is None else gate)
+
+    return {"channel_norm": ChannelLayerNorm, "attention": SelfAttention,
+            "products": DotProductAttention, "window_attention": WindowAttention, "mul": Mul}

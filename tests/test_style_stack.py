@@ -10,6 +10,7 @@ import pytest
 import netviz
 from netviz import zoo
 from netviz.scene import Text, boxes_overlap
+from netviz.styles import common
 from netviz.styles.common import Ids
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -377,13 +378,17 @@ def test_traced_efficientnet_custom_boxes_are_short():
     kinds = {l.attrs["kind"] for l in net.layers if l.type == "custom"}
     root = parse(fig.svg())
     custom = [u for u in units(root) if "custom" in classes(u)]
-    assert len(custom) >= 10
+    assert len(custom) == len([l for l in net.layers if l.type == "custom"
+                               and common.category(l) == "custom"])
     for u in custom:
         text = " ".join(text_of(t) for t in texts(u, "box-text"))
         kind, shape = text.split(", ")
         assert kind in kinds and "." not in text and re.fullmatch(r"\d+(x\d+)*", shape), text
-    assert "mul, 32x112x112" in [" ".join(text_of(t) for t in texts(u, "box-text")) for u in custom]
     assert all(len(list(texts(u, "box-text"))) == 1 for u in custom), "one line each"
+    # squeeze-and-excitation's products are gates: a circle with a cross, one per block
+    gates = [u for u in units(root) if "mul" in classes(u)]
+    assert len(gates) == sum(l.type == "mul" for l in net.layers) == 16
+    assert all([text_of(t) for t in texts(u, "merge-text")] == ["\u00d7"] for u in gates)
 
 
 # --- the legend -------------------------------------------------------------------

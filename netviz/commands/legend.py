@@ -19,8 +19,8 @@ def legend_cmd(output, theme, columns, scale):
     """Draw the key to the cells: every cell kind with its name (e.g. netviz legend -o key.png).
 
     The kinds are grouped as inputs and outputs, hidden, convolution, pooling,
-    normalisation, memory and connections: one key for all the bars and short
-    figures of a document.
+    normalisation, memory, attention and connections: one key for all the bars
+    and short figures of a document.
     """
     from dataclasses import replace
 

@@ -1,18 +1,21 @@
 """How an ONNX graph is read: which tensors are constants (weights, and the
-arithmetic on sizes exporters write), the shapes ONNX's inference gives,
-local response normalisation as torch writes it out, layer names, and the
-parameter counts the file's weights fix (checked after ``--input``)."""
+arithmetic on sizes exporters write, worked out where ONNX's inference does
+not), the shapes ONNX's inference gives and where the batch is in them, the
+learned tensors behind a constant input, local response normalisation as
+torch writes it out, and the parameter counts the file's weights fix
+(checked after ``--input``)."""
 from __future__ import annotations
 
-import ast
 import re
 from math import prod
 
 import numpy as np
 
-from ..ir import Network, format_shape, unique_name
+from ..ir import Network, format_shape
+from .onnx_batch import follow, leads
 
 FLOATS = (1, 10, 11, 16)  # float, float16, double, bfloat16: weights, not indices
+_GENERATED = re.compile(r"^(onnx::|val_|_val|const|_v_|/)|Constant", re.I)  # exporters' names
 
 
 def _squeeze(v, a):
@@ -51,7 +54,13 @@ _FOLD = {  # the arithmetic on small constants that value() works out
     "Add": lambda v, a: v[0] + v[1], "Sub": lambda v, a: v[0] - v[1],
     "Mul": lambda v, a: v[0] * v[1], "Div": _div, "Slice": _slice,
     "Gather": lambda v, a: np.take(v[0], v[1], axis=a.get("axis", 0)),
+    "CastLike": lambda v, a: v[0], "Equal": lambda v, a: v[0] == v[1],
+    "Where": lambda v, a: np.where(v[0], v[1], v[2]), "Mod": lambda v, a: np.mod(v[0], v[1]),
+    "Max": lambda v, a: np.maximum(*v), "Min": lambda v, a: np.minimum(*v),
+    "Expand": lambda v, a: v[0] * np.ones([int(d) for d in v[1]], v[0].dtype),
+    "ConstantOfShape": lambda v, a: np.zeros([int(d) for d in v[0]], np.int64),
 }
+# ConstantOfShape's value is its attribute; value() reads it (0 when the attribute is absent)
 
 
 class Graph:
@@ -65,8 +74,11 @@ class Graph:
         self.inits = {t.name: t for t in g.initializer}
         self.consts = {}  # name -> TensorProto / python value of Constant nodes
         self.shapes: dict[str, tuple] = {}  # full shape with the batch; entries int or str
+        self.types: dict[str, int] = {}  # ONNX element types, where known
         for vi in (*g.input, *g.value_info, *g.output):
             t = vi.type.tensor_type
+            if t.elem_type:
+                self.types[vi.name] = t.elem_type
             if t.HasField("shape"):
                 self.shapes[vi.name] = tuple(
                     d.dim_value if d.HasField("dim_value") else (d.dim_param or "?")
@@ -94,6 +106,8 @@ class Graph:
                 self.uses[i] = self.uses.get(i, 0) + 1
         for o in g.output:
             self.uses[o.name] = self.uses.get(o.name, 0) + 1
+        real = [vi.name for vi in g.input if vi.name not in self.inits]
+        self.batch, self.batch_size = follow(self, real[0]) if len(real) == 1 else ({}, 1)
 
     def value(self, name, depth: int = 0):
         """The value of a small constant tensor as a list (or None if unknown):
@@ -118,11 +132,15 @@ class Graph:
             if node is None or name not in self.static or depth > 8 \
                     or node.op_type not in _FOLD or len(node.output) != 1:
                 return None
-            args = [self.value(i, depth + 1) for i in node.input if i]
+            ins = node.input[:1] if node.op_type == "CastLike" else node.input  # (its type only)
+            args = [self.value(i, depth + 1) for i in ins if i]
             if any(v is None for v in args):
                 return None
             a = {x.name: self.onnx.helper.get_attribute_value(x) for x in node.attribute}
             arrays = [np.asarray(v) for v in args]
+            if node.op_type == "ConstantOfShape" and "value" in a:
+                fill = numpy_helper.to_array(a["value"]).reshape(-1)[0]
+                return np.full([int(d) for d in arrays[0]], fill).tolist()
             return _FOLD[node.op_type](arrays, a).tolist()
         except Exception:  # anything unusual: the value is simply not known
             return None
@@ -137,11 +155,50 @@ class Graph:
         return True
 
     def dims(self, name):
-        """A tensor's shape without the batch if every size is known, else None."""
+        """A tensor's shape as netviz draws it, if every size is known (else None):
+        without the batch where the batch is its first axis, else whole (the
+        batch folded into another axis, or moved; see ``onnx_batch``)."""
         s = self.shapes.get(name)
-        if s is None or not s or not all(isinstance(d, int) and d > 0 for d in s[1:]):
+        if s is None or not s:
             return None
-        return tuple(s[1:])
+        if self.batch_leads(name):
+            s = s[1:]
+        return tuple(s) if all(isinstance(d, int) and d > 0 for d in s) else None
+
+    def batch_leads(self, name) -> bool:
+        return name not in self.batch or leads(self.batch[name], self.shapes.get(name),
+                                                 self.batch_size)
+
+    def weights_behind(self, name, seen=None) -> dict:
+        """The learned tensors a constant input is computed from (the class
+        token behind an Expand, a weight behind the Identity that the exporter
+        shares it through): {name: size}, each under the name nearest the
+        layer, as torch names the parameter. Sizes are not weights (a Shape
+        ends the search), nor are integer tensors and scalar constants."""
+        seen = set() if seen is None else seen
+        if name in seen:
+            return {}
+        seen.add(name)
+        node = self.producer.get(name)
+        if name in self.inits or node is not None and node.op_type == "Identity" \
+                and self.is_param(name):
+            return {name: self.size(name)} if self.is_weight(name) else {}
+        if node is None or name not in self.static or node.op_type in ("Shape", "Size"):
+            return {}
+        out = {}
+        for i in self.ins[id(node)]:
+            out.update(self.weights_behind(i, seen))
+        return out
+
+    def is_weight(self, name) -> bool:
+        """A stored float tensor that is a learned parameter, not a constant an
+        exporter wrote (a scalar named onnx::Mul_12, val_3, ...)."""
+        t = name
+        while t not in self.inits:
+            t = self.producer[t].input[0]
+        if self.inits[t].data_type not in FLOATS:
+            return False
+        return self.size(name) > 1 or not _GENERATED.match(name)
 
     def rank(self, name):
         s = self.shapes.get(name)
@@ -216,90 +273,6 @@ def find_lrns(g: Graph):
     return found, inside
 
 
-def scope_of(node):
-    """(module path, True) from what torch's exporters record, or ("", False)."""
-    for p in node.metadata_props:  # torch.onnx.export(dynamo=True)
-        if p.key == "pkg.torch.onnx.name_scopes":
-            try:
-                scopes = [s for s in ast.literal_eval(p.value)[:-1] if s]
-            except (ValueError, SyntaxError):
-                break
-            return (scopes[-1] if scopes else ""), True
-    if node.name.startswith("/"):  # the TorchScript exporter: /layer1/layer1.0/conv1/Conv
-        parts: list[str] = []  # a Sequential's child is written "seq.0" after "seq",
-        prev = None  # and its child in turn "seq.0.0" after "seq.0"
-        for seg in node.name.strip("/").split("/")[:-1]:
-            parts.append(seg[len(prev) + 1:] if prev and seg.startswith(prev + ".") else seg)
-            prev = seg
-        return ".".join(parts), True
-    return "", False
-
-
-# ONNX ops under the names ``netviz trace`` gives the torch calls that export
-# to them (torch.mul, F.layer_norm, x.permute, ...), for custom layers' kinds
-_TORCH_NAMES = {
-    "MatMul": "matmul", "Gemm": "linear", "Concat": "cat", "PRelu": "prelu",
-    "LayerNormalization": "layer_norm", "GroupNormalization": "group_norm",
-    "InstanceNormalization": "instance_norm", "ReduceMean": "mean", "ReduceSum": "sum",
-    "ReduceMax": "amax", "ReduceMin": "amin", "LogSoftmax": "log_softmax",
-    "ConvTranspose": "conv_transpose", "AveragePool": "avg_pool", "MaxPool": "max_pool",
-}
-
-
-def custom_kind(node, rank: int | None = None) -> str:
-    """The kind of a custom layer, as the tracer names the torch call: 'mul'
-    for Mul, 'layer_norm' for LayerNormalization, 'conv1d' for a Conv over
-    one dimension (``rank``: the rank of the node's weight or input)."""
-    op = node.op_type
-    name = _TORCH_NAMES.get(op) or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", op).lower()
-    if op in ("Conv", "ConvTranspose", "AveragePool", "MaxPool") and rank is not None \
-            and 3 <= rank <= 5:
-        name = f"{name}{rank - 2}d"
-    return name
-
-
-def _clean(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_.-")
-
-
-def layer_names(layers: list[dict]) -> list[str]:
-    """Module paths where torch recorded them (as ``netviz trace`` names
-    layers), else the node's own name, else the type and a number."""
-    scopes = {}
-    for entry in layers:
-        if entry["node"] is not None:
-            scopes[id(entry)] = scope_of(entry["node"])
-    containers = {p for s, _ in scopes.values() for p in _prefixes(s)}
-    taken, names, counts = set(), [], {}
-    for entry in layers:
-        node, kind = entry["node"], entry.get("primary", entry["type"])
-        if kind == "custom":
-            kind = entry["attrs"]["kind"]
-        weight = entry.get("weight") or ""
-        if node is None:
-            base = "input"
-        elif weight.endswith(".weight") and ":" not in weight and _clean(weight[:-7]):
-            base = _clean(weight[:-7])
-        elif scopes[id(entry)][1]:
-            scope = _clean(scopes[id(entry)][0])
-            base = scope if scope and scope not in containers else \
-                f"{scope}.{kind}" if scope else kind
-        elif _clean(node.name):
-            base = _clean(node.name)
-        else:
-            counts[kind] = counts.get(kind, 0) + 1
-            base = f"{kind}{counts[kind]}"
-        if entry.get("suffix"):
-            base = f"{base}.{entry['suffix']}"
-        names.append(unique_name(base, taken))
-    return names
-
-
-def _prefixes(scope: str):
-    parts = scope.split(".")
-    return {".".join(parts[:i]) for i in range(1, len(parts))}
-
-
 def file_params(layer) -> int | None:
     """The parameters a layer holds in the file, from its weight's shape
     (``weight``, in torch's layout) and its bias; None if not recorded."""
@@ -322,8 +295,10 @@ def weights_in(layer) -> tuple[int, str]:
 
 def check_weights(network: Network) -> None:
     """After ``--input``: every layer whose weights the file holds keeps their
-    size. A ShapeError names the first layer whose parameters would change
-    (an input with other channels, or sizes that reach an fc otherwise)."""
+    size, and every custom layer reads the sizes it was read with (its output
+    is the file's). A ShapeError names the first layer whose parameters would
+    change (an input with other channels, or sizes that reach an fc
+    otherwise) or whose input would."""
     from ..errors import ShapeError
     from ..shapes import infer
 
@@ -336,6 +311,12 @@ def check_weights(network: Network) -> None:
     for layer in network.layers:
         want = file_params(layer)
         info = shaped.info[layer.name]
+        reads = layer.attrs.get("reads") if layer.type == "custom" else None
+        if reads is not None and tuple(map(tuple, reads)) != tuple(map(tuple, info.inputs)):
+            raise ShapeError(f"{layer.name}: a {layer.attrs['kind']} layer keeps the sizes the "
+                             f"file gives it: it reads {' and '.join(map(format_shape, reads))}; "
+                             f"with --input {given} it gets "
+                             f"{' and '.join(map(format_shape, info.inputs))}", network.source)
         if want is None or info.params == want:
             continue
         count, what = weights_in(layer)
@@ -349,3 +330,39 @@ def check_weights(network: Network) -> None:
             why = (f"its weights hold {want:,} parameters; with --input {given} netviz counts "
                    f"{info.params:,}")
         raise ShapeError(f"{layer.name}: {why}", network.source)
+
+
+def fold_sizes(onnx, model, path) -> bool:
+    """Write the sizes an exporter computes (the shape given to a Reshape or
+    an Expand, worked out from constants and known shapes) into the model as
+    constants, where ONNX's shape inference could not work them out itself,
+    so that it can then. True if anything was written."""
+    from onnx import numpy_helper
+
+    g = Graph(onnx, model, path)
+    done = False
+    for node in g.nodes:
+        outs = [g.shapes.get(o) for o in node.output if o]
+        if all(s is not None and all(isinstance(d, int) for d in s) for s in outs):
+            continue
+        for k, name in enumerate(node.input):
+            if k == 0 or not name or name not in g.static or name in g.inits:
+                continue
+            producer = g.producer.get(name)
+            if producer is None or producer.op_type == "Constant":
+                continue
+            v = g.value(name)
+            if v is None:
+                continue
+            array = np.asarray(v)
+            if name in g.types:
+                array = array.astype(onnx.helper.tensor_dtype_to_np_dtype(g.types[name]))
+            elif array.dtype.kind in "iub" or node.op_type in ("Reshape", "Expand", "Tile"):
+                array = array.astype(np.int64)
+            const = f"netviz.folded.{name}"
+            if const not in g.inits:
+                model.graph.initializer.append(numpy_helper.from_array(array, const))
+                g.inits[const] = model.graph.initializer[-1]
+            node.input[k] = const
+            done = True
+    return done

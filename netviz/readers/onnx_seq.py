@@ -44,7 +44,8 @@ def map_node(b, node, a) -> bool:
     if op in RECURRENT:
         return recurrent(b, node, a, live)
     if op == "Gather":
-        return embedding(b, node, a, live) or last_step(b, node, a, live)
+        return embedding(b, node, a, live) or last_step(b, node, a, live) \
+            or same_elements(b, node, live)
     if op == "Slice" and live == [x]:
         return slice_(b, node)
     if op == "Split" and live == [x]:
@@ -154,6 +155,32 @@ def last_step(b, node, a, live) -> bool:
     return True
 
 
+def _batch_axis(g, name):
+    """The axis holding the batch (0 where it is not followed)."""
+    state = g.batch.get(name, (0, 1))
+    return state[0] if state is not None else None
+
+
+def same_elements(b, node, live) -> bool:
+    """A Gather of every element in order from a flattened tensor (the default
+    exporter's x.as_strided with x's own sizes, after adaptive pooling): x again."""
+    g = b.g
+    x, out = node.input[0], node.output[0]
+    flat = g.producer.get(x)
+    index = g.value(node.input[1]) if len(node.input) > 1 else None
+    if live != [x] or flat is None or flat.op_type != "Reshape" or g.rank(x) != 1:
+        return False
+    src = flat.input[0]
+    size = g.size(src)
+    values = index
+    while isinstance(values, list) and values and isinstance(values[0], list):
+        values = [v for row in values for v in row]
+    if src not in b.of or g.shapes.get(out) != g.shapes.get(src) or values != list(range(size)):
+        return False
+    b.alias(out, src)
+    return True
+
+
 def _sliced(n: int, start: int, end: int, step: int) -> int:
     return len(range(*slice(start, end, step).indices(n)))
 
@@ -173,12 +200,14 @@ def slice_(b, node) -> bool:
     out = list(shape)
     for s, e, ax, st in zip(starts, ends, axes, steps):
         ax %= len(shape)
-        if ax == 0 or st == 0:
+        if ax == _batch_axis(g, node.input[0]) or st == 0:
             return False  # the batch is not sliced
         out[ax] = _sliced(shape[ax], s, e, st)
-    if not all(out[1:]):
+    if g.batch_leads(node.input[0]):
+        out = out[1:]
+    if not all(out):
         return False
-    b.add("custom", {"kind": "slice", "output": tuple(out[1:]), "params": 0, "macs": 0},
+    b.add("custom", {"kind": "slice", "output": tuple(out), "params": 0, "macs": 0},
           [b.of[node.input[0]]], node.output[0])
     return True
 
@@ -197,14 +226,15 @@ def split(b, node, a) -> bool:
         parts = a.get("num_outputs", len(outs))
         each = -(-shape[axis] // parts)
         sizes = [min(each, shape[axis] - i * each) for i in range(parts)]
-    if axis == 0 or not isinstance(sizes, list) or len(sizes) != len(outs) \
+    if axis == _batch_axis(g, x) or not isinstance(sizes, list) or len(sizes) != len(outs) \
             or sum(sizes) != shape[axis]:
         return False
+    lead = 1 if g.batch_leads(x) else 0
     for i, (o, size) in enumerate(zip(outs, sizes)):
         if not o or not g.uses.get(o):
             continue
-        dims = list(shape[1:])
-        dims[axis - 1] = int(size)
+        dims = list(shape[lead:])
+        dims[axis - lead] = int(size)
         b.add("custom", {"kind": "split", "output": tuple(dims), "params": 0, "macs": 0},
               [b.of[x]], o)
         b.layers[-1]["suffix"] = str(i)

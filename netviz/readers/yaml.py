@@ -384,7 +384,8 @@ def _link(raw: list[dict], file: str | None) -> tuple[Layer, ...]:
                 raise SpecError.at(f"{r['name']}: {r['type']} combines at least {ltype.min_inputs} "
                                    f"inputs, got {len(r['inputs'])}", r["loc"])
             if ltype.max_inputs is not None and len(r["inputs"]) > ltype.max_inputs:
-                raise SpecError.at(f"{r['name']}: {r['type']} reads one input, got "
+                most = "one input" if ltype.max_inputs == 1 else f"at most {ltype.max_inputs} inputs"
+                raise SpecError.at(f"{r['name']}: {r['type']} reads {most}, got "
                                    f"{len(r['inputs'])} ({', '.join(r['inputs'])})", r["loc"])
         if r["type"] != "input" and not r["inputs"] and ltype.min_inputs > 0:
             raise SpecError.at(f"{r['name']}: the first layer must be the input", r["loc"])

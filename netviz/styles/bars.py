@@ -11,7 +11,9 @@ from .row import Column, bar_for, layout, tooltip
 
 METRICS = ("size", "params", "macs", "time", "memory")
 BARRED = {"input", "conv", "maxpool", "avgpool", "fc", "add", "concat", "custom", "deconv", "upsample",
-          "recurrent", "embedding"}
+          "recurrent", "embedding", "attention", "mul"}
+# what a normalisation shares a cell with, as batchnorm does a convolution's
+_NORMALISED = {"batchnorm": ("conv",), "norm": ("conv", "fc")}
 
 
 def conv_label(layer) -> list[str]:
@@ -45,6 +47,27 @@ def label_for(layer) -> list[str]:
         return [f"{layer.attrs['dim']}", f"vocab {layer.attrs['num']}"]
     if cat == "custom":
         return [str(layer.attrs.get("kind", "custom"))]
+    if cat == "attention":
+        return attention_label(layer)
+    if cat == "mul":
+        return ["scale"] if layer.attrs.get("scale") is not None else []
+    return []
+
+
+def attention_label(layer, times: str = "*") -> list[str]:
+    """A window and its shift, or "products" for attention without projections."""
+    a = layer.attrs
+    if a.get("kind") == "windowed":
+        wh, ww = a["window"]
+        shift = a.get("shift", (0, 0))
+        return [f"window {wh}{times}{ww}"] + ([f"shift {common.pair_text(shift)}"] if any(shift) else [])
+    return [] if a.get("project", True) else ["products"]
+
+
+def inner_for(layer) -> list[str]:
+    """The text inside a cell: an attention's heads."""
+    if common.category(layer) == "attention":
+        return [f"{layer.attrs['heads']} heads"]
     return []
 
 
@@ -59,34 +82,50 @@ def columns(shaped: ShapedNetwork, metric: str = "size") -> list[Column]:
         if not any(key in m for m in shaped.metrics.values()):
             raise UsageError(f"--bar-metric {metric}: this profile has no {metric} per layer "
                              "(peak memory is measured on CUDA only)")
+    from . import tensors
     cols = []
     net = shaped.network
     owner: dict[str, Column] = {}
+    layouts = tensors.layouts(shaped)
+    images = any(v in (tensors.CHW, tensors.HWC) for v in layouts.values())
     for layer in net.layers:
         cat = common.category(layer)
         if cat in common.HIDDEN:
             continue
-        conv = _conv_before(layer, owner, net) if cat == "batchnorm" else None
+        conv = _cell_before(layer, owner, net, _NORMALISED[cat]) if cat in _NORMALISED else None
         if conv is not None:  # conv + batchnorm is one unit: one cell
             conv.layers += (layer,)
             conv.tooltip = tooltip(conv.layers, shaped)
             continue
         kind = common.cell_kind(layer, shaped)
         show_bar = cat in BARRED if metric == "size" else True
-        cols.append(Column(kind=kind, layers=(layer,), label=label_for(layer),
-                           bar=bar_for(layer, shaped, metric) if show_bar else None,
-                           tooltip=tooltip((layer,), shaped)))
+        layout = layouts[layer.name]
+        token_ids = layer.type == "input" and any(
+            net[c].type == "embedding" for c in net.consumers[layer.name])
+        seq = layout == tensors.SEQ or token_ids or (layout == tensors.VEC and not images)
+        cols.append(Column(kind=kind, layers=(layer,), label=label_for(layer), inner=inner_for(layer),
+                           bar=bar_for(layer, shaped, metric, layout) if show_bar else None,
+                           tooltip=tooltip((layer,), shaped),
+                           scale="seq" if seq and metric == "size" else "image"))
         owner[layer.name] = cols[-1]
     return cols
 
 
-def _conv_before(layer, owner: dict, net):
-    """The column of the convolution a batchnorm normalises, if it reads
-    from nothing else and nothing else reads the convolution."""
+def _cell_before(layer, owner: dict, net, categories):
+    """The column of the convolution (or fc) a normalisation normalises, if it
+    reads from nothing else and nothing else reads the convolution (layers
+    without a cell between them, a permute, say, are looked through)."""
     if len(layer.inputs) != 1 or layer.label:
         return None
-    col = owner.get(layer.inputs[0])
-    if col is None or common.category(col.layers[-1]) != "conv" or len(net.consumers[col.layers[-1].name]) != 1:
+    src = layer.inputs[0]
+    while src not in owner:
+        before = net[src]
+        if common.category(before) not in common.HIDDEN or len(before.inputs) != 1 \
+                or len(net.consumers[src]) != 1:
+            return None
+        src = before.inputs[0]
+    col = owner[src]
+    if common.category(col.layers[-1]) not in categories or len(net.consumers[col.layers[-1].name]) != 1:
         return None
     return col
 

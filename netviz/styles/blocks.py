@@ -20,6 +20,8 @@ from .org_draw import Placer, beside, edges
 from .row import assign_lanes
 from .short import LEFT_OUT, pool_after
 
+MARKERS = ("add", "concat", "mul")  # merges drawn as a marker on the axis, not a block
+
 SIDE = 12.0  # px per sqrt(rows) for a box's height, and per sqrt(columns) for its depth
 MAX_SIDE = 300.0  # the tallest box, for very large inputs
 MIN_TALL = 130.0  # the tallest box, for networks of small maps
@@ -62,11 +64,11 @@ class Unit:
 
     @property
     def boxed(self) -> bool:
-        return self.kind not in ("fc", "output", "add", "concat") and len(self.shape) == 3
+        return self.kind not in ("fc", "output", *MARKERS) and len(self.shape) == 3
 
     @property
     def marked(self) -> bool:
-        return self.kind in ("add", "concat")
+        return self.kind in MARKERS
 
     @property
     def end(self) -> float:
@@ -78,14 +80,18 @@ class Unit:
 def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
     """The blocks in topological order, and the edges between them."""
     net = shaped.network
+    from .tensors import HWC, layouts
     units: list[Unit] = []
     owner: dict[str, int] = {}
+    layout = layouts(shaped)
     for layer in net.layers:
         if layer.name in owner:  # a pooling merged into its convolution
             units[owner[layer.name]].layers.append(layer)
             continue
         cat = common.category(layer)
         out = tuple(shaped.info[layer.name].output)
+        if layout[layer.name] == HWC:  # a channels-last map is drawn as the others: C, H, W
+            out = (out[2], out[0], out[1])
         src = owner.get(layer.inputs[0]) if layer.inputs else None
         if cat in LEFT_OUT:
             if src is not None:
@@ -100,7 +106,8 @@ def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
             continue
         kind = {"input": "input", "conv": "conv", "fc": "fc", "softmax": "output", "add": "add",
                 "concat": "concat", "maxpool": "pool", "avgpool": "pool", "deconv": "deconv",
-                "upsample": "upsample", "recurrent": "recurrent", "embedding": "embedding"}.get(cat, "custom")
+                "upsample": "upsample", "recurrent": "recurrent", "embedding": "embedding",
+                "attention": "attention", "mul": "mul"}.get(cat, "custom")
         unit = Unit(kind, layer, out, layers=[layer])
         owner[layer.name] = len(units)
         if cat == "conv":

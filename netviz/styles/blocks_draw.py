@@ -153,10 +153,13 @@ def _quarter(n: int = 6):
 
 
 def marker(cx: float, r: float, kind: str, fill: str) -> list:
-    """A sum ("+") or concatenation ("||") marker on the axis."""
+    """A sum ("+"), product ("x") or concatenation ("||") marker on the axis."""
     s = r * 0.5
     if kind == "add":
         marks = [((cx - s, 0.0), (cx + s, 0.0)), ((cx, -s), (cx, s))]
+    elif kind == "mul":
+        d = s * 0.8
+        marks = [((cx - d, -d), (cx + d, d)), ((cx - d, d), (cx + d, -d))]
     else:
         marks = [((cx - s * 0.45, -s), (cx - s * 0.45, s)), ((cx + s * 0.45, -s), (cx + s * 0.45, s))]
     return [Circle(round(cx, 3), 0.0, r, fill=fill, stroke=EDGE, stroke_width=EDGE_WIDTH, cls=f"marker {kind}")] + \
@@ -170,11 +173,13 @@ PALETTES = {
     "default": {"input": "#FFF0B8", "conv": "#FBE0B4", "pool": "#E0806A", "fc": "#C7EBD2",
                 "output": "#9B6AAE", "add": "#843C0C", "concat": "#7030A0", "custom": "#D9D9D9",
                 "arrow": "#4F7C84", "label": "#262626", "deconv": "#B4C7E7", "upsample": "#DEE6F4",
-                "recurrent": "#9ADCF6", "embedding": "#DDEFC9"},
+                "recurrent": "#9ADCF6", "embedding": "#DDEFC9", "attention": "#BFE6E5",
+                "mul": "#C55A11"},
     "colorblind": {"input": "#F7EFA0", "conv": "#F3D08A", "pool": "#D55E00", "fc": "#8FD6C1",
                    "output": "#56B4E9", "add": "#6B3E1E", "concat": "#0072B2", "custom": "#D9D9D9",
                    "arrow": "#3A6F8F", "label": "#1A1A1A", "deconv": "#A9CAE8", "upsample": "#DCEAF6",
-                   "recurrent": "#A9D3F0", "embedding": "#BFE7DC"},
+                   "recurrent": "#A9D3F0", "embedding": "#BFE7DC", "attention": "#C9C3E6",
+                   "mul": "#D55E00"},
 }
 
 
@@ -190,7 +195,8 @@ def palette(theme) -> dict:
             "deconv": lighten(c.get("deconv", c["custom"]), 0.6),
             "upsample": lighten(c.get("upsample", c["custom"]), 0.6),
             "recurrent": lighten(c.get("recurrent", c["custom"]), 0.6),
-            "embedding": lighten(c.get("embedding", c["custom"]), 0.6)}
+            "embedding": lighten(c.get("embedding", c["custom"]), 0.6),
+            "attention": lighten(c.get("attention", c["custom"]), 0.6), "mul": c.get("mul", c["add"])}
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -245,7 +251,8 @@ def shift(item, dx: float, dy: float):
 LEGEND_NAMES = {"input": "Input", "conv": "Convolution", "pool": "Pooling",
                 "fc": "Fully connected", "output": "Softmax output", "add": "Element-wise sum",
                 "concat": "Concatenation", "custom": "Other module", "deconv": "Deconvolution",
-                "upsample": "Upsampling", "recurrent": "Recurrent", "embedding": "Embedding"}
+                "upsample": "Upsampling", "recurrent": "Recurrent", "embedding": "Embedding",
+                "attention": "Attention", "mul": "Element-wise product"}
 
 
 def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float,
@@ -264,7 +271,7 @@ def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float
         w = 26 + text_width(name, size)
         if cx > x and cx + w > x + max_width:
             cx, cy = x, cy + row_h
-        if kind in ("add", "concat"):
+        if kind in ("add", "concat", "mul"):
             icon = marker(cx + 8, 7.0, kind, colours[kind])
             icon = [shift(i, 0, cy + 10) for i in icon]
         else:
@@ -281,6 +288,6 @@ def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float
 
 def _look(kind: str, colours: dict) -> tuple:
     """What a kind's swatch draws: a marker or a box, its fill, its width."""
-    if kind in ("add", "concat"):
+    if kind in ("add", "concat", "mul"):
         return (kind, colours[kind], 0.0)
     return ("box", colours[kind], 5.0 if kind == "pool" else 10.0)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..ir import Layer, ShapedNetwork
-from ..scene import Circle, Group, Path, Polygon, Text, text_width
+from ..scene import Circle, Group, Path, Polygon, Rect, Text, text_width
 
 LAYER_CATEGORY = None  # filled lazily from netviz.layers
 
@@ -56,6 +56,9 @@ THEMES = {
         "recurrent": "#00B0F0", "recurrent_ring": "#46CCFF", "recurrent_line": "#E0F5FD",
         "recurrent_handle": "#5B9BD5", "recurrent_mark": "#0090C3",
         "embedding": "#92D050", "embedding_ring": "#C5E3A6",
+        "norm": "#7F7F7F", "norm_ring": "#B3B3B3", "norm_text": "#FFFFFF",
+        "attention": "#2E9C9A", "attention_ring": "#8FD1CF", "attention_mark": "#D5EFEE",
+        "mul": "#C55A11", "mul_mark": "#FFFFFF", "gate_frame": "#C55A11",
         "custom": "#262626", "cell_text": "#FFFFFF", "label": "#5B9BD5", "bar": "#5B9BD5",
         "title": "#262626", "background": "#FFFFFF", "frame": "#F3F7FC",
     }, "the colours of the hand-drawn reference figures"),
@@ -69,6 +72,9 @@ THEMES = {
         "recurrent": "#5DADE2", "recurrent_ring": "#A9D3F0", "recurrent_line": "#EEF6FC",
         "recurrent_handle": "#1F5F8B", "recurrent_mark": "#1F5F8B",
         "embedding": "#009E73", "embedding_ring": "#80CFB9",
+        "norm": "#8C8C8C", "norm_ring": "#C6C6C6", "norm_text": "#FFFFFF",
+        "attention": "#332288", "attention_ring": "#9A91D0", "attention_mark": "#DDD9F2",
+        "mul": "#D55E00", "mul_mark": "#FFFFFF", "gate_frame": "#D55E00",
         "custom": "#262626", "cell_text": "#1A1A1A", "label": "#0072B2", "bar": "#0072B2",
         "title": "#262626", "background": "#FFFFFF", "frame": "#F2F5F8",
     }, "Okabe-Ito colours, distinguishable with every common colour-vision deficiency"),
@@ -96,7 +102,14 @@ LEGEND_NAMES = {
     "deconv": "Deconvolution", "upsample": "Upsampling",
     "lstm": "LSTM", "bilstm": "Bidirectional LSTM", "gru": "GRU", "rnn": "RNN",
     "embedding": "Embedding",
+    "layernorm": "Layer normalisation", "groupnorm": "Group normalisation",
+    "rmsnorm": "RMS normalisation", "attention": "Attention (heads)",
+    "attention_window": "Window attention", "mul": "Element-wise product (gate)",
 }
+
+# The letters in a normalisation cell, and the merge cells drawn as small dots.
+NORM_MARKS = {"layernorm": "LN", "groupnorm": "GN", "rmsnorm": "RMS"}
+DOTS = ("add", "concat", "mul")
 
 
 def cell_kind(layer: Layer, shaped: ShapedNetwork) -> str:
@@ -117,6 +130,10 @@ def cell_kind(layer: Layer, shaped: ShapedNetwork) -> str:
         return "conv"
     if cat == "softmax":
         return "output"
+    if cat == "norm":
+        return layer.type
+    if cat == "attention":
+        return "attention_window" if layer.attrs.get("kind") == "windowed" else "attention"
     if cat == "recurrent":
         if layer.type == "lstm" and layer.attrs.get("bidirectional"):
             return "bilstm"
@@ -161,6 +178,27 @@ def draw_cell(kind: str, cx: float, cy: float, r: float, theme: Theme) -> list:
                         opacity=0.7)]
     if kind in ("add", "concat"):
         return [Circle(cx, cy, r * 0.38, fill=t[kind])]
+    if kind == "mul":  # a product: the merge dot with a cross in it
+        d, w = r * 0.38, max(1.2, r * 0.05)
+        a = d * 0.5
+        return [Circle(cx, cy, d, fill=t["mul"]),
+                Path(((cx - a, cy - a), (cx + a, cy + a)), stroke=t["mul_mark"], stroke_width=w,
+                     cls="mark"),
+                Path(((cx - a, cy + a), (cx + a, cy - a)), stroke=t["mul_mark"], stroke_width=w,
+                     cls="mark")]
+    if kind in NORM_MARKS:  # grey as LRN and batchnorm, ringed, with its letters
+        text = NORM_MARKS[kind]
+        return [Circle(cx, cy, r, fill=t["norm_ring"]), Circle(cx, cy, r * 0.8, fill=t["norm"]),
+                Text(cx, cy + r * (0.18 if len(text) == 2 else 0.14), text,
+                     size=r * (0.5 if len(text) == 2 else 0.4), color=t["norm_text"], weight="bold",
+                     cls="mark")]
+    if kind == "attention":
+        return [Circle(cx, cy, r, fill=t["attention_ring"]), Circle(cx, cy, r * 0.8, fill=t["attention"])]
+    if kind == "attention_window":  # the ring around a window: a square with rounded corners
+        h = r * 0.7
+        return [Circle(cx, cy, r, fill=t["attention_ring"]),
+                Rect(cx - h, cy - h, 2 * h, 2 * h, fill=t["attention"], rx=r * 0.14,
+                     stroke=t["attention_mark"], stroke_width=max(0.8, r * 0.035))]
     if kind == "custom":
         return [Circle(cx, cy, r * 0.85, fill=t["custom"])]
     return [Circle(cx, cy, r, fill=t[kind])]  # input, lrn, fc

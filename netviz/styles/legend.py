@@ -1,6 +1,6 @@
 """The legend of every cell kind, as one figure (../reference/legend-cells.png):
 the kinds in groups (inputs and outputs, hidden, convolution, pooling,
-normalisation, memory, connections), each with its icon and name, so that
+normalisation, memory, attention, connections), each with its icon and name, so that
 a document can show the key once for all its figures."""
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ GROUPS = (
     ("Hidden", ("fc", "embedding")),
     ("Convolution", ("conv", "conv_1xn", "conv_nx1", "conv_dw", "conv_group", "conv_pool", "deconv")),
     ("Pooling and upsampling", ("maxpool", "avgpool", "upsample")),
-    ("Normalisation", ("lrn", "batchnorm")),
+    ("Normalisation", ("lrn", "batchnorm", "layernorm", "groupnorm", "rmsnorm")),
     ("Memory", ("rnn", "lstm", "gru", "bilstm")),
-    ("Connection", ("concat", "add")),
+    ("Attention", ("attention", "attention_window")),
+    ("Connection", ("concat", "add", "mul")),
     ("Other", ("custom",)),
 )
 R = 20.0

@@ -18,8 +18,8 @@ from ..ir import ShapedNetwork
 from ..scene import Group, Path, Rect, Scene, Text, text_width
 from . import common
 from .modules import Cell, Module, Run, cells_of, collapse
-from .row import (BAR_MAX, GAP, LABEL_LINE, LABEL_SIZE, MARGIN, TEXT_GAP, R, Column, bar_group,
-                  cell_group, label_group, label_width)
+from .row import (BAR_MAX, GAP, LABEL_LINE, LABEL_SIZE, MARGIN, SCALE_ROOM, TEXT_GAP, R, Column,
+                  bar_group, cell_group, label_group, label_width, scale_labels, scales)
 
 DOT = R * 0.38  # radius of a merge cell
 EDGE = 6.0  # from a module's slot to its frame
@@ -58,7 +58,7 @@ class _Row:
 
     # measuring -----------------------------------------------------------
     def radius(self, col: Column) -> float:
-        return DOT if col.kind in ("add", "concat") else R
+        return DOT if col.kind in common.DOTS else R
 
     def slot(self, col: Column) -> float:
         r = self.radius(col)
@@ -186,8 +186,16 @@ class _Row:
         title = (f"{module.repeat} identical modules, starting at {', '.join(names)}"
                  if module.repeat > 1 else f"module starting at {names[0]}{end}")
         cls = "module" + (" repeated" if module.repeat > 1 else "")
-        frame = Rect(x + EDGE, y + top, right - EDGE, bottom - top, fill=theme["frame"],
-                     stroke=theme["label"], stroke_width=1.0, rx=4.0, cls="module-frame")
+        gate = module.merge is not None and self.columns[module.merge].kind == "mul"
+        if gate:  # a gate scales what it reads, unlike a residual sum: a frame of its own
+            cls += " gate"
+            title = title.replace("module", "gate", 1)
+            frame = Rect(x + EDGE, y + top, right - EDGE, bottom - top, fill=None,
+                         stroke=theme["gate_frame"], stroke_width=1.2, rx=10.0, dash=(2.0, 2.5),
+                         cls="module-frame gate-frame")
+        else:
+            frame = Rect(x + EDGE, y + top, right - EDGE, bottom - top, fill=theme["frame"],
+                         stroke=theme["label"], stroke_width=1.0, rx=4.0, cls="module-frame")
         self.frames.append(Group((frame,), cls=cls, id=self.ids.make("module", names[0]), title=title))
         split = x + EDGE + PAD
         join = x + mx if module.merge is not None else None
@@ -242,9 +250,12 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
     if row.marks:
         body.append(Group(tuple(row.marks), cls="repeats", id="repeats"))
     if with_bars:
-        bar_base = bottom + 12 + BAR_MAX
-        vmax = max((c.bar[0] for c, _ in row.barred), default=0) or 1
-        body.append(Group(tuple(bar_group(c, cx, bar_base, vmax, options, row.ids) for c, cx in row.barred),
+        vmax = scales(row.barred)
+        bar_base = bottom + 12 + BAR_MAX + (SCALE_ROOM if len(vmax) > 1 and options.labels else 0)
+        mixed = len(vmax) > 1
+        body.append(Group(tuple(bar_group(c, cx, bar_base, vmax[c.scale], options, row.ids, mixed)
+                                for c, cx in row.barred)
+                          + tuple(scale_labels(row.barred, bar_base, options)),
                           cls="bars", id="bars"))
         bottom = bar_base + (6 + LABEL_SIZE + 5 if options.labels else 0)
     if title_text:

@@ -43,7 +43,7 @@ MAX_STREAMS = 8
 MIN_SIDE = 25.0  # a small network is drawn larger, until the shortest side of its maps is this long,
 MAX_SIDE = 160.0  # as long as the longest stays within this
 POOL_NOTE = {"maxpool": "Max pooling", "avgpool": "Avg pooling"}
-NOT_DRAWN = frozenset({"act", "dropout", "flatten", "lrn", "batchnorm", "softmax"})
+NOT_DRAWN = frozenset({"act", "dropout", "flatten", "lrn", "batchnorm", "norm", "softmax"})
 
 
 def side(s: int, zoom: float = 1.0) -> float:

@@ -28,6 +28,7 @@ class Column:
     inner: list[str] = field(default_factory=list)  # white lines inside the cell
     bar: tuple[float, str] | None = None  # (value, label)
     tooltip: str = ""
+    scale: str = "image"  # the bars' scale: map sides ("image") or sequence lengths ("seq")
 
     @property
     def cls_kind(self) -> str:
@@ -119,7 +120,7 @@ def place(columns: list[Column], labels: bool, with_bars: bool) -> list[float]:
 
 def icon_top(col: Column, cy: float) -> float:
     """Where an edge meets a cell from above."""
-    return cy - (R * 0.38 if col.kind in ("add", "concat") else R) - 1
+    return cy - (R * 0.38 if col.kind in common.DOTS else R) - 1
 
 
 def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderOptions,
@@ -159,9 +160,11 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
         label_lines = max(label_lines, max(len(t) for t in shared.values()) + 2)
     label_top = cy + R + 8
     bars_top = label_top + label_lines * LABEL_LINE + (12 if label_lines else 4)
+    barred = [(c, x) for c, x in zip(columns, xs) if c.bar is not None] if with_bars else []
+    if len(scales(barred)) > 1 and options.labels:
+        bars_top += SCALE_ROOM
     bar_base = bars_top + BAR_MAX
-    values = [c.bar[0] for c in columns if c.bar is not None]
-    vmax = max(values, default=0) or 1
+    vmax = scales(barred)
 
     cells, labels, bars = [], [], []
     right_edge = 0.0
@@ -172,7 +175,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
             labels.append(label_group(col, cx, label_top, theme, ids))
             right_edge = max(right_edge, cx + label_width(col.label) / 2)
         if with_bars and col.bar is not None:
-            bars.append(bar_group(col, cx, bar_base, vmax, options, ids))
+            bars.append(bar_group(col, cx, bar_base, vmax[col.scale], options, ids, len(vmax) > 1))
             if options.labels:
                 right_edge = max(right_edge, cx + text_width(col.bar[1], LABEL_SIZE) / 2)
     if skips:
@@ -192,6 +195,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
         items.append(Group(tuple(labels), cls="labels", id="labels"))
     bottom = label_top + label_lines * LABEL_LINE if label_lines else cy + R
     if with_bars:
+        bars += scale_labels(barred, bar_base, options)
         items.append(Group(tuple(bars), cls="bars", id="bars"))
         bottom = bar_base + (6 + LABEL_SIZE + 5 if options.labels else 0)
     width = right_edge + MARGIN
@@ -233,8 +237,39 @@ def label_group(col: Column, cx: float, top: float, theme, ids) -> Group:
     return Group(texts, cls=f"label-group layer-{ids.token(col.layers[0].name)}")
 
 
-def bar_group(col: Column, cx: float, bar_base: float, vmax: float, options, ids) -> Group:
-    """A cell's bar in the chart, standing on BAR_BASE, with its label under it."""
+SCALE_ROOM = 16.0  # above the bars, for the names of their scales
+SCALE_SIZE = 11.0
+
+
+def scales(barred) -> dict[str, float]:
+    """The largest bar value of each scale among (column, x) pairs."""
+    out: dict[str, float] = {}
+    for col, _ in barred:
+        out[col.scale] = max(out.get(col.scale, 0.0), col.bar[0])
+    return {k: v or 1.0 for k, v in out.items()}
+
+
+def scale_labels(barred, bar_base: float, options) -> list:
+    """Where a figure's bars stand on two scales (map sides and sequence
+    lengths), each part's scale named over its first bar; none otherwise."""
+    from .tensors import SCALE_NAMES
+    if len(scales(barred)) < 2 or not options.labels:
+        return []
+    items, seen = [], set()
+    for col, cx in barred:
+        if col.scale in seen:
+            continue
+        seen.add(col.scale)
+        items.append(Text(cx - BAR_WIDTH / 2, bar_base - BAR_MAX - 6, SCALE_NAMES[col.scale],
+                          size=SCALE_SIZE, color=options.theme["label"], anchor="start",
+                          cls=f"bar-scale scale-{col.scale}"))
+    return items
+
+
+def bar_group(col: Column, cx: float, bar_base: float, vmax: float, options, ids,
+              mixed: bool = False) -> Group:
+    """A cell's bar in the chart, standing on BAR_BASE, with its label under it
+    (classed with its scale where the figure has two)."""
     first = col.layers[0]
     value, text = col.bar
     h = max(1.0, BAR_MAX * value / vmax) if value > 0 else 1.0
@@ -242,7 +277,8 @@ def bar_group(col: Column, cx: float, bar_base: float, vmax: float, options, ids
     if options.labels:
         prims.append(Text(cx, bar_base + 6 + LABEL_SIZE, text, size=LABEL_SIZE, color=options.theme["label"],
                           cls="bar-label"))
-    return Group(tuple(prims), cls=f"bar layer-{ids.token(first.name)}",
+    scale = f" scale-{col.scale}" if mixed else ""
+    return Group(tuple(prims), cls=f"bar layer-{ids.token(first.name)}{scale}",
                  id=ids.make("bar", first.name), title=f"{first.name}: {text}")
 
 
@@ -335,21 +371,23 @@ def head_room(columns) -> float:
     return R * 0.45 if any(c.kind in common.RECURRENT_KINDS for c in columns) else 0.0
 
 
-def bar_for(layer: Layer, shaped: ShapedNetwork, metric: str) -> tuple[float, str] | None:
+def bar_for(layer: Layer, shaped: ShapedNetwork, metric: str,
+            layout: str | None = None) -> tuple[float, str] | None:
     """The bar under a layer's cell: its feature-map side (a sequence's
-    length), or a measured metric."""
+    length), or a measured metric. ``layout`` is the output's (see
+    tensors.layouts; by its rank where not given)."""
     from ..table import short_count
+    from . import tensors
     info = shaped.info[layer.name]
     if metric == "size":
         out = info.output
-        if len(out) == 3:
-            side = out[1]
-        elif len(out) == 2 or layer.type == "input" and any(
+        if layout is None:
+            layout = {3: tensors.CHW, 2: tensors.SEQ}.get(len(out), tensors.VEC)
+        side = tensors.side(out, layout)
+        if layer.type == "input" and len(out) == 1 and any(
                 shaped.network[c].type == "embedding" for c in shaped.network.consumers[layer.name]):
-            side = out[0]  # steps of a sequence, or token ids
-        else:
-            side = 1
-        return float(side), "*".join(str(d) for d in out)
+            side = out[0]  # token ids
+        return float(side), tensors.shape_text(out, layout)
     if metric == "params":
         return float(info.params), short_count(info.params)
     if metric == "macs":

@@ -1,14 +1,15 @@
 """``short``: the compact row where each convolution followed by pooling
-merges into one dark-ringed cell (../reference/equal.png); LRN, batch
-normalisation, activations and dropout are left out (they belong to the
-convolution before them); kernel and channels are written in the cells."""
+merges into one dark-ringed cell (../reference/equal.png); LRN, batch, layer,
+group and RMS normalisation, activations and dropout are left out (they
+belong to the layer before them); kernel and channels are written in the
+cells, an attention's heads (and window) in its cell."""
 from __future__ import annotations
 
 from ..ir import ShapedNetwork
 from . import common
 from .row import Column, layout, tooltip
 
-LEFT_OUT = common.HIDDEN | {"lrn", "batchnorm"}
+LEFT_OUT = common.HIDDEN | {"lrn", "batchnorm", "norm"}
 
 
 def inner_for(layer) -> list[str]:
@@ -28,6 +29,12 @@ def inner_for(layer) -> list[str]:
         return [str(layer.attrs["dim"])]
     if cat in ("maxpool", "avgpool") and "kernel" in layer.attrs:
         return [common.kernel_text(layer)]
+    if cat == "attention":
+        a = layer.attrs
+        heads = f"{a['heads']} heads"
+        if a.get("kind") == "windowed":
+            return [f"{a['window'][0]}*{a['window'][1]}", heads]
+        return [heads]
     if cat == "custom":
         return [str(layer.attrs.get("kind", "custom"))]
     return []

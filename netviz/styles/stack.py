@@ -5,7 +5,9 @@ The units are those of the ``short`` style: a convolution merges with the
 pooling after it ("11x11 conv, 96, /4, pool/2"); activations, LRN, batch
 normalisation, dropout and flatten are left out. The input and the softmax
 output are captions without a box. An element-wise sum is a small circle
-with "+" in it; a concatenation is a box ("concat, 256").
+with "+" in it, a product (a gate, a layer scale) one with a cross; a
+concatenation is a box ("concat, 256"); attention a pale teal box with its
+heads ("attention, 12 heads").
 
 Boxes are filled by kind: convolutions with a pale tint per stage (one
 tint per input map size, so each run of convolutions between two
@@ -59,7 +61,8 @@ TINTS = {
 FILLS = {"fc": "#FFFFFF", "concat": "#FFFFFF", "add": "#FFFFFF", "custom": "#F2F2F2",
          "deconv": "#BDCDEB", "upsample": "#E4EBF7",  # pale blues of the deconvolution cell
          "lstm": "#C7ECFB", "bilstm": "#C7ECFB", "gru": "#C7ECFB", "rnn": "#C7ECFB",  # memory cells
-         "embedding": "#E4F2D6"}
+         "embedding": "#E4F2D6", "mul": "#FFFFFF",
+         "attention": "#D5EFEE", "attention_window": "#D5EFEE"}  # pale teal of the attention cell
 POOL = {"default": "#FFF2CC", "colorblind": "#E6E6E6"}  # a pooling box of its own
 CONV_KINDS = ("conv", "conv_pool", "conv_1xn", "conv_nx1", "conv_dw", "conv_group")
 
@@ -164,6 +167,18 @@ def unit_text(kind: str, layers, shaped: ShapedNetwork, labels: bool = True) -> 
         return ["softmax"]
     if cat == "add":
         return ["+"]
+    if cat == "mul":
+        return ["\u00d7"]
+    if cat == "attention":
+        a = first.attrs
+        if not labels:
+            return ["attention"]
+        parts = ["window attention" if a.get("kind") == "windowed" else "attention",
+                 f"{a['heads']} heads"]
+        if a.get("kind") == "windowed":
+            parts.append(f"{_xy(a['window'])}" + (f", shift {common.pair_text(a['shift'])}"
+                                                   if any(a.get("shift", (0, 0))) else ""))
+        return [", ".join(parts)]
     if cat == "concat":
         return [f"concat, {out[0]}" if labels else "concat"]
     # any other layer: what it is (a custom layer's kind, "mul", "LayerNorm"; else its type), not
@@ -199,8 +214,8 @@ def units(shaped: ShapedNetwork, options: common.RenderOptions) -> list[Unit]:
         unit = Unit(kind=col.kind, layers=col.layers, lines=lines, shape="box", tooltip=col.tooltip)
         if col.kind in ("input", "output"):
             unit.shape = "caption"
-        elif col.kind == "add":
-            unit.shape, unit.fill = "circle", FILLS["add"]
+        elif col.kind in ("add", "mul"):
+            unit.shape, unit.fill = "circle", FILLS[col.kind]
         elif col.kind in CONV_KINDS:
             unit.stage = stage_of(col.layers[0], shaped)
             index = stages.setdefault(unit.stage, len(stages))
@@ -465,7 +480,8 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
 
 # The legend's order after the convolutions (in order of their stages):
 # the other kinds in a fixed order, anything else last.
-LEGEND_ORDER = ("deconv", "upsample", "maxpool", "avgpool", "add", "concat", "fc", "custom")
+LEGEND_ORDER = ("deconv", "upsample", "maxpool", "avgpool", "attention", "attention_window", "add",
+                "mul", "concat", "fc", "custom")
 
 
 def legend_rows(us: list[Unit]) -> list[tuple[str, str, str]]:

@@ -27,8 +27,8 @@ def _leaf_rule(depth, collapsed: set):
             collapsed.add(path)
             return True
         mod = type(module).__module__
-        return (mod.startswith("torch.nn") or mod.startswith("torch.ao.nn")) and \
-            not isinstance(module, containers)
+        return (mod.startswith("torch.nn") or mod.startswith("torch.ao.nn")
+                or mod == "netviz.torch_modules") and not isinstance(module, containers)
     return is_leaf
 
 

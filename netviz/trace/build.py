@@ -84,6 +84,16 @@ def _last_steps(events: list[Event]) -> dict[int, int]:
     return folded
 
 
+def _queries_keys_values(inputs: tuple) -> tuple:
+    """An attention's inputs as its layer reads them: self-attention (x, x, x)
+    is one input, (q, kv, kv) two."""
+    if len(inputs) == 3 and inputs[1] == inputs[2]:
+        inputs = inputs[:2]
+    if len(inputs) == 2 and inputs[0] == inputs[1]:
+        inputs = inputs[:1]
+    return inputs
+
+
 def build(events: list[Event], name: str, title: str | None = None,
           description: str | None = None, source: str | None = None):
     """(Network, info, warnings, event key -> layer name)."""
@@ -100,6 +110,8 @@ def build(events: list[Event], name: str, title: str | None = None,
             info[lname] = LayerInfo(ev.output, 0, 0, ())
             continue
         inputs = tuple(names[k] for k in ev.inputs)
+        if ev.layer is not None and ev.layer[0] == "attention":
+            inputs = _queries_keys_values(inputs)
         ins = tuple(info[i].output for i in inputs)
         exact = _exact(ev, lname, inputs, ins)
         if exact is not None:

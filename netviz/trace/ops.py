@@ -11,6 +11,7 @@ from __future__ import annotations
 from math import prod
 
 from ..layers import ACTIVATIONS, complete
+from .modern_ops import NAMED, modern_function, modern_module_table
 
 # -- op names -----------------------------------------------------------------
 
@@ -53,6 +54,15 @@ _SIGNATURES = {
     "upsample": ("input", "size", "scale_factor", "mode", "align_corners"),
     "upsample_nearest": ("input", "size", "scale_factor"),
     "upsample_bilinear": ("input", "size", "scale_factor"),
+    "mul": ("input", "other"),
+    "layer_norm": ("input", "normalized_shape", "weight", "bias", "eps"),
+    "group_norm": ("input", "num_groups", "weight", "bias", "eps"),
+    "rms_norm": ("input", "normalized_shape", "weight", "eps"),
+    "scaled_dot_product_attention": ("query", "key", "value", "attn_mask", "dropout_p",
+                                     "is_causal", "scale", "enable_gqa"),
+    "shifted_window_attention": ("input", "qkv_weight", "proj_weight", "relative_position_bias",
+                                 "window_size", "num_heads", "shift_size", "attention_dropout",
+                                 "dropout", "qkv_bias", "proj_bias", "logit_scale", "training"),
 }
 
 
@@ -177,8 +187,8 @@ def _embedding(m):
 
 def _module_table():
     from torch import nn
-    from ..torch_modules import RECURRENT, define
-    define()  # netviz's own recurrent modules (a built spec) map back too
+    from ..torch_modules import RECURRENT, add_class, concat_class, define
+    define()  # netviz's own modules (a built spec) map back too
     table = {
         nn.LSTM: _recurrent("lstm"), nn.GRU: _recurrent("gru"), nn.RNN: _recurrent("rnn"),
         **{cls: _recurrent(kind) for kind, cls in RECURRENT.items()},
@@ -193,6 +203,8 @@ def _module_table():
         nn.AdaptiveAvgPool2d: _adaptive("adaptive_avgpool"),
         nn.AdaptiveMaxPool2d: _adaptive("adaptive_maxpool"),
         nn.BatchNorm2d: _bn, nn.BatchNorm1d: _bn,
+        **modern_module_table(),
+        add_class(): lambda m: _attrs("add"), concat_class(): lambda m: _attrs("concat"),
         nn.LocalResponseNorm: lambda m: _attrs("lrn", size=m.size, alpha=float(m.alpha),
                                                beta=float(m.beta), k=float(m.k)),
         nn.Flatten: lambda m: _attrs("flatten") if (m.start_dim, m.end_dim) == (1, -1) else None,
@@ -218,7 +230,8 @@ def module_layer(module) -> tuple[str, dict] | None:
     global _TABLE
     if _TABLE is None:
         _TABLE = _module_table()
-    make = _TABLE.get(type(module))
+    cls = type(module)
+    make = _TABLE.get(cls) or NAMED.get((cls.__module__, cls.__qualname__))
     if make is None:
         return None
     try:
@@ -299,6 +312,9 @@ def function_layer(name: str, args, kwargs, n_data: int, n_const: int, out_dims:
             bilinear = name == "upsample_bilinear"  # F.upsample_bilinear aligns the corners
             return _upsample_attrs(a.get("size"), a.get("scale_factor"),
                                    "bilinear" if bilinear else "nearest", True if bilinear else None)
+        modern = modern_function(name, a, n_data, n_const)
+        if modern is not None:
+            return modern
         if name == "mean" and out_dims == 3 and a.get("keepdim") and \
                 sorted(d % 4 for d in _as_tuple(a.get("dim"))) == [2, 3]:
             return _attrs("global_avgpool")
