@@ -217,6 +217,8 @@ class _Builder:
             return
         if op == "Mul" and len(live) == 2 and self.silu(node, live):
             return
+        if op == "Mul" and len(live) == 2:  # a gate, as the tracer reads x * sigmoid(s)
+            return self.add("mul", {}, [self.of[i] for i in live], out)
         if op in RESHAPES and live == [x] and self.reshape(node, a):
             return
         return self.custom(node, live)
