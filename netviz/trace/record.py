@@ -90,6 +90,7 @@ class Recorder:
             self.numel[id(p)] = p.numel()
             self.param_names.setdefault(id(p), name)
         self.counted: set[int] = set()
+        self.cost: dict[int, int] = {}  # work on constants (negative ids) -> multiply-adds
         self.calls: dict[int, int] = {}
         self.batch = 1  # the traced forward's batch: counts are kept per sample
 
@@ -110,7 +111,8 @@ class Recorder:
         return data, const_params, n_const
 
     def _take(self, ids) -> frozenset:
-        fresh = frozenset(i for i in ids if i not in self.counted and i in self.numel)
+        fresh = frozenset(i for i in ids if i not in self.counted and
+                          (i in self.numel or i in self.cost))
         self.counted.update(fresh)
         return fresh
 
@@ -133,7 +135,7 @@ class Recorder:
         else:
             own = {id(p) for p in module._parameters.values() if p is not None}
         if not data:
-            self._constant(outs, const_params | own)
+            self._constant(outs, const_params | own, macs)
             return
         if is_identity(module) and outs and len(data) == 1:
             self.producer[outs[0]] = data[0]
@@ -156,7 +158,7 @@ class Recorder:
         ins = flat_tensors((args, kwargs))
         data, const_params, n_const = self._classify(ins)
         if not data:
-            self._constant(outs, const_params)
+            self._constant(outs, const_params, macs)
             return
         if name == "getitem" and any(outs[0] is t for t in ins):
             return  # picking a tensor out of a tuple: it already has its layer
@@ -169,7 +171,14 @@ class Recorder:
         if name == "getitem" and len(data) == 1 and _picks_last_step(args):
             self.events[-1].last_step = True
 
-    def _constant(self, outs, params):
+    def _constant(self, outs, params, macs=0):
+        """Outputs computed from parameters and constants alone. The work done
+        on them (a position-bias MLP run on a fixed table) runs on every forward:
+        it is counted in the first layer that reads them."""
+        if macs:
+            cid = -1 - len(self.cost)
+            self.cost[cid] = macs
+            params = frozenset(params) | {cid}
         for t in outs:
             if t not in self.producer:
                 self.const[t] = frozenset(params)
@@ -179,8 +188,11 @@ class Recorder:
         ``shape_of`` gives the per-sample shape of the outputs after the first."""
         shape_of = shape_of or strip_batch
         key = len(self.events)
-        params = sum(self.numel[i] for i in param_ids)
-        macs = round(macs / self.batch)
+        params = sum(self.numel[i] for i in param_ids if i in self.numel)
+        fixed = sum(self.cost[i] for i in param_ids if i in self.cost)
+        macs = round(macs / self.batch) + fixed  # the work on constants is done once
+        if fixed:
+            layer = None  # the engine's formula would not know of it
         ev = Event(key, kind, op, scope, list(data), strip_batch(outs[0]), params, macs, layer,
                    call, param_ids)
         self.events.append(ev)
