@@ -51,6 +51,28 @@ def _fast(dev):
     return contextlib.nullcontext()
 
 
+def _meta_failed():
+    from ..errors import UsageError
+
+    class MetaForwardFailed(UsageError):
+        """The forward failed on meta (most often for want of tensor values):
+        the CPU may run it."""
+    global _META_FAILED
+    if _META_FAILED is None:
+        _META_FAILED = MetaForwardFailed
+    return _META_FAILED
+
+
+_META_FAILED = None
+
+
+def _why(exc) -> str:
+    """The cause in a forward failure's message, without the target and the hint."""
+    text = str(exc)
+    return text.split(": ", 1)[-1].rsplit("; ", 1)[0]
+META_NOTE = "--device auto: traced on the cpu, as meta failed: {}"
+
+
 def _failure(exc, target: str, input_shape, device) -> Exception:
     from ..errors import UsageError
     from ..ir import format_shape
@@ -63,6 +85,8 @@ def _failure(exc, target: str, input_shape, device) -> Exception:
     elif isinstance(exc.cause, TypeError) and "argument" in cause and "top-level" in exc.where:
         hint = "netviz traces models whose forward takes one input tensor"
     on = f" on an input of {shapes}" if shapes else ""
+    if device.type == "meta":  # --device auto tries the CPU next
+        return _meta_failed()(f"{target}: the forward failed at {exc.where}{on}: {cause}; {hint}")
     return UsageError(f"{target}: the forward failed at {exc.where}{on}: {cause}; {hint}")
 
 
@@ -82,6 +106,8 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
                  method="auto", batch=1):
     """Trace an ``nn.Module`` instance on an input of ``input_shape`` (no batch).
 
+    ``device`` ``auto`` is CUDA where a GPU is visible, else meta, else (the
+    forward reads tensor values) the CPU, said in the notes.
     ``method`` is ``auto`` (torch.fx, falling back to hooks where fx fails),
     ``fx`` (fx only: its failure is an error) or ``hooks`` (hooks only).
     ``batch`` is the batch of the traced forward: shapes, parameters and
@@ -90,20 +116,37 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
     from ..errors import UsageError
     from .target import import_torch, parse_input
     torch = import_torch()
-    from . import fxpath, hookpath
-    from .build import build
-    from .record import ForwardFailed, Recorder
-    from ..devices import resolve_device
-    from .state import borrowed
+    from ..devices import trace_devices
 
     label = target or name or type(module).__name__
     if not isinstance(module, torch.nn.Module):
         raise UsageError(f"{label} is a {type(module).__name__}, not a torch.nn.Module")
     _check_options(depth, profile, device)
-    dev = resolve_device(device)
     shape = parse_input(input_shape)
     if int(batch) < 1:
         raise UsageError(f"--batch {batch}: the batch must be 1 or more")
+    devices = trace_devices(device, real=profile)
+    kw = dict(name=name, title=title, description=description, source=source, method=method,
+              batch=batch, label=label)
+    for i, dev in enumerate(devices):
+        try:
+            return _trace_on(module, shape, dev, depth, profile, **kw)
+        except _meta_failed() as exc:
+            if i == len(devices) - 1:
+                raise
+            kw["extra_note"] = META_NOTE.format(_why(exc))
+    raise AssertionError("unreachable")
+
+
+def _trace_on(module, shape, dev, depth, profile, *, name, title, description, source, method,
+              batch, label, extra_note=None):
+    from ..errors import UsageError
+    from .target import import_torch
+    torch = import_torch()
+    from . import fxpath, hookpath
+    from .build import build
+    from .record import ForwardFailed, Recorder
+    from .state import borrowed
     vocab = _token_ids(module, shape)
     if dev.type == "meta":
         x = torch.empty((int(batch), *shape), device=dev,
@@ -133,6 +176,8 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
             except ForwardFailed as exc:
                 if method == "fx":
                     raise _failure(exc, label, shape, dev) from None
+                if isinstance(_failure(exc, label, shape, dev), _meta_failed()):
+                    raise _failure(exc, label, shape, dev) from None
                 fx_error = f"the torch.fx graph failed to run: {exc}"
         if fx_error is not None:
             collapsed = set()
@@ -145,6 +190,8 @@ def trace_module(module, input_shape, device="auto", depth=None, profile=False, 
             how = f"traced by running forward with hooks on {dev.type}" + \
                 (f" ({fx_error})" if method != "hooks" else "")
         notes.append(how)
+        if extra_note:
+            notes.append(extra_note)
         network, info, warnings, names = build(recorder.events, name or type(module).__name__,
                                                title, description, source)
         if profile:
@@ -172,9 +219,9 @@ def trace_target(target, input=None, device="auto", depth=None, profile=False, b
     ``input`` is CxHxW (a string or a tuple); torchvision models default to
     3x224x224 (inception_v3: 3x299x299), other models to the size they declare."""
     from ..errors import UsageError
-    from ..devices import resolve_device
-    from .target import (Resolved, declared_input, import_torch, instantiate, parse_input,
-                         precheck, resolve)
+    from ..devices import trace_devices
+    from .target import (BuildFailed, Resolved, declared_input, import_torch, instantiate,
+                         parse_input, precheck, resolve)
     _check_options(depth, profile, device)
     if input is not None:
         input = parse_input(input)
@@ -188,16 +235,41 @@ def trace_target(target, input=None, device="auto", depth=None, profile=False, b
         res = Resolved(label, label, target)
     precheck(res)
     import_torch()
-    dev = resolve_device(device)
-    model, _ = instantiate(res, dev)
-    if input is None:
-        input = res.default_input or declared_input(model)
-        if input is None:
-            raise UsageError(f"{res.text}: give the input size with --input CxHxW (e.g. --input "
-                             "3x32x32): only torchvision models have a default, and this model "
-                             "declares none (an input_shape attribute on it would be used)")
+    devices = trace_devices(device, real=profile)
     title = res.text if isinstance(target, str) else None
-    return trace_module(model, input, dev.type if dev.index is None else str(dev), depth,
-                        profile, name=res.name, title=title,
-                        description=f"traced from {res.text}", source=res.source,
-                        target=res.text, batch=batch)
+    why = None  # why meta was left for the CPU
+    for i, dev in enumerate(devices):
+        last = i == len(devices) - 1
+        try:
+            model, _ = instantiate(res, dev)
+        except BuildFailed as exc:
+            if last:
+                if why is None:
+                    raise
+                raise UsageError(f"{res.text}: the model builds neither on meta ({why}) nor on "
+                                 f"the {dev.type} ({exc.why})") from None
+            why = exc.why
+            continue
+        if input is None:
+            input = res.default_input or declared_input(model)
+            if input is None:
+                raise UsageError(f"{res.text}: give the input size with --input CxHxW (e.g. "
+                                 "--input 3x32x32): only torchvision models have a default, and "
+                                 "this model declares none (an input_shape attribute on it would "
+                                 "be used)")
+        try:
+            shaped = trace_module(model, input, dev.type if dev.index is None else str(dev),
+                                  depth, profile, name=res.name, title=title,
+                                  description=f"traced from {res.text}", source=res.source,
+                                  target=res.text, batch=batch)
+        except _meta_failed() as exc:
+            if last:
+                raise
+            why = _why(exc)
+            continue
+        if why is not None:
+            import dataclasses
+            note = META_NOTE.format(why)
+            shaped = dataclasses.replace(shaped, notes=shaped.notes + (note,))
+        return shaped
+    raise AssertionError("unreachable")

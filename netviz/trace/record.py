@@ -51,6 +51,11 @@ def flat_tensors(obj, out=None) -> list:
     elif isinstance(obj, dict):
         for item in obj.values():
             flat_tensors(item, out)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, (type, torch.nn.Module)) and \
+            type(obj).__module__.split(".")[0] == "torchvision":
+        for item in vars(obj).values():  # a holder such as detection's ImageList
+            if isinstance(item, (torch.Tensor, list, tuple, dict)):
+                flat_tensors(item, out)
     return out
 
 
@@ -130,6 +135,8 @@ class Recorder:
         ins = flat_tensors((args, kwargs))
         data, const_params, n_const = self._classify(ins)
         outs = flat_tensors(result)
+        if not outs:
+            return  # nothing a later layer could read
         if module._modules:
             own = {id(p) for p in module.parameters()}
         else:
