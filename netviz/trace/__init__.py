@@ -90,6 +90,44 @@ def _failure(exc, target: str, input_shape, device) -> Exception:
     return UsageError(f"{target}: the forward failed at {exc.where}{on}: {cause}; {hint}")
 
 
+def _example(torch, shape, batch: int, dev, vocab: int):
+    """The traced input: random (seeded) values, or token ids below ``vocab``."""
+    if dev.type == "meta":
+        return torch.empty((batch, *shape), device=dev, dtype=torch.long if vocab else torch.float32)
+    gen = torch.Generator().manual_seed(0)
+    return (torch.randint(0, vocab, (batch, *shape), generator=gen) if vocab else
+            torch.randn((batch, *shape), generator=gen)).to(dev)
+
+
+def _again(module, x, dev, graph, depth, collapsed_fx):
+    """The events of a second forward (at another batch, to see which axes
+    grow with it) by the same path, or None where it fails."""
+    from . import fxpath, hookpath
+    from .record import Recorder
+    recorder = Recorder(module)
+    collapsed: set = set()
+    try:
+        with _fast(dev):
+            if graph is not None:
+                fxpath.run(module, graph, x, recorder, collapsed_fx)
+            else:
+                hookpath.run(module, x, recorder, _leaf_rule(depth, collapsed), collapsed)
+    except Exception:  # noqa: BLE001 - the first run's shapes stand
+        return None
+    return recorder.events
+
+
+def _batch_notes(events, names, info) -> dict:
+    """The layers' figures with where their batch went, where it is not the first axis."""
+    import dataclasses
+    info = dict(info)
+    for ev in events:
+        name = names.get(ev.key)
+        if ev.batch and name in info and ev.kind != "input":
+            info[name] = dataclasses.replace(info[name], batch=ev.batch)
+    return info
+
+
 def _token_ids(module, shape) -> int:
     """A model with an nn.Embedding traced on a sequence (a one-dimensional input,
     T) reads token ids: the size of its smallest vocabulary, the ids it is fed
@@ -148,13 +186,7 @@ def _trace_on(module, shape, dev, depth, profile, *, name, title, description, s
     from .record import ForwardFailed, Recorder
     from .state import borrowed
     vocab = _token_ids(module, shape)
-    if dev.type == "meta":
-        x = torch.empty((int(batch), *shape), device=dev,
-                        dtype=torch.long if vocab else torch.float32)
-    else:
-        gen = torch.Generator().manual_seed(0)
-        x = (torch.randint(0, vocab, (int(batch), *shape), generator=gen) if vocab else
-             torch.randn((int(batch), *shape), generator=gen)).to(dev)
+    x = _example(torch, shape, int(batch), dev, vocab)
 
     notes, metrics = [], {}
     with borrowed(module, dev), torch.no_grad():
@@ -192,8 +224,14 @@ def _trace_on(module, shape, dev, depth, profile, *, name, title, description, s
         notes.append(how)
         if extra_note:
             notes.append(extra_note)
+        if any(ev.batch for ev in recorder.events):
+            from .batch import follow
+            x2 = _example(torch, shape, int(batch) + 1, dev, vocab)
+            follow(recorder.events, _again(module, x2, dev, graph if fx_error is None else None,
+                                           depth, collapsed), int(batch))
         network, info, warnings, names = build(recorder.events, name or type(module).__name__,
                                                title, description, source)
+        info = _batch_notes(recorder.events, names, info)
         if profile:
             from . import profile as prof
             if fx_error is None:

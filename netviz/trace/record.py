@@ -37,6 +37,8 @@ class Event:
     call: int = 1  # nth call of the same module
     param_ids: frozenset = frozenset()  # the parameters behind ``params``
     last_step: bool = False  # x[:, -1] on a (batch, T, F) sequence
+    full: tuple = ()  # the whole measured shape of the output, batch included
+    batch: str = ""  # where the batch went when it is not the first axis ("" where it is)
 
 
 def flat_tensors(obj, out=None) -> list:
@@ -115,6 +117,14 @@ class Recorder:
                 n_const += 1
         return data, const_params, n_const
 
+    def shape(self, t) -> tuple:
+        """A tensor's shape per sample where the batch is its first axis; the
+        whole shape otherwise (the batch folded into another axis, moved, or
+        reduced away: :func:`netviz.trace.batch.locate` says which)."""
+        if t.dim() and int(t.shape[0]) == self.batch:
+            return strip_batch(t)
+        return tuple(int(d) for d in t.shape) or (1,)
+
     def _take(self, ids) -> frozenset:
         fresh = frozenset(i for i in ids if i not in self.counted and
                           (i in self.numel or i in self.cost))
@@ -155,7 +165,7 @@ class Recorder:
         states = isinstance(module, torch.nn.RNNBase)  # (h, c) hold the batch in dim 1
         self._emit("module", type(module).__name__, path, data, outs,
                    self._take(own | const_params), macs, layer, n,
-                   _state_shape if states else strip_batch)
+                   _state_shape if states else None)
 
     def function(self, target, scope: str, args, kwargs, result, macs: int = 0):
         name = op_name(target)
@@ -169,7 +179,7 @@ class Recorder:
             return
         if name == "getitem" and any(outs[0] is t for t in ins):
             return  # picking a tensor out of a tuple: it already has its layer
-        if len(data) == 1 and name in TRANSPARENT and strip_batch(outs[0]) == \
+        if len(data) == 1 and name in TRANSPARENT and self.shape(outs[0]) == \
                 self.events[data[0]].output:
             self.producer[outs[0]] = data[0]
             return
@@ -193,15 +203,17 @@ class Recorder:
     def _emit(self, kind, op, scope, data, outs, param_ids, macs, layer, call, shape_of=None):
         """``macs`` as counted on the whole batch: recorded per sample;
         ``shape_of`` gives the per-sample shape of the outputs after the first."""
-        shape_of = shape_of or strip_batch
+        shape_of = shape_of or self.shape
         key = len(self.events)
         params = sum(self.numel[i] for i in param_ids if i in self.numel)
         fixed = sum(self.cost[i] for i in param_ids if i in self.cost)
         macs = round(macs / self.batch) + fixed  # the work on constants is done once
         if fixed:
             layer = None  # the engine's formula would not know of it
-        ev = Event(key, kind, op, scope, list(data), strip_batch(outs[0]), params, macs, layer,
-                   call, param_ids)
+        ev = Event(key, kind, op, scope, list(data), self.shape(outs[0]), params, macs, layer,
+                   call, param_ids, full=tuple(int(d) for d in outs[0].shape))
+        if not outs[0].dim() or int(outs[0].shape[0]) != self.batch:
+            ev.batch = "not the first axis"
         self.events.append(ev)
         self.producer[outs[0]] = key
         for i, t in enumerate(outs[1:], 1):
