@@ -208,8 +208,6 @@ def _trace_on(module, shape, dev, depth, profile, *, name, title, description, s
             except ForwardFailed as exc:
                 if method == "fx":
                     raise _failure(exc, label, shape, dev) from None
-                if isinstance(_failure(exc, label, shape, dev), _meta_failed()):
-                    raise _failure(exc, label, shape, dev) from None
                 fx_error = f"the torch.fx graph failed to run: {exc}"
         if fx_error is not None:
             collapsed = set()
