@@ -9,8 +9,13 @@
 3. Trace time against depth: a chain of N conv-bn-relu blocks (N = 16 ... 256)
    and N blocks nested N modules deep, on meta; time per block should stay
    flat if the time grows linearly.
+4. Cold start: a fresh process running `netviz render torchvision:resnet152
+   -o r.svg` (default --device auto, which is meta without a GPU), beside a
+   fresh `python -c "import torch, torchvision"` (the floor) and the same
+   render with --device cpu (a real forward, every weight initialised) and
+   --device meta, taking turns; median of --runs.
 
-Run: python benchmarks/bench_trace.py [--runs N]
+Run: python benchmarks/bench_trace.py [--runs N] [--only cold]
 """
 from __future__ import annotations
 
@@ -128,18 +133,53 @@ def depth_scaling(runs):
               f"{tb / n * 1e3:.3f} ms |")
 
 
+def cold_start(runs):
+    import statistics
+    import tempfile
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "r.svg")
+        render = [sys.executable, "-m", "netviz", "render", "torchvision:resnet152", "-o", out]
+        commands = {
+            "python -c \"import torch, torchvision\" (floor)":
+                [sys.executable, "-c", "import torch, torchvision"],
+            "netviz render torchvision:resnet152 -o r.svg (--device auto)": render,
+            "same, --device meta": render + ["--device", "meta"],
+            "same, --device cpu": render + ["--device", "cpu"],
+        }
+        times: dict[str, list[float]] = {k: [] for k in commands}
+        for _ in range(runs):  # turns: load on the machine falls on all alike
+            for label, cmd in commands.items():
+                t = time.perf_counter()
+                subprocess.run(cmd, check=True, env=env, capture_output=True)
+                times[label].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    floor = next(iter(med.values()))
+    print("| command (fresh process) | median | / floor |")
+    print("| --- | ---: | ---: |")
+    for label, t in med.items():
+        print(f"| {label} | {t:.2f} s | {t / floor:.2f}x |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    runs = ap.parse_args().runs
+    ap.add_argument("--only", choices=["cold"], default=None)
+    args = ap.parse_args()
+    runs = args.runs
     warnings.simplefilter("ignore")
     sys.setrecursionlimit(10000)
     print(f"load average {os.getloadavg()[0]:.1f}\n")
+    if args.only == "cold":
+        cold_start(runs)
+        return
     versus_torchview(runs)
     print()
     peak_memory()
     print()
     depth_scaling(max(1, runs // 2))
+    print()
+    cold_start(runs)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from .errors import UsageError
 
 def resolve_device(device=None, local_rank: int | None = None, meta: bool = True):
     """The ``torch.device`` for ``--device``: ``auto`` is CUDA when a GPU is
-    visible, else the CPU; ``cuda`` or ``cuda:N`` without CUDA is an error.
+    visible, else the CPU (for training; a trace tries meta first, see
+    :func:`trace_devices`); ``cuda`` or ``cuda:N`` without CUDA is an error.
     ``local_rank`` (a torchrun process) picks its GPU for ``auto`` and
     ``cuda`` and makes it current; ``meta`` says whether meta is allowed."""
     import torch
@@ -32,3 +33,16 @@ def resolve_device(device=None, local_rank: int | None = None, meta: bool = True
         torch.cuda.set_device(index)
         return torch.device("cuda", index)
     return torch.device(name)
+
+
+def trace_devices(device=None, real: bool = False) -> list:
+    """The devices to try, in order, for tracing a model: ``auto`` is CUDA
+    where a GPU is visible, else meta (shapes without computing anything, no
+    weight initialised) and the CPU where meta fails; ``real`` (a profile, which
+    times the forward) leaves meta out. Any other name is that device alone."""
+    import torch
+    name = "auto" if device is None else str(device)
+    if name != "auto" or torch.cuda.is_available():
+        return [resolve_device(name)]
+    cpu = torch.device("cpu")
+    return [cpu] if real else [torch.device("meta"), cpu]

@@ -134,6 +134,7 @@ class LayerInfo:
     params: int
     macs: int
     inputs: tuple[Shape, ...] = ()
+    batch: str = ""  # a traced layer whose batch is not its first axis: where it went
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,8 @@ class ShapedNetwork:
                 {"name": layer.name, "type": layer.type,
                  "output": list(self.info[layer.name].output),
                  "params": self.info[layer.name].params,
-                 "macs": self.info[layer.name].macs}
+                 "macs": self.info[layer.name].macs,
+                 **({"batch": self.info[layer.name].batch} if self.info[layer.name].batch else {})}
                 for layer in self.network.layers
             ],
             "total_params": self.total_params,

@@ -30,7 +30,9 @@ def format_table(shaped: ShapedNetwork) -> str:
     net = shaped.network
     metric_keys = sorted({k for m in shaped.metrics.values() for k in m})
     branching = not net.is_chain
+    batch = any(i.batch for i in shaped.info.values())  # traced: where the batch went
     head = ["layer", "type", "output", "params", "MACs"] + metric_keys + (["from"] if branching else [])
+    head += ["batch"] if batch else []
     rows = []
     for layer in net.layers:
         info = shaped.info[layer.name]
@@ -41,10 +43,13 @@ def format_table(shaped: ShapedNetwork) -> str:
         row += [f"{m[k]:.3f}" if k in m else "" for k in metric_keys]
         if branching:
             row.append(terminal(", ".join(layer.inputs), CELL_WIDTH * 2))
+        if batch:
+            row.append(info.batch)
         rows.append(row)
     total = ["total", "", "", human(shaped.total_params), human(shaped.total_macs)]
     total += [f"{sum(m.get(k, 0.0) for m in shaped.metrics.values()):.3f}" for k in metric_keys]
     total += [""] if branching else []
+    total += [""] if batch else []
     widths = [max(cols(r[i]) for r in [head, total, *rows]) for i in range(len(head))]
     right = {3, 4} | {5 + i for i in range(len(metric_keys))}
 

@@ -282,7 +282,7 @@ def test_a_forward_that_wants_two_inputs_is_named():
 
 def test_torchvision_names_and_sizes():
     with pytest.raises(UsageError,
-                       match=r"no classification model 'alexnt' \(did you mean alexnet"):
+                       match=r"torchvision has no model 'alexnt' \(did you mean alexnet"):
         trace_target("torchvision:alexnt", device="meta")
     with pytest.raises(UsageError) as info:
         trace_target("torchvision:vit_b_16", input="3x256x256", device="meta")

@@ -48,8 +48,9 @@ def run(model, graph, x, recorder, collapsed):
     for the nodes that made a layer (the profiler marks those)."""
     import torch.fx
 
+    from .counts import mac_counter
     from .fastmeta import module_output, same_shape_modules
-    from .ops import mac_counter, macs_of, module_layer, module_macs
+    from .ops import module_layer, module_macs
 
     made: dict[str, int] = {}
     result: list = []
@@ -92,15 +93,16 @@ def run(model, graph, x, recorder, collapsed):
                 recorder.module(mod, n.target, args, kwargs, out, macs, n.target in collapsed,
                                 layer)
             else:
+                counter = mac_counter()  # a Python function's insides are counted too
                 try:
-                    out = getattr(self, n.op)(n.target, args, kwargs)
+                    with counter:
+                        out = getattr(self, n.op)(n.target, args, kwargs)
                 except Exception as exc:
                     scope = _scope(n)
                     where = f"{op_name(n.target)}() in {scope or 'the top-level forward'}"
                     raise ForwardFailed(where, _shapes(args, kwargs), exc) from exc
                 name = op_name(n.target)
-                recorder.function(n.target, _scope(n), args, kwargs, out,
-                                  macs_of(name, args, kwargs, out))
+                recorder.function(n.target, _scope(n), args, kwargs, out, counter.macs)
             if len(recorder.events) > before:
                 made[n.name] = before
             return out

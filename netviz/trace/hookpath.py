@@ -5,7 +5,8 @@ flow included. Every hook is removed in ``finally``.
 """
 from __future__ import annotations
 
-from .ops import macs_of, op_name
+from .counts import count
+from .ops import op_name
 from .record import ForwardFailed, flat_tensors
 
 # calls that never make a layer and are not worth the bookkeeping
@@ -34,7 +35,7 @@ def run(model, x, recorder, is_leaf, collapsed):
             if leaf_depth[0] > 0 or name in _SKIP:
                 out = func(*args, **kwargs)
                 if counters and name not in _SKIP:
-                    counters[-1][0] += macs_of(name, args, kwargs, out)
+                    counters[-1][0] += count(func, args, kwargs, out)
                 return out
             try:
                 out = func(*args, **kwargs)
@@ -45,7 +46,7 @@ def run(model, x, recorder, is_leaf, collapsed):
                 raise ForwardFailed(where, [tuple(t.shape) for t in flat_tensors((args, kwargs))],
                                     exc) from exc
             recorder.function(func, stack[-1] if stack else "", args, kwargs, out,
-                              macs_of(name, args, kwargs, out))
+                              count(func, args, kwargs, out))
             return out
 
     handles = []

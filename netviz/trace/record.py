@@ -37,6 +37,8 @@ class Event:
     call: int = 1  # nth call of the same module
     param_ids: frozenset = frozenset()  # the parameters behind ``params``
     last_step: bool = False  # x[:, -1] on a (batch, T, F) sequence
+    full: tuple = ()  # the whole measured shape of the output, batch included
+    batch: str = ""  # where the batch went when it is not the first axis ("" where it is)
 
 
 def flat_tensors(obj, out=None) -> list:
@@ -51,6 +53,11 @@ def flat_tensors(obj, out=None) -> list:
     elif isinstance(obj, dict):
         for item in obj.values():
             flat_tensors(item, out)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, (type, torch.nn.Module)) and \
+            type(obj).__module__.split(".")[0] == "torchvision":
+        for item in vars(obj).values():  # a holder such as detection's ImageList
+            if isinstance(item, (torch.Tensor, list, tuple, dict)):
+                flat_tensors(item, out)
     return out
 
 
@@ -90,6 +97,7 @@ class Recorder:
             self.numel[id(p)] = p.numel()
             self.param_names.setdefault(id(p), name)
         self.counted: set[int] = set()
+        self.cost: dict[int, int] = {}  # work on constants (negative ids) -> multiply-adds
         self.calls: dict[int, int] = {}
         self.batch = 1  # the traced forward's batch: counts are kept per sample
 
@@ -109,8 +117,17 @@ class Recorder:
                 n_const += 1
         return data, const_params, n_const
 
+    def shape(self, t) -> tuple:
+        """A tensor's shape per sample where the batch is its first axis; the
+        whole shape otherwise (the batch folded into another axis, moved, or
+        reduced away: :func:`netviz.trace.batch.locate` says which)."""
+        if t.dim() and int(t.shape[0]) == self.batch:
+            return strip_batch(t)
+        return tuple(int(d) for d in t.shape) or (1,)
+
     def _take(self, ids) -> frozenset:
-        fresh = frozenset(i for i in ids if i not in self.counted and i in self.numel)
+        fresh = frozenset(i for i in ids if i not in self.counted and
+                          (i in self.numel or i in self.cost))
         self.counted.update(fresh)
         return fresh
 
@@ -128,12 +145,14 @@ class Recorder:
         ins = flat_tensors((args, kwargs))
         data, const_params, n_const = self._classify(ins)
         outs = flat_tensors(result)
+        if not outs:
+            return  # nothing a later layer could read
         if module._modules:
             own = {id(p) for p in module.parameters()}
         else:
             own = {id(p) for p in module._parameters.values() if p is not None}
         if not data:
-            self._constant(outs, const_params | own)
+            self._constant(outs, const_params | own, macs)
             return
         if is_identity(module) and outs and len(data) == 1:
             self.producer[outs[0]] = data[0]
@@ -146,7 +165,7 @@ class Recorder:
         states = isinstance(module, torch.nn.RNNBase)  # (h, c) hold the batch in dim 1
         self._emit("module", type(module).__name__, path, data, outs,
                    self._take(own | const_params), macs, layer, n,
-                   _state_shape if states else strip_batch)
+                   _state_shape if states else None)
 
     def function(self, target, scope: str, args, kwargs, result, macs: int = 0):
         name = op_name(target)
@@ -156,11 +175,11 @@ class Recorder:
         ins = flat_tensors((args, kwargs))
         data, const_params, n_const = self._classify(ins)
         if not data:
-            self._constant(outs, const_params)
+            self._constant(outs, const_params, macs)
             return
         if name == "getitem" and any(outs[0] is t for t in ins):
             return  # picking a tensor out of a tuple: it already has its layer
-        if len(data) == 1 and name in TRANSPARENT and strip_batch(outs[0]) == \
+        if len(data) == 1 and name in TRANSPARENT and self.shape(outs[0]) == \
                 self.events[data[0]].output:
             self.producer[outs[0]] = data[0]
             return
@@ -169,7 +188,14 @@ class Recorder:
         if name == "getitem" and len(data) == 1 and _picks_last_step(args):
             self.events[-1].last_step = True
 
-    def _constant(self, outs, params):
+    def _constant(self, outs, params, macs=0):
+        """Outputs computed from parameters and constants alone. The work done
+        on them (a position-bias MLP run on a fixed table) runs on every forward:
+        it is counted in the first layer that reads them."""
+        if macs:
+            cid = -1 - len(self.cost)
+            self.cost[cid] = macs
+            params = frozenset(params) | {cid}
         for t in outs:
             if t not in self.producer:
                 self.const[t] = frozenset(params)
@@ -177,12 +203,17 @@ class Recorder:
     def _emit(self, kind, op, scope, data, outs, param_ids, macs, layer, call, shape_of=None):
         """``macs`` as counted on the whole batch: recorded per sample;
         ``shape_of`` gives the per-sample shape of the outputs after the first."""
-        shape_of = shape_of or strip_batch
+        shape_of = shape_of or self.shape
         key = len(self.events)
-        params = sum(self.numel[i] for i in param_ids)
-        macs = round(macs / self.batch)
-        ev = Event(key, kind, op, scope, list(data), strip_batch(outs[0]), params, macs, layer,
-                   call, param_ids)
+        params = sum(self.numel[i] for i in param_ids if i in self.numel)
+        fixed = sum(self.cost[i] for i in param_ids if i in self.cost)
+        macs = round(macs / self.batch) + fixed  # the work on constants is done once
+        if fixed:
+            layer = None  # the engine's formula would not know of it
+        ev = Event(key, kind, op, scope, list(data), self.shape(outs[0]), params, macs, layer,
+                   call, param_ids, full=tuple(int(d) for d in outs[0].shape))
+        if not outs[0].dim() or int(outs[0].shape[0]) != self.batch:
+            ev.batch = "not the first axis"
         self.events.append(ev)
         self.producer[outs[0]] = key
         for i, t in enumerate(outs[1:], 1):

@@ -2,7 +2,9 @@
 ``path/to/file.py:make_net``) into a torch module and its default input.
 
 Loading a Python reference runs that code, exactly as importing it would.
-Weights are never loaded: torchvision models are built with ``weights=None``.
+Weights are never loaded: torchvision builders (``torchvision:NAME`` or
+``torchvision.models.segmentation:fcn_resnet50`` alike) are called with
+``weights=None`` and ``weights_backbone=None``.
 """
 from __future__ import annotations
 
@@ -19,7 +21,12 @@ from dataclasses import dataclass
 from ..errors import UsageError
 
 TORCHVISION_INPUT = (3, 224, 224)
-TORCHVISION_SPECIAL = {"inception_v3": (3, 299, 299)}
+TORCHVISION_SPECIAL = {"inception_v3": (3, 299, 299), "quantized_inception_v3": (3, 299, 299),
+                       "r3d_18": (3, 16, 112, 112), "mc3_18": (3, 16, 112, 112),
+                       "r2plus1d_18": (3, 16, 112, 112)}
+# the usual input of each family of torchvision.models (its weights' transforms)
+TORCHVISION_FAMILY_INPUT = {"segmentation": (3, 520, 520), "detection": (3, 800, 800),
+                            "video": (3, 16, 224, 224), "optical_flow": (3, 520, 960)}
 INPUT_ATTRS = ("input_shape", "input_size", "example_input_array")
 
 
@@ -60,20 +67,50 @@ def _torchvision(text: str, name: str) -> Resolved:
     except ImportError as exc:
         raise UsageError(f"{text}: torchvision is not installed ({exc}): "
                          "pip install 'netviz[torch]'") from None
-    names = torchvision.models.list_models(module=torchvision.models)
+    names = torchvision.models.list_models()
     if name not in names:
         near = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
-        raise UsageError(f"{text}: torchvision has no classification model {name!r}{hint}; "
+        raise UsageError(f"{text}: torchvision has no model {name!r}{hint}; "
                          "see torchvision.models.list_models()")
-    factory = torchvision.models.get_model_builder(name)
+    return _torchvision_builder(text, name, torchvision.models.get_model_builder(name))
+
+
+def _torchvision_input(name: str, factory) -> tuple:
+    if name in TORCHVISION_SPECIAL:
+        return TORCHVISION_SPECIAL[name]
+    family = factory.__module__.split(".")[2:3]  # torchvision.models.FAMILY.file
+    return TORCHVISION_FAMILY_INPUT.get(family[0] if family else "", TORCHVISION_INPUT)
+
+
+def _torchvision_builder(text: str, name: str, factory) -> Resolved:
+    """A torchvision builder called without any weights (its own and its
+    backbone's), with the usual input of its family."""
+    no_weights = {k: None for k in ("weights", "weights_backbone") if k in _parameters(factory)}
 
     def build(**options):
-        return factory(weights=None, **options)
+        return factory(**no_weights, **options)
 
     build.__name__ = name
-    return Resolved(text, name, build, TORCHVISION_SPECIAL.get(name, TORCHVISION_INPUT),
+    return Resolved(text, name, build, _torchvision_input(name, factory),
                     torchvision=True, options=_class_options(factory))
+
+
+def _parameters(fn) -> tuple:
+    try:
+        return tuple(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
+def _is_torchvision_builder(obj, name: str) -> bool:
+    if not callable(obj) or not getattr(obj, "__module__", "").startswith("torchvision.models"):
+        return False
+    import torchvision.models
+    try:
+        return torchvision.models.get_model_builder(name) is obj
+    except ValueError:
+        return False
 
 
 def _class_options(factory) -> frozenset:
@@ -172,6 +209,8 @@ def resolve(text: str) -> Resolved:
             raise UsageError(f"{text}: {where} has no attribute {part!r}{hint}")
         obj = getattr(obj, part)
     name = attr.split(".")[-1]
+    if not is_file and ref.split(".")[0] == "torchvision" and _is_torchvision_builder(obj, name):
+        return _torchvision_builder(text, name, obj)  # never its default weights
     return Resolved(text, name, obj, source=os.path.abspath(ref) if is_file else None)
 
 
@@ -228,18 +267,72 @@ def instantiate(res: Resolved, device, **options):
                          "module class, a function that returns a module, or an instance")
     _no_arguments(obj, res.text, "class" if isinstance(obj, type) else "function")
     try:
-        with warnings.catch_warnings(), torch.device(device):
-            warnings.simplefilter("ignore")
-            model = obj(**options)
+        model = _build(obj, options, torch.device(device))
     except Exception as exc:
-        if str(device) == "meta" and "meta" in str(exc):
-            raise UsageError(f"{res.text}: building the model on the meta device failed ({first_line(exc)}): "
-                             "it reads its weights while it is built; use --device cpu") from None
-        raise UsageError(f"{res.text}: building the model failed: {first_line(exc)}") from None
+        if str(device) == "meta":
+            raise BuildFailed(f"{res.text}: building the model on the meta device failed "
+                              f"({first_line(exc)}): use --device cpu", first_line(exc)) from None
+        raise BuildFailed(f"{res.text}: building the model failed: {first_line(exc)}",
+                          first_line(exc)) from None
     if not isinstance(model, torch.nn.Module):
         raise UsageError(f"{res.text} returned {_a(type(model).__name__)}, not a torch.nn.Module: "
                          "point at a function that returns the model")
     return model, True
+
+
+class BuildFailed(UsageError):
+    """The model's constructor raised; ``why`` is its error in one line."""
+
+    def __init__(self, message: str, why: str):
+        super().__init__(message)
+        self.why = why
+
+
+def _build(obj, options, device):
+    """Call the constructor on ``device``. On meta, where a constructor
+    computes with tensors (regnet works out its widths with torch), it runs
+    again on the CPU with every parameter and buffer moved to meta as it is
+    registered, so no weight is initialised either way."""
+    import torch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with torch.device(device):
+                return obj(**options)
+        except Exception:
+            if device.type != "meta":
+                raise
+        with _registered_on_meta():
+            return obj(**options)
+
+
+def _registered_on_meta():
+    import contextlib
+
+    import torch
+    nn = torch.nn
+
+    @contextlib.contextmanager
+    def patched():
+        param, buffer = nn.Module.register_parameter, nn.Module.register_buffer
+
+        def register_parameter(self, name, p):
+            if p is not None and p.device.type != "meta":
+                p = nn.Parameter(torch.empty_like(p, device="meta"), requires_grad=p.requires_grad)
+            param(self, name, p)
+
+        def register_buffer(self, name, t, persistent=True):
+            if t is not None and t.device.type != "meta":
+                t = torch.empty_like(t, device="meta")
+            buffer(self, name, t, persistent)
+
+        nn.Module.register_parameter, nn.Module.register_buffer = \
+            register_parameter, register_buffer
+        try:
+            yield
+        finally:
+            nn.Module.register_parameter, nn.Module.register_buffer = param, buffer
+    return patched()
 
 
 def declared_input(module) -> tuple | None:
