@@ -27,8 +27,8 @@ from .row import (BAR_MAX, GAP, LABEL_LINE, LABEL_SIZE, MARGIN, TEXT_GAP, R, Col
 
 DOT = R * 0.38  # radius of a merge cell
 EDGE = 6.0  # from a module's slot to its frame
-IN = 30.0  # from a module's slot to its lanes (room for the branching lines)
-OUT = 14.0  # from the lanes to the merge cell's slot
+IN = 22.0  # from a module's slot to its lanes (room for the branching lines)
+OUT = 10.0  # from the lanes to the merge cell's slot
 PAD = 12.0  # inside a frame, around the lanes
 LANE_GAP = 14.0  # between two lanes
 SHORTCUT = 14.0  # room for the shortcut line above the lanes
@@ -102,13 +102,14 @@ class _Row:
     def barred_here(self, i: int) -> bool:
         return self.with_bars and i in self.with_bar and self.columns[i].bar is not None
 
-    def slot(self, i: int) -> float:
+    def slot(self, i: int, bar: bool = True) -> float:
+        """A cell's width in the row: its icon, its label, and (BAR) its bar's label."""
         col = self.columns[i]
         r = self.radius(col)
         widths = [2 * r + GAP]
         if self.options.labels:
             widths.append(label_width(col.label) + TEXT_GAP)
-            if self.barred_here(i):
+            if bar and self.barred_here(i):
                 widths.append(text_width(col.bar[1], LABEL_SIZE) + TEXT_GAP)
         return max(widths)
 
@@ -204,7 +205,7 @@ class _Row:
         if module.merge is None:
             return width, top, bottom, IN + width, IN + width + PAD
         merge = self.columns[module.merge]
-        dslot = self.slot(module.merge)
+        dslot = self.slot(module.merge, bar=False)  # its bar's label may reach over the lanes: they have none
         mx = IN + width + OUT + dslot / 2
         right = mx + DOT + PAD
         if self.options.labels and merge.label:  # the merge cell's own label stays in the frame
