@@ -30,9 +30,10 @@ def shape_key(col) -> tuple:
 
 
 def collapse(items: list, columns) -> list:
-    """Modules folded by structure, then runs of up to a few items that
-    repeat with one structure (a transformer's attention and MLP)."""
-    return periods(fold_modules(items, columns), columns, shape_key)
+    """Modules folded by structure, then runs of up to a few identical items
+    (a transformer's attention and MLP); runs of structure alone would fold
+    ResNet's stages into one another."""
+    return periods(fold_modules(items, columns), columns)
 
 
 def fold_modules(items: list, columns) -> list:
