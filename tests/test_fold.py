@@ -199,6 +199,7 @@ def test_folding_is_deterministic():
 @pytest.mark.parametrize("model,expected", [
     ("torchvision:densenet121", ["x6", "x12", "x24", "x16"]),
     ("torchvision:mobilenet_v2", ["x2", "x3", "x4", "x3", "x3"]),
+    ("torchvision:efficientnet_b0", ["x2", "x2", "x3", "x3", "x4"]),
 ])
 def test_traced_networks_fold_by_stage(model, expected):
     pytest.importorskip("torchvision")
@@ -208,3 +209,18 @@ def test_traced_networks_fold_by_stage(model, expected):
         assert marks(root) == expected
         assert width(root) < 3000
     assert re.search(r"x\d", netviz.render(shaped, style="bars").svg())
+
+
+def test_squeeze_and_excite_is_one_small_cell():
+    pytest.importorskip("torchvision")
+    root = parse(netviz.render("torchvision:efficientnet_b0", device="meta").svg())
+    # stage 2: the first block has no sum, so the second is the one drawn
+    gates = [g for g in root.iter(f"{SVG}g") if "layer-features_2_1_block_2_mul" in (g.get("class") or "").split()]
+    assert len(gates) == 1
+    title = gates[0].find(f"{SVG}title").text
+    assert title.startswith("squeeze-and-excite") and "features.2.1.block.2.fc1" in title
+    assert "features.2.0.block.2.mul" in title  # the copy it stands for
+    r = float(gates[0].find(f"{SVG}circle").get("r"))
+    assert r < 36
+    # the gate's own cells are not drawn
+    assert not [g for g in root.iter(f"{SVG}g") if "layer-features_2_1_block_2_fc1" in (g.get("class") or "").split()]

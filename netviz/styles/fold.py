@@ -9,7 +9,8 @@ module of a run is the drawn one, the others become its copies. A module's
 projection (ResNet's first block of a stage: a lane of one cell beside the
 main lane, where the others add their input unchanged) or none at all
 (MobileNet's and EfficientNet's first block of a stage, a plain chain of the
-same cells before the modules with a sum). What differs between the copies
+same cells before the modules with a sum). A squeeze-and-excite gate inside
+a block is drawn as one cell, "SE". What differs between the copies
 goes into a table (``table``): one column per cell whose text differs, keyed
 by a letter written beside the cell, one row per run of copies that agree.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .modules import Cell, Module, cells_of, periods, signature
 
@@ -43,10 +44,35 @@ def fold_modules(items: list, columns) -> list:
     for item in items:
         if isinstance(item, Module):
             item.lanes = [collapse(lane, columns) for lane in item.lanes]
-            if _join(out, item, columns) or _absorb(out, item, columns):
+            if _gate(item, columns):
+                item = Gate(item.merge)
+            elif _join(out, item, columns) or _absorb(out, item, columns):
                 continue
         out.append(item)
     return out
+
+
+@dataclass
+class Gate(Cell):
+    """A squeeze-and-excite gate drawn as one small cell."""
+
+
+def _gate(m: Module, columns) -> bool:
+    """A squeeze-and-excite gate (a global pool and a few cells that scale
+    the module's input by a multiply) becomes one small cell, "SE", at its
+    multiply; its cells are named in that cell's tooltip. COLUMNS[m.merge]
+    is replaced so."""
+    if not (m.shortcut and m.merge is not None and len(m.lanes) == 1):
+        return False
+    merge = columns[m.merge]
+    lane = m.lanes[0]
+    if not (len(merge.layers) == 1 and merge.layers[0].type == "custom" and merge.layers[0].attrs.get("kind") == "mul"
+            and all(isinstance(x, Cell) for x in lane) and columns[lane[0].col].kind == "avgpool"):
+        return False
+    tips = [columns[x.col].tooltip for x in lane] + [merge.tooltip]
+    columns[m.merge] = replace(merge, label=["SE"] if merge.label else [], inner=["SE"] if merge.inner else [],
+                               tooltip="squeeze-and-excite: " + "; ".join(tips))
+    return True
 
 
 def _normal(m: Module) -> tuple[list, bool, int | None]:

@@ -22,10 +22,12 @@ from ..scene import Group, Path, Rect, Scene, Text, text_width
 from . import common
 from . import fold
 from .modules import Cell, Module, Run, cells_of, collapse
-from .row import (BAR_MAX, GAP, LABEL_LINE, LABEL_SIZE, MARGIN, TEXT_GAP, R, Column, bar_group,
+from .row import (BAR_MAX, LABEL_LINE, LABEL_SIZE, MARGIN, TEXT_GAP, R, Column, bar_group,
                   cell_group, label_group, label_width)
 
 DOT = R * 0.38  # radius of a merge cell
+GATE = R * 0.5  # radius of a squeeze-and-excite gate
+CELL_GAP = 10.0  # least space between two cells (the lines between them are short)
 EDGE = 6.0  # from a module's slot to its frame
 IN = 22.0  # from a module's slot to its lanes (room for the branching lines)
 OUT = 10.0  # from the lanes to the merge cell's slot
@@ -64,6 +66,7 @@ class _Row:
         self.barred: list[tuple[Column, float]] = []
         self.tables: dict[int, fold.Table] = {}
         self.with_bar: set[int] = set()  # columns that get a bar: the row's cells, modules' merges
+        self.gates: set[int] = set()  # squeeze-and-excite gates, drawn small
         self._fold(items, columns)
         self._bars(items)
 
@@ -86,18 +89,24 @@ class _Row:
             for lane in (item.lanes if isinstance(item, Module) else [item.items]):
                 self._fold(lane, columns)
 
-    def _bars(self, items) -> None:
+    def _bars(self, items, top: bool = True) -> None:
         for item in items:
+            if isinstance(item, fold.Gate):
+                self.gates.add(item.col)
             if isinstance(item, Cell):
-                self.with_bar.add(item.col)
+                if top:
+                    self.with_bar.add(item.col)
             elif isinstance(item, Run):
-                self._bars(item.items)
-            elif item.merge is not None:
-                self.with_bar.add(item.merge)
+                self._bars(item.items, top)
+            else:
+                if top and item.merge is not None:
+                    self.with_bar.add(item.merge)
+                for lane in item.lanes:
+                    self._bars(lane, False)
 
     # measuring -----------------------------------------------------------
-    def radius(self, col: Column) -> float:
-        return DOT if col.kind in ("add", "concat") else R
+    def radius(self, i: int) -> float:
+        return DOT if self.columns[i].kind in ("add", "concat") else GATE if i in self.gates else R
 
     def barred_here(self, i: int) -> bool:
         return self.with_bars and i in self.with_bar and self.columns[i].bar is not None
@@ -105,8 +114,8 @@ class _Row:
     def slot(self, i: int, bar: bool = True) -> float:
         """A cell's width in the row: its icon, its label, and (BAR) its bar's label."""
         col = self.columns[i]
-        r = self.radius(col)
-        widths = [2 * r + GAP]
+        r = self.radius(i)
+        widths = [2 * r + CELL_GAP]
         if self.options.labels:
             widths.append(label_width(col.label) + TEXT_GAP)
             if bar and self.barred_here(i):
@@ -115,7 +124,7 @@ class _Row:
 
     def cell_box(self, i: int) -> Box:
         col = self.columns[i]
-        r = self.radius(col)
+        r = self.radius(i)
         lines = len(col.label) if self.options.labels else 0
         up = r * 1.45 if col.kind in common.RECURRENT_KINDS else r  # the loop handle
         return Box(self.slot(i), up, (R + 8 + lines * LABEL_LINE) if lines else r)
@@ -234,7 +243,7 @@ class _Row:
     # drawing --------------------------------------------------------------
     def draw_cell(self, col_index: int, cx: float, cy: float, on_axis: bool) -> None:
         col = self.columns[col_index]
-        self.cells.append(cell_group(col, cx, cy, self.options, self.ids, self.style))
+        self.cells.append(cell_group(col, cx, cy, self.options, self.ids, self.style, self.radius(col_index)))
         if self.options.labels and col.label:
             self.labels.append(label_group(col, cx, cy + R + 8, self.options.theme, self.ids))
         if on_axis and self.barred_here(col_index):
