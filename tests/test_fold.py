@@ -215,7 +215,8 @@ def test_squeeze_and_excite_is_one_small_cell():
     pytest.importorskip("torchvision")
     root = parse(netviz.render("torchvision:efficientnet_b0", device="meta").svg())
     # stage 2: the first block has no sum, so the second is the one drawn
-    gates = [g for g in root.iter(f"{SVG}g") if "layer-features_2_1_block_2_mul" in (g.get("class") or "").split()]
+    gates = [g for g in root.iter(f"{SVG}g") if (g.get("class") or "").startswith("cell ")
+             and "layer-features_2_1_block_2_mul" in g.get("class").split()]
     assert len(gates) == 1
     title = gates[0].find(f"{SVG}title").text
     assert title.startswith("squeeze-and-excite") and "features.2.1.block.2.fc1" in title
