@@ -243,7 +243,8 @@ class _Row:
     # drawing --------------------------------------------------------------
     def draw_cell(self, col_index: int, cx: float, cy: float, on_axis: bool) -> None:
         col = self.columns[col_index]
-        self.cells.append(cell_group(col, cx, cy, self.options, self.ids, self.style, self.radius(col_index)))
+        r = GATE if col_index in self.gates else R  # a merge cell's icon is drawn small by itself
+        self.cells.append(cell_group(col, cx, cy, self.options, self.ids, self.style, r))
         if self.options.labels and col.label:
             self.labels.append(label_group(col, cx, cy + R + 8, self.options.theme, self.ids))
         if on_axis and self.barred_here(col_index):
