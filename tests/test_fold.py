@@ -225,3 +225,12 @@ def test_squeeze_and_excite_is_one_small_cell():
     assert r < 36
     # the gate's own cells are not drawn
     assert not [g for g in root.iter(f"{SVG}g") if "layer-features_2_1_block_2_fc1" in (g.get("class") or "").split()]
+
+
+def test_sphinx_directive_takes_fold():
+    from netviz import sphinxext
+    assert sphinxext.NetvizDirective.option_spec["fold"]("exact") == "exact"
+    fig = sphinxext._draw("resnet50", {"legend": False, "fold": "exact"})
+    assert marks(parse(fig.svg())) == ["x2", "x3", "x5", "x2"]
+    fig = sphinxext._draw("resnet50", {"legend": False})
+    assert marks(parse(fig.svg())) == ["x3", "x4", "x6", "x3"]
