@@ -9,7 +9,8 @@ with "+" in it; a concatenation is a box ("concat, 256").
 
 Boxes are filled by kind: convolutions with a pale tint per stage (one
 tint per input map size, so each run of convolutions between two
-downsamplings shares one), pooling boxes pale yellow (grey in the
+downsamplings shares one; a residual block takes the tint of the maps it
+gives, so it keeps one where it downsamples), pooling boxes pale yellow (grey in the
 colorblind theme), fully connected boxes white. Edges that do not run from
 one unit to the next (shortcuts, branches) leave the stack on the right and
 come back as elbowed arrows, each in a lane of its own; edges from one
@@ -26,6 +27,7 @@ from ..ir import ShapedNetwork
 from ..scene import Circle, Group, Path, Rect, Scene, Text, font_extent, text_width
 from . import common
 from .row import wrap
+from .modules import Module
 from .short import columns as short_columns
 from .stack_lanes import assign_lanes, branches, buses, edges, junctions
 from .stack_text import stage_of, unit_text
@@ -73,7 +75,7 @@ class Unit:
     lines: list[str]
     shape: str  # "box", "circle" or "caption"
     fill: str | None = None
-    stage: str | None = None  # conv units: the input map size, e.g. "27x27"
+    stage: str | None = None  # conv units: the input map size, e.g. "27x27" (a block's: its output's)
     tooltip: str = ""
     top: float = 0.0
     h: float = 0.0
@@ -82,6 +84,33 @@ class Unit:
     @property
     def name(self) -> str:
         return self.layers[0].name
+
+
+def blocks_of(shaped: ShapedNetwork, cols) -> dict[int, str]:
+    """The stage of each unit inside a block of convolutions (a module with
+    no module inside and only convolutions on its lanes: a residual block):
+    the map size the block gives, so that a block keeps one tint even where
+    it downsamples (ResNet's first block of a stage). A module that pools or
+    upsamples on its lanes (a U-Net's levels) keeps a tint per map size."""
+    from .modules import plan
+    out: dict[int, str] = {}
+
+    def visit(items) -> None:
+        for item in items:
+            if not isinstance(item, Module):
+                continue
+            inner = [x for lane in item.lanes for x in lane]
+            if any(isinstance(x, Module) for x in inner):
+                for lane in item.lanes:
+                    visit(lane)
+                continue
+            size = shaped.info[cols[item.merge].layers[-1].name].output if item.merge is not None else ()
+            if len(size) == 3 and all(cols[x.col].kind in CONV_KINDS for x in inner):
+                for x in inner:
+                    out[x.col] = f"{size[1]}x{size[2]}"
+
+    visit(plan(shaped.network, cols, nested=True) or [])
+    return out
 
 
 def tints(theme: common.Theme) -> tuple[str, ...]:
@@ -100,7 +129,9 @@ def units(shaped: ShapedNetwork, options: common.RenderOptions) -> list[Unit]:
     palette = tints(options.theme)
     stages: dict[str, int] = {}
     out = []
-    for col in short_columns(shaped):
+    cols = short_columns(shaped)
+    block = blocks_of(shaped, cols)
+    for j, col in enumerate(cols):
         lines = unit_text(col.kind, col.layers, shaped, options.labels)
         lines = [part for line in lines for part in wrap(line, TEXT_MAX, FONT)]
         unit = Unit(kind=col.kind, layers=col.layers, lines=lines, shape="box", tooltip=col.tooltip)
@@ -109,7 +140,7 @@ def units(shaped: ShapedNetwork, options: common.RenderOptions) -> list[Unit]:
         elif col.kind == "add":
             unit.shape, unit.fill = "circle", FILLS["add"]
         elif col.kind in CONV_KINDS:
-            unit.stage = stage_of(col.layers[0], shaped)
+            unit.stage = block[j] if j in block else stage_of(col.layers[0], shaped)
             index = stages.setdefault(unit.stage, len(stages))
             unit.fill = palette[index % len(palette)]
         elif col.kind in ("maxpool", "avgpool"):
