@@ -95,7 +95,7 @@ def write_atomic(path: str, data: bytes) -> None:
 def render(model, style: str = "bars", *, input=None, title=None, labels: bool = True,
            legend: bool = False, theme: str = "default", width: float | None = None,
            scale: float | None = None, streams: int | None = None, bar_metric: str = "size",
-           expand: bool = False, **trace_options) -> Figure:
+           expand: bool = False, fold: str | None = None, **trace_options) -> Figure:
     """Draw MODEL (zoo name, spec path, Network, ShapedNetwork or PyTorch target);
     a list of models draws them one row each, aligned on their map sizes."""
     from . import styles
@@ -116,6 +116,13 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         raise UsageError(f"--expand draws every repeated module of the bars and short styles; "
                          f"the {style} style does not mark repeats")
 
+    if fold is not None and fold not in FOLDS:
+        raise UsageError(f"unknown fold {fold!r}; use {' or '.join(FOLDS)}")
+    if fold is not None and style not in ("bars", "short"):
+        raise UsageError(f"--fold sets how the bars and short styles fold repeated modules; "
+                         f"the {style} style does not fold")
+    if fold is not None and expand:
+        raise UsageError("give --fold or --expand, not both: --expand draws every module")
     _theme(theme)  # an unknown one is refused before any work
     if width is not None and scale is not None:
         raise UsageError("give --width or --scale, not both")
@@ -125,7 +132,7 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     if streams is not None and streams < 1:
         raise UsageError("--streams must be at least 1")
     options = RenderOptions(title=title, labels=labels, legend=legend, theme=THEMES[theme],
-                            bar_metric=bar_metric, streams=streams, expand=expand)
+                            bar_metric=bar_metric, streams=streams, expand=expand, fold=fold or FOLDS[0])
     if isinstance(model, (list, tuple)):
         if not model:
             raise UsageError("no model to draw")
@@ -149,6 +156,9 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     elif scale is not None:
         scene = _rescale(scene, scale * shrink)
     return Figure(scene, shaped, style)  # style as normalised above
+
+
+FOLDS = ("structure", "exact")  # modules of one structure, or identical modules only
 
 
 def _theme(name: str):

@@ -11,7 +11,7 @@ source folder when it starts with ``/``) or a PyTorch target
 (``torchvision:alexnet``); without an argument the directive's content is an
 inline YAML spec. Options: ``:style:``, ``:format: svg|png``, ``:input:``,
 ``:caption:``, ``:alt:``, ``:width:``, ``:theme:``, ``:title:``,
-``:legend:`` (a flag), ``:align:``.
+``:legend:`` (a flag), ``:align:``, ``:fold: structure|exact``.
 
 Figures are drawn while the document is read, into the builder's image
 folder (``_images/netviz-<hash>.<format>``). The hash covers the spec text,
@@ -40,7 +40,7 @@ from sphinx.util.docutils import SphinxDirective
 logger = logging.getLogger(__name__)
 
 FORMATS = ("svg", "png")
-RENDER_OPTIONS = ("style", "format", "input", "theme", "title", "legend")
+RENDER_OPTIONS = ("style", "format", "input", "theme", "title", "legend", "fold")
 
 
 class _Failure(Exception):
@@ -107,6 +107,7 @@ class NetvizDirective(SphinxDirective):
         "title": directives.unchanged,
         "legend": directives.flag,
         "align": lambda a: directives.choice(a, ("left", "center", "right")),
+        "fold": lambda a: directives.choice(a, ("structure", "exact")),
     }
 
     def fail(self, message: str, line: int | None = None) -> _Failure:
@@ -211,7 +212,7 @@ def _draw(model, opts: dict):
     from . import figure
     return figure.render(model, style=opts.get("style", "bars"), input=opts.get("input"),
                          title=opts.get("title"), legend=opts["legend"],
-                         theme=opts.get("theme", "default"))
+                         theme=opts.get("theme", "default"), fold=opts.get("fold"))
 
 
 # --- writers ---------------------------------------------------------------

@@ -508,3 +508,18 @@ def test_cli_render_stack(cli, tmp_path):
     r = cli("render", "alexnet", "--style", "stak", "-o", tmp_path / "y.svg")
     assert r.returncode == 2 and "did you mean 'stack'" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "y.svg").exists()
+
+
+def test_a_residual_block_keeps_one_tint_where_it_downsamples():
+    root = parse(netviz.render("resnet50", style="stack").svg())
+    fill = {}
+    for u in units(root):
+        box = box_of(u)
+        if box is not None:
+            for c in classes(u):
+                fill[c] = box.get("fill")
+    # stage 2's first block: 1x1 on 56x56, the strided 3x3, the 1x1 on 28x28, the projection
+    first = [fill[f"layer-layer2_0_{n}"] for n in ("conv1", "conv2", "conv3", "downsample_0")]
+    assert len(set(first)) == 1
+    assert first[0] == fill["layer-layer2_1_conv1"]  # the tint of the blocks after it
+    assert first[0] != fill["layer-layer1_2_conv1"]

@@ -90,6 +90,7 @@ class RenderOptions:
     bar_metric: str = "size"
     streams: int | None = None  # org style: override the network's streams
     expand: bool = False  # bars, short: draw every repeated module, not one marked xN
+    fold: str = "structure"  # bars, short: fold modules of one structure, or only identical ones ("exact")
 
 
 LEGEND_NAMES = {

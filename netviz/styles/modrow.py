@@ -4,27 +4,33 @@ one above the other that meet at the merge cell (a purple concat dot, a
 brown sum dot), a shortcut as a line over the lanes into the sum, a run of
 identical modules drawn once and marked x3; a thin line joins the cells.
 
-The lane whose cells are widest sits on the row's axis; its cells (and the
-merge cells) get bars in the chart, the other lanes' cells do not (their
-sizes are in the tooltips). Every cell has a slot wide enough for its
-labels, so no two texts meet.
+The lane with the most cells sits on the row's axis. A module gets one bar
+in the chart, at its merge, for the map it gives; the cells on its lanes
+get none (their sizes are in the tooltips). Modules of one structure are
+folded (fold.py): drawn once, each cell whose text differs between copies
+keyed by a letter, and a table under the frame gives every copy's values;
+a shortcut that only some copies have is dashed. Every cell has a slot
+wide enough for its labels, so no two texts meet.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..ir import ShapedNetwork
 from ..scene import Group, Path, Rect, Scene, Text, text_width
 from . import common
+from . import fold
 from .modules import Cell, Module, Run, cells_of, collapse
-from .row import (BAR_MAX, GAP, LABEL_LINE, LABEL_SIZE, MARGIN, SCALE_ROOM, TEXT_GAP, R, Column,
+from .row import (BAR_MAX, LABEL_LINE, LABEL_SIZE, MARGIN, SCALE_ROOM, TEXT_GAP, R, Column,
                   bar_group, cell_group, label_group, label_width, scale_labels, scales)
 
 DOT = R * 0.38  # radius of a merge cell
+GATE = R * 0.5  # radius of a squeeze-and-excite gate
+CELL_GAP = 10.0  # least space between two cells (the lines between them are short)
 EDGE = 6.0  # from a module's slot to its frame
-IN = 30.0  # from a module's slot to its lanes (room for the branching lines)
-OUT = 14.0  # from the lanes to the merge cell's slot
+IN = 22.0  # from a module's slot to its lanes (room for the branching lines)
+OUT = 10.0  # from the lanes to the merge cell's slot
 PAD = 12.0  # inside a frame, around the lanes
 LANE_GAP = 14.0  # between two lanes
 SHORTCUT = 14.0  # room for the shortcut line above the lanes
@@ -32,6 +38,8 @@ BEND = 6.0  # the cut corner of a branching line
 LINE = 1.2
 REPEAT_SIZE = 20.0
 RUN_PAD = 8.0  # inside the dashed frame of a repeated run of modules
+TABLE_GAP = 6.0  # from a frame to the table under it
+DASH = (5.0, 3.0)
 
 
 @dataclass
@@ -42,8 +50,9 @@ class Box:
 
 
 class _Row:
-    def __init__(self, columns: list[Column], options: common.RenderOptions, with_bars: bool, style: str):
-        self.columns = columns
+    def __init__(self, columns: list[Column], items: list, options: common.RenderOptions, with_bars: bool,
+                 style: str):
+        self.columns = list(columns)  # as drawn: a folded cell's text carries its key
         self.options = options
         self.with_bars = with_bars
         self.style = style
@@ -55,35 +64,81 @@ class _Row:
         self.labels: list = []
         self.marks: list = []
         self.barred: list[tuple[Column, float]] = []
+        self.tables: dict[int, fold.Table] = {}
+        self.with_bar: set[int] = set()  # columns that get a bar: the row's cells, modules' merges
+        self.gates: set[int] = set()  # squeeze-and-excite gates, drawn small
+        self._fold(items, columns)
+        self._bars(items)
+
+    def _fold(self, items, columns) -> None:
+        """Each folded item's table, and its cells' text and tooltips."""
+        for item in items:
+            if isinstance(item, Cell):
+                continue
+            if item.copies:
+                t = fold.table(item, columns)
+                self.tables[id(item)] = t
+                last = {c: [copy[p] for copy in item.copies if p < len(copy) and copy[p] is not None][-1]
+                        for p, c in enumerate(_drawn_cols(item))}
+                for c, names in t.names.items():
+                    col = self.columns[c]
+                    bar = columns[last[c]].bar if col.bar is not None else None
+                    self.columns[c] = replace(col, label=t.label.get(c, col.label), inner=t.inner.get(c, col.inner),
+                                              bar=bar, tooltip=f"{col.tooltip}\nstands for {len(names)} layers: "
+                                                               f"{', '.join(names)}")
+            for lane in (item.lanes if isinstance(item, Module) else [item.items]):
+                self._fold(lane, columns)
+
+    def _bars(self, items, top: bool = True) -> None:
+        for item in items:
+            if isinstance(item, fold.Gate):
+                self.gates.add(item.col)
+            if isinstance(item, Cell):
+                if top:
+                    self.with_bar.add(item.col)
+            elif isinstance(item, Run):
+                self._bars(item.items, top)
+            else:
+                if top and item.merge is not None:
+                    self.with_bar.add(item.merge)
+                for lane in item.lanes:
+                    self._bars(lane, False)
 
     # measuring -----------------------------------------------------------
-    def radius(self, col: Column) -> float:
-        return DOT if col.kind in common.DOTS else R
+    def radius(self, i: int) -> float:
+        return DOT if self.columns[i].kind in common.DOTS else GATE if i in self.gates else R
 
-    def slot(self, col: Column) -> float:
-        r = self.radius(col)
-        widths = [2 * r + GAP]
+    def barred_here(self, i: int) -> bool:
+        return self.with_bars and i in self.with_bar and self.columns[i].bar is not None
+
+    def slot(self, i: int, bar: bool = True) -> float:
+        """A cell's width in the row: its icon, its label, and (BAR) its bar's label."""
+        col = self.columns[i]
+        r = self.radius(i)
+        widths = [2 * r + CELL_GAP]
         if self.options.labels:
             widths.append(label_width(col.label) + TEXT_GAP)
-            if self.with_bars and col.bar is not None:
+            if bar and self.barred_here(i):
                 widths.append(text_width(col.bar[1], LABEL_SIZE) + TEXT_GAP)
         return max(widths)
 
-    def cell_box(self, col: Column) -> Box:
-        r = self.radius(col)
+    def cell_box(self, i: int) -> Box:
+        col = self.columns[i]
+        r = self.radius(i)
         lines = len(col.label) if self.options.labels else 0
         up = r * 1.45 if col.kind in common.RECURRENT_KINDS else r  # the loop handle
-        return Box(self.slot(col), up, (R + 8 + lines * LABEL_LINE) if lines else r)
+        return Box(self.slot(i), up, (R + 8 + lines * LABEL_LINE) if lines else r)
 
     def measure(self, item) -> Box:
         key = id(item)
         if key not in self.boxes:
             if isinstance(item, Cell):
-                self.boxes[key] = self.cell_box(self.columns[item.col])
+                self.boxes[key] = self.cell_box(item.col)
             elif isinstance(item, Run):
                 inner = self.measure_seq(item.items)
-                self.boxes[key] = Box(inner.w + 2 * (EDGE + RUN_PAD), inner.up + RUN_PAD + EDGE,
-                                      inner.down + RUN_PAD + REPEAT_SIZE + 4 + EDGE)
+                tw, th = self.table_size(item)
+                self.boxes[key] = Box(max(inner.w + 2 * (EDGE + RUN_PAD), tw + 2 * EDGE), inner.up + RUN_PAD + EDGE,
+                                      inner.down + RUN_PAD + REPEAT_SIZE + 4 + EDGE + th)
             else:
                 self.boxes[key] = self._module_box(item)
         return self.boxes[key]
@@ -104,6 +159,49 @@ class _Row:
             offsets[i] = offsets[i - 1] + boxes[i - 1].down + LANE_GAP + boxes[i].up
         return boxes, offsets, main
 
+    # tables -------------------------------------------------------------
+    def table_cols(self, t: fold.Table) -> list[float]:
+        """Widths of the table's columns: the copies' names, then one per key."""
+        cols = [max(text_width(name, LABEL_SIZE) for name, _ in t.rows)]
+        for k, key in enumerate(t.keys):
+            cols.append(max([text_width(key, LABEL_SIZE)] + [text_width(v[k], LABEL_SIZE) for _, v in t.rows]))
+        return cols
+
+    def table_size(self, item) -> tuple[float, float]:
+        t = self.tables.get(id(item))
+        if t is None or not t.keys or not self.options.labels:
+            return 0.0, 0.0
+        cols = self.table_cols(t)
+        return sum(cols) + TEXT_GAP * (len(cols) - 1), TABLE_GAP + (len(t.rows) + 1) * LABEL_LINE + 8
+
+    def draw_table(self, item, cx: float, top: float) -> None:
+        """The table of a folded item, centred on CX, from TOP down: a header
+        of keys, then a row per run of copies that agree."""
+        t = self.tables.get(id(item))
+        w, _ = self.table_size(item)
+        if not w:
+            return
+        theme = self.options.theme
+        cols = self.table_cols(t)
+        x = cx - w / 2
+        lefts = []
+        for c in cols:
+            lefts.append(x)
+            x += c + TEXT_GAP
+        y = top + TABLE_GAP + LABEL_SIZE
+        prims = [Text(lefts[k + 1] + cols[k + 1] / 2, y, key, size=LABEL_SIZE, color=theme["label"],
+                      weight="bold", cls="table-key") for k, key in enumerate(t.keys)]
+        rule = y + 5
+        prims.append(Path(((cx - w / 2, rule), (cx + w / 2, rule)), stroke=theme["label"], stroke_width=0.6,
+                          cls="table-rule"))
+        for r, (name, values) in enumerate(t.rows):
+            ry = y + (r + 1) * LABEL_LINE + 2
+            prims.append(Text(lefts[0] + cols[0], ry, name, size=LABEL_SIZE, color=theme["label"], anchor="end",
+                              cls="table-copy"))
+            prims += [Text(lefts[k + 1] + cols[k + 1] / 2, ry, v, size=LABEL_SIZE, color=theme["label"],
+                           cls="table-value") for k, v in enumerate(values)]
+        self.labels.append(Group(tuple(prims), cls="fold-table"))
+
     def _frame(self, module: Module) -> tuple[float, float, float, float, float]:
         """(lanes width, frame top, frame bottom, merge centre, frame right),
         all relative to the module's slot (x from its left edge, y from the axis)."""
@@ -111,10 +209,12 @@ class _Row:
         width = max(b.w for b in boxes)
         top = min(o - b.up for o, b in zip(offsets, boxes)) - (SHORTCUT if module.shortcut else 0) - PAD
         bottom = max(o + b.down for o, b in zip(offsets, boxes)) + PAD
+        if _projection(module) is not None:
+            bottom += SHORTCUT
         if module.merge is None:
             return width, top, bottom, IN + width, IN + width + PAD
         merge = self.columns[module.merge]
-        dslot = self.slot(merge)
+        dslot = self.slot(module.merge, bar=False)  # its bar's label may reach over the lanes: they have none
         mx = IN + width + OUT + dslot / 2
         right = mx + DOT + PAD
         if self.options.labels and merge.label:  # the merge cell's own label stays in the frame
@@ -122,23 +222,32 @@ class _Row:
         if module.repeat > 1:  # the mark goes under the merge cell (and its label), at the right
             mark = text_width(f"x{module.repeat}", REPEAT_SIZE)
             right = max(right, IN + width + mark + 2 * BEND)
-            bottom = max(bottom, self.cell_box(merge).down + REPEAT_SIZE + 2 * BEND)
+            bottom = max(bottom, self.cell_box(module.merge).down + REPEAT_SIZE + 2 * BEND)
         return width, top, bottom, mx, right
+
+    def _lead(self, module: Module) -> float:
+        """How far the frame moves right so that a wider table is centred under it."""
+        _, _, _, _, right = self._frame(module)
+        tw, _ = self.table_size(module)
+        return max(0.0, tw / 2 - (EDGE + right) / 2)
 
     def _module_box(self, module: Module) -> Box:
         width, top, bottom, mx, right = self._frame(module)
+        lead = self._lead(module)
         w = right + EDGE
         if module.merge is not None:
-            w = max(w, mx + self.slot(self.columns[module.merge]) / 2)
-        return Box(w, -top, bottom)
+            w = max(w, mx + self.slot(module.merge) / 2)
+        tw, th = self.table_size(module)
+        return Box(max(w + lead, lead + (EDGE + right + tw) / 2 + EDGE), -top, bottom + th)
 
     # drawing --------------------------------------------------------------
     def draw_cell(self, col_index: int, cx: float, cy: float, on_axis: bool) -> None:
         col = self.columns[col_index]
-        self.cells.append(cell_group(col, cx, cy, self.options, self.ids, self.style))
+        r = GATE if col_index in self.gates else R  # a merge cell's icon is drawn small by itself
+        self.cells.append(cell_group(col, cx, cy, self.options, self.ids, self.style, r))
         if self.options.labels and col.label:
             self.labels.append(label_group(col, cx, cy + R + 8, self.options.theme, self.ids))
-        if on_axis and self.with_bars and col.bar is not None:
+        if on_axis and self.barred_here(col_index):
             self.barred.append((col, cx))
 
     def draw_seq(self, items, x: float, y: float, on_axis: bool) -> tuple[float, float]:
@@ -157,34 +266,46 @@ class _Row:
             x += box.w
         return centres[0][0], centres[-1][1]
 
-    def link(self, points, cls: str) -> None:
-        self.links.append(Path(tuple(points), stroke=self.options.theme["label"], stroke_width=LINE, cls=cls))
+    def link(self, points, cls: str, dash=None) -> None:
+        self.links.append(Path(tuple(points), stroke=self.options.theme["label"], stroke_width=LINE, cls=cls,
+                               dash=dash))
+
+    def copies_title(self, item, what: str) -> str:
+        names = fold.all_names(item, self.columns)
+        if self.options.fold == "exact":
+            return f"{item.repeat} identical {what}, starting at {', '.join(names)}"
+        return f"{item.repeat} {what} of one structure, starting at {', '.join(names)}"
 
     def draw_run(self, run: Run, x: float, y: float, on_axis: bool) -> tuple[float, float]:
         """A repeated sequence of modules in a dashed frame, marked with its count."""
         theme = self.options.theme
         box, inner = self.measure(run), self.measure_seq(run.items)
-        ends = self.draw_seq(run.items, x + EDGE + RUN_PAD, y, on_axis)
-        top, bottom = y - inner.up - RUN_PAD, y + box.down - EDGE
+        fw = inner.w + 2 * (EDGE + RUN_PAD)
+        lead = (box.w - fw) / 2
+        ends = self.draw_seq(run.items, x + lead + EDGE + RUN_PAD, y, on_axis)
+        _, th = self.table_size(run)
+        top, bottom = y - inner.up - RUN_PAD, y + box.down - EDGE - th
         names = [self.columns[c].layers[0].name for c in run.first_cols]
-        frame = Rect(x + EDGE, top, box.w - 2 * EDGE, bottom - top, fill=None, stroke=theme["label"],
-                     stroke_width=1.0, rx=6.0, dash=(5.0, 3.0), cls="run-frame")
+        frame = Rect(x + lead + EDGE, top, fw - 2 * EDGE, bottom - top, fill=None, stroke=theme["label"],
+                     stroke_width=1.0, rx=6.0, dash=DASH, cls="run-frame")
+        what = f"runs of {len(run.items)} modules and cells"
         self.frames.append(Group((frame,), cls="run repeated", id=self.ids.make("run", names[0]),
-                                 title=f"{run.repeat} identical runs of {len(run.items)} modules and cells, "
-                                       f"starting at {', '.join(names)}"))
-        self.marks.append(Text(x + box.w - EDGE - BEND, bottom - BEND, f"x{run.repeat}", size=REPEAT_SIZE,
+                                 title=self.copies_title(run, what)))
+        self.marks.append(Text(x + lead + fw - EDGE - BEND, bottom - BEND, f"x{run.repeat}", size=REPEAT_SIZE,
                                color=theme["label"], anchor="end", cls="repeat"))
+        self.draw_table(run, x + box.w / 2, bottom)
         return ends
 
     def draw_module(self, module: Module, x: float, y: float, on_axis: bool) -> tuple[float, float]:
         theme = self.options.theme
+        x += self._lead(module)
         width, top, bottom, mx, right = self._frame(module)
         boxes, offsets, main = self.lanes(module)
         names = [self.columns[c].layers[0].name for c in module.first_cols]
         end = (f", merging at {self.columns[module.merge].layers[0].name}" if module.merge is not None
                else ", ending the network")
-        title = (f"{module.repeat} identical modules, starting at {', '.join(names)}"
-                 if module.repeat > 1 else f"module starting at {names[0]}{end}")
+        title = (self.copies_title(module, "modules") if module.repeat > 1
+                 else f"module starting at {names[0]}{end}")
         cls = "module" + (" repeated" if module.repeat > 1 else "")
         gate = module.merge is not None and self.columns[module.merge].kind == "mul"
         if gate:  # a gate scales what it reads, unlike a residual sum: a frame of its own
@@ -202,7 +323,7 @@ class _Row:
         for i, (lane, box, off) in enumerate(zip(module.lanes, boxes, offsets)):
             ly = y + off
             lx = x + IN + (width - box.w) / 2
-            first, last = self.draw_seq(lane, lx, ly, on_axis and i == main)
+            first, last = self.draw_seq(lane, lx, ly, False)
             if i == main:
                 ends = (first, last)
             if off == 0:
@@ -216,13 +337,19 @@ class _Row:
             self.link(pts, "branch")
         if module.shortcut:
             sy = y + min(o - b.up for o, b in zip(offsets, boxes)) - SHORTCUT / 2 - 2
+            dash = DASH if "none" in module.shortcuts else None  # some copies have none
             self.link([(split, y), (split, sy + BEND), (split + BEND, sy), (join - BEND, sy),
-                       (join, sy + BEND), (join, y - DOT)], "shortcut")
+                       (join, sy + BEND), (join, y - DOT)], "shortcut", dash)
+        if _projection(module) is not None:  # the first copy's projection, under the lanes
+            py = y + max(o + b.down for o, b in zip(offsets, boxes)) + SHORTCUT / 2 + 2
+            self.link([(split, y), (split, py - BEND), (split + BEND, py), (join - BEND, py),
+                       (join, py - BEND), (join, y + DOT)], "shortcut projection", DASH)
         if join is not None:
             self.draw_cell(module.merge, join, y, on_axis)
         if module.repeat > 1:
             self.marks.append(Text(x + right - BEND, y + bottom - BEND, f"x{module.repeat}", size=REPEAT_SIZE,
                                    color=theme["label"], anchor="end", cls="repeat"))
+        self.draw_table(module, x + (EDGE + right) / 2, y + bottom)
         return ends[0], join if join is not None else ends[1]
 
 
@@ -230,8 +357,8 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
            with_bars: bool, style: str) -> Scene:
     theme = options.theme
     if not options.expand:
-        items = collapse(items, columns)
-    row = _Row(columns, options, with_bars, style)
+        items = collapse(items, columns) if options.fold == "exact" else fold.collapse(items, columns)
+    row = _Row(columns, items, options, with_bars, style)
     title_text = options.title
     head: list = []
     title, title_h = common.title_items(title_text, MARGIN, MARGIN, theme)
@@ -272,5 +399,15 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
 
 
 def _drawn(items) -> list[int]:
-    from .modules import cells_of
     return [c for item in items for c in cells_of(item)]
+
+
+def _drawn_cols(item) -> list[int]:
+    """The columns drawn for a module or run, in the order of its copies' columns."""
+    return cells_of(item) if isinstance(item, Module) else [c for x in item.items for c in cells_of(x)]
+
+
+def _projection(module: Module) -> int | None:
+    """The column of the first copy's projection, when it has one."""
+    first = module.shortcuts[0] if module.shortcuts else None
+    return first if isinstance(first, int) and not isinstance(first, bool) else None

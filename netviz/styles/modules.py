@@ -11,7 +11,13 @@ plan, and is drawn as one row with brackets instead; a U-Net's nested skips
 do split, into modules within modules.
 
 Runs of identical modules (ResNet's blocks within a stage) are kept once
-with a repeat count, drawn "x3".
+with a repeat count, drawn "x3"; ``fold.py`` folds by structure instead
+(modules that differ only in channels, strides or their first shortcut).
+
+A concatenation whose inputs begin with all the inputs of an earlier one
+(DenseNet's dense block, traced flat: every layer concatenates everything
+before it) can be read as that concatenation plus the rest; ``plan`` does
+so when asked (``nested=True``), and the block becomes a run of modules.
 """
 from __future__ import annotations
 
@@ -30,6 +36,12 @@ class Module:
     merge: int | None  # the merge cell's column; None where lanes end the network
     repeat: int = 1
     first_cols: list[int] = field(default_factory=list)  # a column of each repeat, for tooltips
+    # every copy's columns, aligned with cells_of(self) (None: the copy has no
+    # such cell); empty for a module drawn once
+    copies: list[list[int | None]] = field(default_factory=list)
+    # each copy's shortcut where they differ: "identity", "none", or the
+    # column of the first copy's projection (a cell on a lane of its own)
+    shortcuts: list = field(default_factory=list)
 
 
 @dataclass
@@ -39,30 +51,63 @@ class Run:
     items: list
     repeat: int
     first_cols: list[int] = field(default_factory=list)
+    copies: list[list[int | None]] = field(default_factory=list)
+    shortcuts: list = field(default_factory=list)
 
 
-def owners(network, columns) -> dict[str, tuple[int, ...]]:
+def owners(network, columns, inputs=None) -> dict[str, tuple[int, ...]]:
     """The columns each layer's output stands for: its own cell's, or for a
     layer without a cell (an activation, a reshape), the columns of all it
-    reads, in order."""
+    reads, in order. INPUTS: layer inputs read instead of the network's."""
+    inputs = inputs or {}
     owner: dict[str, tuple[int, ...]] = {}
     for j, col in enumerate(columns):
         for layer in col.layers:
             owner[layer.name] = (j,)
     for layer in network.layers:
         if layer.name not in owner:
-            owner[layer.name] = tuple(dict.fromkeys(i for src in layer.inputs for i in owner.get(src, ())))
+            reads = inputs.get(layer.name, layer.inputs)
+            owner[layer.name] = tuple(dict.fromkeys(i for src in reads for i in owner.get(src, ())))
     return owner
 
 
-def column_edges(network, columns) -> tuple[list[set[int]], list[set[int]]]:
+CONCAT_LOOKBACK = 8  # earlier concatenations of the same first input compared with a new one
+
+
+def _joins(layer) -> bool:
+    return layer.type == "concat" or layer.type == "custom" and layer.attrs.get("kind") in ("cat", "concat")
+
+
+def nested_concats(network) -> dict[str, tuple[str, ...]]:
+    """Concatenations read as an earlier one plus the rest: for each whose
+    inputs begin with all the inputs of a recent concatenation along the same
+    axis (the most recent such), its inputs as that one and the rest.
+    Concatenation is associative, so the tensor is the same."""
+    out: dict[str, tuple[str, ...]] = {}
+    by_first: dict[str, list] = {}
+    for layer in network.layers:
+        if not _joins(layer) or not layer.inputs:
+            continue
+        ins = tuple(layer.inputs)
+        axis = layer.attrs.get("axis")
+        for other in reversed(by_first.get(ins[0], [])[-CONCAT_LOOKBACK:]):
+            n = len(other.inputs)
+            if n < len(ins) and tuple(other.inputs) == ins[:n] and other.attrs.get("axis") == axis:
+                out[layer.name] = (other.name,) + ins[n:]
+                break
+        by_first.setdefault(ins[0], []).append(layer)
+    return out
+
+
+def column_edges(network, columns, inputs=None) -> tuple[list[set[int]], list[set[int]]]:
     """Edges between columns, from the layers they draw."""
-    owner = owners(network, columns)
+    inputs = inputs or {}
+    owner = owners(network, columns, inputs)
     succ = [set() for _ in columns]
     pred = [set() for _ in columns]
     for j, col in enumerate(columns):
         for layer in col.layers:
-            for src in layer.inputs:
+            for src in inputs.get(layer.name, layer.inputs):
                 for i in owner.get(src, ()):
                     if i != j:
                         succ[i].add(j)
@@ -70,10 +115,11 @@ def column_edges(network, columns) -> tuple[list[set[int]], list[set[int]]]:
     return succ, pred
 
 
-def plan(network, columns) -> list | None:
+def plan(network, columns, nested: bool = False) -> list | None:
     """Cells and modules in drawing order, or None for a graph that is a
-    chain (nothing to plan) or does not split into modules."""
-    succ, pred = column_edges(network, columns)
+    chain (nothing to plan) or does not split into modules. NESTED: read
+    flattened concatenations as nested ones (see nested_concats)."""
+    succ, pred = column_edges(network, columns, nested_concats(network) if nested else None)
     if all(len(s) <= 1 for s in succ) and all(len(p) <= 1 for p in pred):
         return None
     if any(i >= j for j, ps in enumerate(pred) for i in ps):
@@ -152,17 +198,21 @@ def _module(region: list[int], entry: int | None, merge: int | None, succ, pred)
     return Module(lanes=lanes, shortcut=shortcut, merge=merge, first_cols=[region[0]])
 
 
-def signature(item, columns) -> tuple:
-    """What makes two items look the same: the text and kind of every cell,
-    and the structure (a module's own repeat count aside)."""
+def cell_text(c) -> tuple:
+    """What makes two cells look the same when copies must be identical."""
+    return ("cell", c.kind, tuple(c.label), tuple(c.inner), c.bar[1] if c.bar else None)
+
+
+def signature(item, columns, key=cell_text) -> tuple:
+    """What makes two items look the same: the KEY of every cell (by default
+    its text and kind), and the structure (a module's own repeat count aside)."""
     if isinstance(item, Cell):
-        c = columns[item.col]
-        return ("cell", c.kind, tuple(c.label), tuple(c.inner), c.bar[1] if c.bar else None)
+        return key(columns[item.col])
     if isinstance(item, Run):
-        return ("run", item.repeat, tuple(signature(x, columns) for x in item.items))
+        return ("run", item.repeat, tuple(signature(x, columns, key) for x in item.items))
     lanes = tuple(tuple(x.repeat if isinstance(x, Module) else 1 for x in lane) +
-                  tuple(signature(x, columns) for x in lane) for lane in item.lanes)
-    merge = signature(Cell(item.merge), columns) if item.merge is not None else None
+                  tuple(signature(x, columns, key) for x in lane) for lane in item.lanes)
+    merge = key(columns[item.merge]) if item.merge is not None else None
     return ("module", item.shortcut, merge, lanes)
 
 
@@ -173,16 +223,16 @@ def collapse(items: list, columns) -> list:
     """Runs of identical modules, kept once with a repeat count; then runs of
     identical sequences of up to MAX_PERIOD items with a module among them
     (recursively, in lanes too)."""
-    return _periods(_singles(items, columns), columns)
+    return periods(_singles(items, columns), columns)
 
 
-def _periods(items: list, columns) -> list:
+def periods(items: list, columns, key=cell_text) -> list:
     """Runs chosen so that the fewest items are drawn (a run draws one copy):
     ABABCABC is A, B, (ABC) x2 rather than (AB) x2, C, A, B, C."""
     # a module's signature leaves out its own count, so that _singles can add
     # to it; here "A x2, B" must not match "A x3, B"
     ids: dict = {}
-    seq = [ids.setdefault((getattr(x, "repeat", 1), signature(x, columns)), len(ids)) for x in items]
+    seq = [ids.setdefault((getattr(x, "repeat", 1), signature(x, columns, key)), len(ids)) for x in items]
     n = len(items)
     copies = {p: [1] * (n + 1) for p in range(2, MAX_PERIOD + 1)}  # copies[p][i]: repeats of seq[i:i+p] from i
     for p in copies:
@@ -208,7 +258,8 @@ def _periods(items: list, columns) -> list:
             continue
         p, c = how[i]
         firsts = [cells_of(items[i + k * p])[0] for k in range(c)]
-        out.append(Run(items=items[i:i + p], repeat=c, first_cols=firsts))
+        each = [[col for x in items[i + k * p:i + (k + 1) * p] for col in cells_of(x)] for k in range(c)]
+        out.append(Run(items=items[i:i + p], repeat=c, first_cols=firsts, copies=each))
         i += p * c
     return out
 
@@ -221,6 +272,9 @@ def _singles(items: list, columns) -> list:
             prev = out[-1] if out else None
             if (isinstance(prev, Module) and prev.merge is not None and item.merge is not None
                     and signature(prev, columns) == signature(item, columns)):
+                if not prev.copies:
+                    prev.copies = [cells_of(prev)]
+                prev.copies += item.copies or [cells_of(item)]
                 prev.repeat += item.repeat
                 prev.first_cols += item.first_cols
                 continue

@@ -131,7 +131,8 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     from .modules import plan
     # bars of parameters, MACs, time or memory belong to every layer: modules
     # would stack some cells in lanes without bars, and repeats hide others
-    items = plan(shaped.network, columns) if not with_bars or options.bar_metric == "size" else None
+    items = (plan(shaped.network, columns, nested=options.fold != "exact")
+             if not with_bars or options.bar_metric == "size" else None)
     if items is not None:
         from .modrow import layout as module_layout
         return module_layout(shaped, columns, items, options, with_bars, style)
@@ -214,15 +215,15 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
                  background=theme["background"])
 
 
-def cell_group(col: Column, cx: float, cy: float, options, ids, style: str) -> Group:
-    """A cell's icon and the text inside it."""
+def cell_group(col: Column, cx: float, cy: float, options, ids, style: str, r: float = R) -> Group:
+    """A cell's icon (of radius R) and the text inside it."""
     theme = options.theme
     first = col.layers[0]
     classes = " ".join(["cell", col.cls_kind] + [f"layer-{ids.token(l.name)}" for l in col.layers])
-    prims = common.draw_cell(col.kind, cx, cy, R, theme)
-    prims += common.group_mark(col.kind, cx, cy, R, theme, show=(style == "bars"))
+    prims = common.draw_cell(col.kind, cx, cy, r, theme)
+    prims += common.group_mark(col.kind, cx, cy, r, theme, show=(style == "bars"))
     if col.inner and options.labels:
-        lines, size = fit_inner(col.inner, 2 * R * 0.72)
+        lines, size = fit_inner(col.inner, 2 * r * 0.72)
         step = size * 1.2
         y0 = cy - (len(lines) - 1) * step / 2 + size * 0.36
         prims += [Text(cx, y0 + i * step, s, size=size, color=theme["cell_text"], cls="cell-text")

@@ -11,7 +11,8 @@ heads ("attention, 12 heads").
 
 Boxes are filled by kind: convolutions with a pale tint per stage (one
 tint per input map size, so each run of convolutions between two
-downsamplings shares one), pooling boxes pale yellow (grey in the
+downsamplings shares one; a residual block takes the tint of the maps it
+gives, so it keeps one where it downsamples), pooling boxes pale yellow (grey in the
 colorblind theme), fully connected boxes white. Edges that do not run from
 one unit to the next (shortcuts, branches) leave the stack on the right and
 come back as elbowed arrows, each in a lane of its own; edges from one
@@ -24,11 +25,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..ir import ShapedNetwork, format_shape
+from ..ir import ShapedNetwork
 from ..scene import Circle, Group, Path, Rect, Scene, Text, font_extent, text_width
 from . import common
 from .row import wrap
+from .modules import Module
 from .short import columns as short_columns
+from .stack_lanes import assign_lanes, branches, buses, edges, junctions
+from .stack_text import stage_of, unit_text
 
 MARGIN = 16.0
 FONT = 13.0  # text in the boxes and captions
@@ -74,7 +78,7 @@ class Unit:
     lines: list[str]
     shape: str  # "box", "circle" or "caption"
     fill: str | None = None
-    stage: str | None = None  # conv units: the input map size, e.g. "27x27"
+    stage: str | None = None  # conv units: the input map size, e.g. "27x27" (a block's: its output's)
     tooltip: str = ""
     top: float = 0.0
     h: float = 0.0
@@ -85,111 +89,31 @@ class Unit:
         return self.layers[0].name
 
 
-# --- text -------------------------------------------------------------------
+def blocks_of(shaped: ShapedNetwork, cols) -> dict[int, str]:
+    """The stage of each unit inside a block of convolutions (a module with
+    no module inside and only convolutions on its lanes: a residual block):
+    the map size the block gives, so that a block keeps one tint even where
+    it downsamples (ResNet's first block of a stage). A module that pools or
+    upsamples on its lanes (a U-Net's levels) keeps a tint per map size."""
+    from .modules import plan
+    out: dict[int, str] = {}
 
-def _xy(pair) -> str:
-    return f"{pair[0]}x{pair[1]}"
+    def visit(items) -> None:
+        for item in items:
+            if not isinstance(item, Module):
+                continue
+            inner = [x for lane in item.lanes for x in lane]
+            if any(isinstance(x, Module) for x in inner):
+                for lane in item.lanes:
+                    visit(lane)
+                continue
+            size = shaped.info[cols[item.merge].layers[-1].name].output if item.merge is not None else ()
+            if len(size) == 3 and all(cols[x.col].kind in CONV_KINDS for x in inner):
+                for x in inner:
+                    out[x.col] = f"{size[1]}x{size[2]}"
 
-
-def _pool_words(pool) -> str:
-    """The pooling a convolution merges with: "pool/2", "avg pool/2"."""
-    avg = "avg " if common.category(pool) == "avgpool" else ""
-    if pool.type.startswith("global"):
-        return "global avg pool"
-    if pool.type.startswith("adaptive"):
-        return f"{avg}pool to {_xy(pool.attrs['output'])}"
-    stride = pool.attrs["stride"]
-    if tuple(stride) == (1, 1):
-        return f"{_xy(pool.attrs['kernel'])} {avg}pool"
-    return f"{avg}pool/{common.pair_text(stride)}"
-
-
-def _pool_box(pool, labels: bool) -> str:
-    """A pooling box of its own: "3x3 max pool, /2", "adaptive avg pool, 6x6"."""
-    kind = "avg" if common.category(pool) == "avgpool" else "max"
-    if pool.type.startswith("global"):
-        return "global avg pool"
-    if not labels:
-        return f"{kind} pool"
-    if pool.type.startswith("adaptive"):
-        return f"adaptive {kind} pool, {_xy(pool.attrs['output'])}"
-    text = f"{_xy(pool.attrs['kernel'])} {kind} pool"
-    stride = pool.attrs["stride"]
-    return text if tuple(stride) == (1, 1) else f"{text}, /{common.pair_text(stride)}"
-
-
-def unit_text(kind: str, layers, shaped: ShapedNetwork, labels: bool = True) -> list[str]:
-    """The lines written in (or as) a unit."""
-    first = layers[0]
-    if first.label and labels:
-        return first.label.split("\n")
-    cat = common.category(first)
-    out = shaped.info[first.name].output
-    if cat == "input":
-        return [f"input, {format_shape(out)}" if labels else "input"]
-    if cat == "conv":
-        a = first.attrs
-        name = "dw conv" if kind == "conv_dw" else "conv"
-        if not labels:
-            return [f"{name}, pool" if len(layers) > 1 else name]
-        parts = [f"{_xy(a['kernel'])} {name}", str(a["out"])]
-        if tuple(a["stride"]) != (1, 1):
-            parts.append(f"/{common.pair_text(a['stride'])}")
-        if tuple(a["dilation"]) != (1, 1):
-            parts.append(f"dilation {common.pair_text(a['dilation'])}")
-        if len(layers) > 1:
-            parts.append(_pool_words(layers[-1]))
-        return [", ".join(parts)]
-    if cat == "deconv":
-        a = first.attrs
-        if not labels:
-            return ["deconv"]
-        parts = [f"{_xy(a['kernel'])} deconv", str(a["out"])]
-        if tuple(a["stride"]) != (1, 1):
-            parts.append(f"x{common.pair_text(a['stride'])}")
-        return [", ".join(parts)]
-    if cat == "upsample":
-        return [f"upsample {', '.join(common.upsample_text(first))}" if labels else "upsample"]
-    if cat in ("maxpool", "avgpool"):
-        return [_pool_box(first, labels)]
-    if cat == "fc":
-        return [f"fc, {first.attrs['out']}" if labels else "fc"]
-    if cat == "recurrent":  # "LSTM, 128, bidirectional, 2 layers, last step"
-        a, name = first.attrs, first.type.upper()
-        if not labels:
-            return [name]
-        parts = [name, str(a["hidden"])] + (["bidirectional"] if a["bidirectional"] else []) \
-            + ([f"{a['layers']} layers"] if a["layers"] > 1 else []) + (["last step"] if a["last"] else [])
-        return [", ".join(parts)]
-    if cat == "embedding":
-        return [f"embedding, {first.attrs['num']}, {first.attrs['dim']}" if labels else "embedding"]
-    if cat == "softmax":
-        return ["softmax"]
-    if cat == "add":
-        return ["+"]
-    if cat == "mul":
-        return ["\u00d7"]
-    if cat == "attention":
-        a = first.attrs
-        if not labels:
-            return ["attention"]
-        parts = ["window attention" if a.get("kind") == "windowed" else "attention",
-                 f"{a['heads']} heads"]
-        if a.get("kind") == "windowed":
-            parts.append(f"{_xy(a['window'])}" + (f", shift {common.pair_text(a['shift'])}"
-                                                   if any(a.get("shift", (0, 0))) else ""))
-        return [", ".join(parts)]
-    if cat == "concat":
-        return [f"concat, {out[0]}" if labels else "concat"]
-    # any other layer: what it is (a custom layer's kind, "mul", "LayerNorm"; else its type), not
-    # its name, which for a traced module is its whole path ("features.1.0.block.1.mul")
-    what = str(first.attrs.get("kind") or "custom") if first.type == "custom" else first.type
-    return [f"{what}, {format_shape(out)}" if labels else what]
-
-
-def stage_of(layer, shaped: ShapedNetwork) -> str | None:
-    ins = shaped.info[layer.name].inputs
-    return _xy(ins[0][1:]) if ins and len(ins[0]) == 3 else None
+    visit(plan(shaped.network, cols, nested=True) or [])
+    return out
 
 
 def tints(theme: common.Theme) -> tuple[str, ...]:
@@ -208,7 +132,9 @@ def units(shaped: ShapedNetwork, options: common.RenderOptions) -> list[Unit]:
     palette = tints(options.theme)
     stages: dict[str, int] = {}
     out = []
-    for col in short_columns(shaped):
+    cols = short_columns(shaped)
+    block = blocks_of(shaped, cols)
+    for j, col in enumerate(cols):
         lines = unit_text(col.kind, col.layers, shaped, options.labels)
         lines = [part for line in lines for part in wrap(line, TEXT_MAX, FONT)]
         unit = Unit(kind=col.kind, layers=col.layers, lines=lines, shape="box", tooltip=col.tooltip)
@@ -217,7 +143,7 @@ def units(shaped: ShapedNetwork, options: common.RenderOptions) -> list[Unit]:
         elif col.kind in ("add", "mul"):
             unit.shape, unit.fill = "circle", FILLS[col.kind]
         elif col.kind in CONV_KINDS:
-            unit.stage = stage_of(col.layers[0], shaped)
+            unit.stage = block[j] if j in block else stage_of(col.layers[0], shaped)
             index = stages.setdefault(unit.stage, len(stages))
             unit.fill = palette[index % len(palette)]
         elif col.kind in ("maxpool", "avgpool"):
@@ -226,112 +152,6 @@ def units(shaped: ShapedNetwork, options: common.RenderOptions) -> list[Unit]:
             unit.fill = FILLS.get(col.kind, FILLS["custom"])
         out.append(unit)
     return out
-
-
-# --- edges and lanes ------------------------------------------------------------
-
-def edges(shaped: ShapedNetwork, us: list[Unit]) -> list[tuple[int, int]]:
-    """(from unit, to unit) for every connection between two units; a layer
-    that has no unit belongs to the unit of its first input."""
-    owner: dict[str, int] = {}
-    for j, u in enumerate(us):
-        for layer in u.layers:
-            owner[layer.name] = j
-    for layer in shaped.network.layers:
-        if layer.name not in owner and layer.inputs:
-            owner[layer.name] = owner.get(layer.inputs[0], -1)
-    found = []
-    for j, u in enumerate(us):
-        for layer in u.layers:
-            for src in layer.inputs:
-                i = owner.get(src, -1)
-                if 0 <= i < j and (i, j) not in found:
-                    found.append((i, j))
-    return sorted(found)
-
-
-def buses(side: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-    """Side edges grouped to share a lane: those of one source, else those
-    into one target, else each alone."""
-    by_src: dict[int, list] = {}
-    for e in side:
-        by_src.setdefault(e[0], []).append(e)
-    groups, lone = [g for g in by_src.values() if len(g) > 1], [g[0] for g in by_src.values() if len(g) == 1]
-    by_dst: dict[int, list] = {}
-    for e in lone:
-        by_dst.setdefault(e[1], []).append(e)
-    groups += list(by_dst.values())
-    return sorted(groups, key=lambda g: (max(e[1] for e in g) - min(e[0] for e in g), min(g)))
-
-
-def assign_lanes(groups: list[list[tuple[int, int]]]) -> list[int]:
-    """A lane per group, the shortest nearest the stack; two groups share a
-    lane only if the units they span do not overlap. They may meet at one
-    unit, which the first enters above its middle and the second leaves
-    below it (a ResNet's shortcuts, one after the other, in one lane)."""
-    spans: list[list[tuple[int, int]]] = []  # per lane: the (first, last) units it spans
-    lanes = []
-    for g in groups:
-        lo, hi = min(e[0] for e in g), max(e[1] for e in g)
-        for k, used in enumerate(spans):
-            if all(hi <= a or b <= lo for a, b in used):
-                used.append((lo, hi))
-                lanes.append(k)
-                break
-        else:
-            spans.append([(lo, hi)])
-            lanes.append(len(spans) - 1)
-    return lanes
-
-
-def junctions(paths: list[tuple[int, int, tuple]]) -> list[tuple[float, float]]:
-    """Where two links part (one source) or meet (one target): the point on
-    the nearer lane, or on the shared lane the unit nearer the other end."""
-    dots = []
-    for a in range(len(paths)):
-        for b in range(a + 1, len(paths)):
-            (i1, j1, p), (i2, j2, q) = paths[a], paths[b]
-            if i1 == i2 and j1 != j2:
-                if p[1][0] != q[1][0]:
-                    dots.append((min(p[1][0], q[1][0]), p[0][1]))
-                else:
-                    dots.append((p[1][0], min(p[2][1], q[2][1])))
-            elif j1 == j2 and i1 != i2:
-                if p[1][0] != q[1][0]:
-                    dots.append((min(p[1][0], q[1][0]), p[3][1]))
-                else:
-                    dots.append((p[1][0], max(p[1][1], q[1][1])))
-    return sorted(set(dots))
-
-
-def branches(us: list[Unit], all_edges: list[tuple[int, int]]) -> dict[int, tuple[int, int]]:
-    """Units drawn beside the column, as a branch: a box with one input i,
-    which goes on down the column too, and one output, a sum k that also
-    takes the main path from after i (a
-    ResNet's projection shortcut), mapped to (i, k). A branch keeps its own
-    stretch of the lanes: no other link leaves i, enters k or touches a unit
-    between them, so no line crosses its box."""
-    ins: dict[int, list] = {}
-    outs: dict[int, list] = {}
-    for e in all_edges:
-        outs.setdefault(e[0], []).append(e[1])
-        ins.setdefault(e[1], []).append(e[0])
-    found = {}
-    for b, u in enumerate(us):
-        if u.shape == "box" and len(ins.get(b, ())) == 1 and len(outs.get(b, ())) == 1:
-            i, k = ins[b][0], outs[b][0]
-            others = [m for m in ins[k] if m != b]
-            if us[k].kind == "add" and len(outs[i]) > 1 and others and all(i < m for m in others):
-                found[b] = (i, k)
-    while True:
-        pos = {k: n for n, k in enumerate(k for k in range(len(us)) if k not in found)}
-        paths = [(pos[i], pos[j], None) for i, j in all_edges if i in pos and j in pos and pos[j] > pos[i] + 1]
-        paths += [(pos[i], pos[k], b) for b, (i, k) in found.items()]
-        bad = {b for b, (i, k) in found.items() for lo, hi, other in paths if other != b
-               and (lo == pos[i] or hi == pos[k] or pos[i] < lo < pos[k] or pos[i] < hi < pos[k])}
-        if not bad:
-            return found
-        found = {b: ik for b, ik in found.items() if b not in bad}
 
 
 # --- layout -------------------------------------------------------------------
