@@ -13,16 +13,17 @@ class Figure:
     """A drawn network: ``.svg()``, ``.png()``, ``.pdf()``, ``.save(path)``;
     shows itself inline in Jupyter."""
 
-    def __init__(self, scene: Scene, shaped=None, style: str = ""):
+    def __init__(self, scene: Scene, shaped=None, style: str = "", notes=()):
         self.scene = scene
         self.shaped = shaped  # a list of them for a figure of several models
         self.style = style
+        self.notes = [n for n in notes if n]  # about the drawing itself (text too small to print)
 
     @property
     def warnings(self) -> list:
-        """The shape engine's or tracer's warnings about what is drawn."""
+        """The shape engine's or tracer's warnings about what is drawn, then the drawing's own."""
         shapeds = self.shaped if isinstance(self.shaped, list) else [self.shaped]
-        return [w for s in shapeds if s is not None for w in s.warnings]
+        return [w for s in shapeds if s is not None for w in s.warnings] + self.notes
 
     def data(self, fmt: str) -> bytes:
         from .backends import write_bytes
@@ -89,10 +90,12 @@ def write_atomic(path: str, data: bytes) -> None:
 def render(model, style: str = "bars", *, input=None, title=None, labels: bool = True,
            legend: bool = False, theme: str = "default", width: float | None = None,
            scale: float | None = None, streams: int | None = None, bar_metric: str = "size",
-           expand: bool = False, **trace_options) -> Figure:
+           expand: bool = False, fit=None, **trace_options) -> Figure:
     """Draw MODEL (zoo name, spec path, Network, ShapedNetwork or PyTorch target);
-    a list of models draws them one row each, aligned on their map sizes."""
-    from . import styles
+    a list of models draws them one row each, aligned on their map sizes.
+    ``fit`` ("column", "page", "120mm" or a number of mm) lays the figure out
+    for that printed width (netviz.pagefit)."""
+    from . import pagefit, styles
     from .models import shaped as to_shaped
     from .styles.common import THEMES, RenderOptions
 
@@ -111,6 +114,7 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
                          f"the {style} style does not mark repeats")
 
     _theme(theme)  # an unknown one is refused before any work
+    fit_mm = pagefit.parse(fit) if fit is not None else None
     if width is not None and scale is not None:
         raise UsageError("give --width or --scale, not both")
     if width is not None and width <= 0 or scale is not None and scale <= 0:
@@ -133,11 +137,14 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         shaped = to_shaped(model, input=input, **trace_options)
         with gc_paused():
             scene = module.build(shaped, options)
+    note = None
+    if fit_mm is not None:
+        scene, note = pagefit.fit(scene, fit_mm)
     if width is not None:
         scene = _rescale(scene, width / scene.width)
     elif scale is not None:
         scene = _rescale(scene, scale)
-    return Figure(scene, shaped, style)  # style as normalised above
+    return Figure(scene, shaped, style, [note])  # style as normalised above
 
 
 def _theme(name: str):

@@ -31,9 +31,12 @@ from ..cli import input_option, trace_kwargs, trace_options
               help="What the bars of the bars style show (time and memory need --profile).")
 @click.option("--expand", is_flag=True, default=False,
               help="bars, short: draw every repeated module (ResNet's blocks) instead of one marked xN.")
+@click.option("--fit", default=None, metavar="WIDTH",
+              help="Lay the figure out for a printed width: column (85 mm), page (178 mm) or e.g. 120mm; "
+                   "long rows wrap so that text prints at 6 pt or more, and the SVG and PDF carry that size.")
 @trace_options
 def render(models, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
-           bar_metric, expand, device, depth, profile):
+           bar_metric, expand, fit, device, depth, profile):
     """Draw MODEL as a figure (e.g. netviz render alexnet --style short -o alexnet.svg).
 
     Several models (netviz render vgg11 vgg13 vgg16 vgg19) are drawn one row
@@ -53,7 +56,7 @@ def render(models, style, output, input_shape, title, labels, legend, theme, wid
         check_destination(output)  # a bad extension or folder is refused before any work
     fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
                     theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
-                    expand=expand, **trace_kwargs(device, depth, profile))
+                    expand=expand, fit=fit, **trace_kwargs(device, depth, profile))
     if output is None:  # a spec from standard input: named by its name
         shapeds = fig.shaped if isinstance(fig.shaped, list) else [fig.shaped]
         output = f"{'-'.join(s.network.name for s in shapeds)}-{style}.svg"

@@ -123,6 +123,8 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
     top += title_h
     cells, labels, marks, bars, kinds = [], [], [], [], []
     last_xs: dict[int, float] = {}
+    all_xs: list[float] = []
+    held: list[tuple[float, float]] = []
     for k, ((shaped, cols, shared, segs), name) in enumerate(zip(rows, names)):
         last = k == len(rows) - 1
         cy = top + R + 2 + head_room(cols)
@@ -142,6 +144,8 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
                 labels.append(label_group(col, xs[i], label_top, theme, ids))
         for (number, i, j), text in shared.items():
             labels.append(stage_group(text, number, xs[i], xs[j - 1], cy, label_top, theme, ids, cols[i]))
+            held.append((xs[i], xs[j - 1]))
+        all_xs += xs.values()
         lines = max((len(c.label) for c in cols), default=0)
         if shared:
             lines = max(lines, max(len(t) for t in shared.values()) + 2)
@@ -172,4 +176,13 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
         bottom += 20 + lh
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(items),
                  title=f"{', '.join(names)} ({style})",
-                 desc="; ".join(common.network_desc(s) for s in shapeds), background=theme["background"])
+                 desc="; ".join(common.network_desc(s) for s in shapeds), background=theme["background"],
+                 meta={"cuts": _cuts(all_xs, held)})
+
+
+def _cuts(xs: list[float], held: list[tuple[float, float]]) -> list[float]:
+    """Where the rows may be cut together when they wrap: half-way between
+    two cell positions, where no stage's bracket runs."""
+    xs = sorted(set(xs))
+    mids = [round((a + b) / 2, 3) for a, b in zip(xs, xs[1:])]
+    return [m for m in mids if not any(a < m < b for a, b in held)]

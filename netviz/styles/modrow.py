@@ -11,6 +11,7 @@ labels, so no two texts meet.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -256,8 +257,10 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
         width = max(width, MARGIN * 2 + lw)
         bottom += 20 + lh
     name = shaped.network.title or shaped.network.name
+    cuts = list(itertools.accumulate((row.measure(i).w for i in items), initial=MARGIN))[1:-1]  # between modules
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(body),
-                 title=f"{name} ({style})", desc=common.network_desc(shaped), background=theme["background"])
+                 title=f"{name} ({style})", desc=common.network_desc(shaped), background=theme["background"],
+                 meta={"cuts": cuts, "axis": (cy, theme["label"], LINE)})
 
 
 def _drawn(items) -> list[int]:

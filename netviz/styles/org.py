@@ -295,7 +295,8 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
     return Scene(width=math.ceil(width), height=math.ceil(y1 - y0 + 2 * MARGIN + title_h),
                  children=tuple(items), title=f"{name} (org)",
                  desc=common.network_desc(shaped) + f"; drawn in {streams} stream{'s' * (streams > 1)}",
-                 background=theme["background"])
+                 background=theme["background"],
+                 meta={"cuts": [round(col.right + dx + 10, 3) for col in cols[:-1]]})  # past a map's notes
 
 
 def _frac(index: int, count: int) -> float:
