@@ -133,7 +133,31 @@ def split(item, cuts) -> list[tuple[int, object]]:
             out.append((bisect.bisect_right(cuts, mid),
                         replace(item, points=tuple(pts), arrow=item.arrow and n == len(pieces) - 1)))
         return out
+    if isinstance(item, Rect) and any(item.x < c < item.x + item.w for c in cuts):
+        return _split_frame(item, cuts)
     return [(bisect.bisect_right(cuts, _anchor_x(item)), item)]
+
+
+def _split_frame(rect: Rect, cuts) -> list[tuple[int, object]]:
+    """A frame that a cut crosses (a repeated run of modules cut between two
+    of them): each part filled, its outline left open where it was cut."""
+    x0, x1, y0, y1 = rect.x, rect.x + rect.w, rect.y, rect.y + rect.h
+    edges = [x0] + [c for c in cuts if x0 < c < x1] + [x1]
+    out = []
+    for a, b in zip(edges, edges[1:]):
+        k = bisect.bisect_right(cuts, (a + b) / 2)
+        if rect.fill:
+            out.append((k, replace(rect, x=a, w=b - a, stroke=None, stroke_width=0.0, rx=0.0)))
+        if not (rect.stroke and rect.stroke_width):
+            continue
+        line = dict(stroke=rect.stroke, stroke_width=rect.stroke_width, dash=rect.dash, cls=rect.cls)
+        if a == x0:
+            out.append((k, Path(((b, y0), (a, y0), (a, y1), (b, y1)), **line)))
+        elif b == x1:
+            out.append((k, Path(((a, y0), (b, y0), (b, y1), (a, y1)), **line)))
+        else:
+            out += [(k, Path(((a, y0), (b, y0)), **line)), (k, Path(((a, y1), (b, y1)), **line))]
+    return out
 
 
 def _union(boxes):
@@ -276,8 +300,9 @@ def _connectors(axis, row_cuts, shifts) -> list:
         out_x = max(x_end, right0) + 6
         in_x = min(x_start, left1) - 6
         mid = bottom0 + ROW_GAP / 2
-        lines.append(Path(((x_end, y0), (out_x, y0), (out_x, mid), (in_x, mid), (in_x, y1), (x_start, y1)),
-                          stroke=stroke, stroke_width=width, cls="wrap-link"))
+        pts = ((x_end, y0), (out_x, y0), (out_x, mid), (in_x, mid), (in_x, y1), (x_start, y1))
+        lines.append(Path(tuple((round(x, 3), round(y, 3)) for x, y in pts), stroke=stroke, stroke_width=width,
+                          cls="wrap-link"))
     return [Group(tuple(lines), cls="wrap-links", id="wrap-links")] if lines else []
 
 

@@ -11,7 +11,6 @@ labels, so no two texts meet.
 """
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -84,7 +83,7 @@ class _Row:
             elif isinstance(item, Run):
                 inner = self.measure_seq(item.items)
                 self.boxes[key] = Box(inner.w + 2 * (EDGE + RUN_PAD), inner.up + RUN_PAD + EDGE,
-                                      inner.down + RUN_PAD + REPEAT_SIZE + 4 + EDGE)
+                                      inner.down + RUN_PAD + REPEAT_SIZE + 7 + EDGE)
             else:
                 self.boxes[key] = self._module_box(item)
         return self.boxes[key]
@@ -173,7 +172,7 @@ class _Row:
         self.frames.append(Group((frame,), cls="run repeated", id=self.ids.make("run", names[0]),
                                  title=f"{run.repeat} identical runs of {len(run.items)} modules and cells, "
                                        f"starting at {', '.join(names)}"))
-        self.marks.append(Text(x + box.w - EDGE - BEND, bottom - BEND, f"x{run.repeat}", size=REPEAT_SIZE,
+        self.marks.append(Text(x + box.w - EDGE - BEND, bottom - BEND - 3, f"x{run.repeat}", size=REPEAT_SIZE,
                                color=theme["label"], anchor="end", cls="repeat"))
         return ends
 
@@ -257,10 +256,24 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
         width = max(width, MARGIN * 2 + lw)
         bottom += 20 + lh
     name = shaped.network.title or shaped.network.name
-    cuts = list(itertools.accumulate((row.measure(i).w for i in items), initial=MARGIN))[1:-1]  # between modules
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(body),
                  title=f"{name} ({style})", desc=common.network_desc(shaped), background=theme["background"],
-                 meta={"cuts": cuts, "axis": (cy, theme["label"], LINE)})
+                 meta={"cuts": _cuts(row, items), "axis": (cy, theme["label"], LINE)})
+
+
+def _cuts(row: _Row, items) -> list[float]:
+    """Where the row may be cut when it wraps (netviz.pagefit): between two
+    top-level modules or cells, and between the modules of a repeated run."""
+    cuts, x = [], MARGIN
+    for item in items:
+        if isinstance(item, Run):
+            inner = x + EDGE + RUN_PAD
+            for sub in item.items[:-1]:
+                inner += row.measure(sub).w
+                cuts.append(inner)
+        x += row.measure(item).w
+        cuts.append(x)
+    return cuts[:-1]
 
 
 def _drawn(items) -> list[int]:

@@ -195,14 +195,14 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),
                  title=f"{name} ({style})", desc=common.network_desc(shaped),
                  background=theme["background"],
-                 meta={"cuts": cuts_between(xs, skips + [(i, j - 1) for _, i, j in stages]),
+                 meta={"cuts": cuts_between(xs, [(i, j - 1) for _, i, j in stages]),
                        "axis": (cy, theme["label"], 1.2)})
 
 
 def cuts_between(xs: list[float], spans: list[tuple[int, int]]) -> list[float]:
     """Where the row may be cut when it wraps (netviz.pagefit): half-way
-    between two cells, unless a line or a bracket (from cell i to cell j)
-    runs over that gap."""
+    between two cells, unless a stage's bracket (from cell i to cell j) runs
+    over that gap (a shortcut's line is cut, and goes on in the next row)."""
     held = set()
     for i, j in spans:
         held.update(range(i, j))
