@@ -11,6 +11,7 @@ Only chains are compared: a branching network is drawn on its own.
 from __future__ import annotations
 
 import math
+import re
 
 from ..errors import UsageError
 from ..ir import ShapedNetwork
@@ -46,6 +47,14 @@ def _segments(shaped: ShapedNetwork, cols) -> list[tuple[tuple, list[int]]]:
         seen[size] = key[1] + 1
         segs.append((key, [i]))
     return segs
+
+
+def row_name(shaped: ShapedNetwork, name: str) -> str:
+    """A row's name as the model names itself: its title without the
+    citation in brackets ("VGG-11 (Simonyan and Zisserman, 2014)" -> "VGG-11")."""
+    title = (shaped.network.title or "").strip()
+    short = re.sub(r"\s*\([^()]*\)$", "", title).strip()
+    return short or name
 
 
 def _order(rows_keys: list[list[tuple]]) -> list[tuple]:
@@ -110,7 +119,8 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
                     widths[n] = max(widths[n], w)
                 else:
                     widths.append(w)
-    name_w = max(text_width(n, NAME_SIZE, "bold") for n in names) + 2 * TEXT_GAP
+    shown = [row_name(s, n) for s, n in zip(shapeds, names)]
+    name_w = max(text_width(n, NAME_SIZE, "bold") for n in shown) + 2 * TEXT_GAP
     seg_x, x = {}, MARGIN + name_w
     for key in order:
         seg_x[key] = x
@@ -134,7 +144,7 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
             for i, w in zip(idx, slots[key]):
                 xs[i] = x + w / 2
                 x += w
-        marks.append(Text(MARGIN + name_w - TEXT_GAP, cy + NAME_SIZE * 0.36, name, size=NAME_SIZE,
+        marks.append(Text(MARGIN + name_w - TEXT_GAP, cy + NAME_SIZE * 0.36, shown[k], size=NAME_SIZE,
                           color=theme["label"], anchor="end", weight="bold", cls="model-name"))
         label_top = cy + R + 8
         for i, col in enumerate(cols):
