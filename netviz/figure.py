@@ -18,16 +18,17 @@ class Figure:
     """A drawn network: ``.svg()``, ``.png()``, ``.pdf()``, ``.save(path)``;
     shows itself inline in Jupyter."""
 
-    def __init__(self, scene: Scene, shaped=None, style: str = ""):
+    def __init__(self, scene: Scene, shaped=None, style: str = "", notes=()):
         self.scene = scene
         self.shaped = shaped  # a list of them for a figure of several models
         self.style = style
+        self.notes = [n for n in notes if n]  # about the drawing itself (text too small to print)
 
     @property
     def warnings(self) -> list:
-        """The shape engine's or tracer's warnings about what is drawn."""
+        """The shape engine's or tracer's warnings about what is drawn, then the drawing's own."""
         shapeds = self.shaped if isinstance(self.shaped, list) else [self.shaped]
-        return [w for s in shapeds if s is not None for w in s.warnings]
+        return [w for s in shapeds if s is not None for w in s.warnings] + self.notes
 
     def data(self, fmt: str) -> bytes:
         from .backends import write_bytes
@@ -95,10 +96,12 @@ def write_atomic(path: str, data: bytes) -> None:
 def render(model, style: str = "bars", *, input=None, title=None, labels: bool = True,
            legend: bool = False, theme: str = "default", width: float | None = None,
            scale: float | None = None, streams: int | None = None, bar_metric: str = "size",
-           expand: bool = False, fold: str | None = None, **trace_options) -> Figure:
+           expand: bool = False, fold: str | None = None, fit=None, **trace_options) -> Figure:
     """Draw MODEL (zoo name, spec path, Network, ShapedNetwork or PyTorch target);
-    a list of models draws them one row each, aligned on their map sizes."""
-    from . import styles
+    a list of models draws them one row each, aligned on their map sizes.
+    ``fit`` ("column", "page", "120mm" or a number of mm) lays the figure out
+    for that printed width (netviz.pagefit)."""
+    from . import pagefit, styles
     from .models import shaped as to_shaped
     from .styles.common import THEMES, RenderOptions
 
@@ -124,6 +127,7 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     if fold is not None and expand:
         raise UsageError("give --fold or --expand, not both: --expand draws every module")
     _theme(theme)  # an unknown one is refused before any work
+    fit_mm = pagefit.parse(fit) if fit is not None else None
     if width is not None and scale is not None:
         raise UsageError("give --width or --scale, not both")
     for opt, value, most in (("--width", width, MAX_WIDTH), ("--scale", scale, MAX_SCALE)):
@@ -147,6 +151,9 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         shaped = to_shaped(model, input=input, **trace_options)
         with gc_paused():
             scene = module.build(shaped, options)
+    note = None
+    if fit_mm is not None:
+        scene, note = pagefit.fit(scene, fit_mm)
     side = max(scene.width, scene.height) * scene.scale
     shrink = min(1.0, MAX_SIDE / side) if side > 0 else 1.0
     if shrink < 1.0:  # whatever the layers' numbers, the figure's own size stays drawable
@@ -155,7 +162,7 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         scene = _rescale(scene, width / scene.width)
     elif scale is not None:
         scene = _rescale(scene, scale * shrink)
-    return Figure(scene, shaped, style)  # style as normalised above
+    return Figure(scene, shaped, style, [note])  # style as normalised above
 
 
 FOLDS = ("structure", "exact")  # modules of one structure, or identical modules only

@@ -8,6 +8,7 @@ needs no drawing library.
 from __future__ import annotations
 
 import json
+import math
 import os
 import unicodedata
 from dataclasses import dataclass, field
@@ -111,6 +112,7 @@ class Scene:
     background: str | None = "#ffffff"
     scale: float = 1.0  # output size = layout size * scale
     meta: dict = field(default_factory=dict, compare=False)
+    print_width: float | None = None  # mm: the printed width (SVG and PDF say it), set by netviz.pagefit
 
     def walk(self):
         """Every primitive, depth first, with the groups it sits in."""
@@ -124,6 +126,51 @@ class Scene:
 
     def texts(self) -> list[Text]:
         return [item for item, _ in self.walk() if isinstance(item, Text)]
+
+    @property
+    def print_height(self) -> float | None:
+        """The printed height in mm, where the printed width is set."""
+        return None if self.print_width is None else self.print_width * self.height / self.width
+
+
+ARROW_HEAD = 8.0  # how far an arrow head reaches beyond its path's end (the SVG marker's length)
+
+
+def bounds(item) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) that an item covers: text by its font box, strokes
+    and arrow heads included."""
+    if isinstance(item, Group):
+        boxes = [bounds(c) for c in item.children]
+        if not boxes:
+            return (math.inf, math.inf, -math.inf, -math.inf)
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+                max(b[3] for b in boxes))
+    if isinstance(item, Text):
+        return item.box
+    if isinstance(item, Circle):
+        r = max(item.r, item.rx or 0.0, item.ry or 0.0) + item.stroke_width / 2
+        return (item.cx - r, item.cy - r, item.cx + r, item.cy + r)
+    if isinstance(item, Rect):
+        h = item.stroke_width / 2
+        return (item.x - h, item.y - h, item.x + item.w + h, item.y + item.h + h)
+    pad = ARROW_HEAD if isinstance(item, Path) and item.arrow else item.stroke_width / 2
+    xs = [p[0] for p in item.points]
+    ys = [p[1] for p in item.points]
+    return (min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)
+
+
+def moved(item, dx: float, dy: float):
+    """The item moved by (dx, dy)."""
+    from dataclasses import replace
+    if dx == 0 and dy == 0:
+        return item
+    if isinstance(item, Group):
+        return replace(item, children=tuple(moved(c, dx, dy) for c in item.children))
+    if isinstance(item, Circle):
+        return replace(item, cx=round(item.cx + dx, 3), cy=round(item.cy + dy, 3))
+    if isinstance(item, (Text, Rect)):
+        return replace(item, x=round(item.x + dx, 3), y=round(item.y + dy, 3))
+    return replace(item, points=tuple((round(x + dx, 3), round(y + dy, 3)) for x, y in item.points))
 
 
 # --- text metrics ---------------------------------------------------------

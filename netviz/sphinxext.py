@@ -40,7 +40,7 @@ from sphinx.util.docutils import SphinxDirective
 logger = logging.getLogger(__name__)
 
 FORMATS = ("svg", "png")
-RENDER_OPTIONS = ("style", "format", "input", "theme", "title", "legend", "fold")
+RENDER_OPTIONS = ("style", "format", "input", "theme", "title", "legend", "fold", "fit")
 
 
 class _Failure(Exception):
@@ -108,6 +108,7 @@ class NetvizDirective(SphinxDirective):
         "legend": directives.flag,
         "align": lambda a: directives.choice(a, ("left", "center", "right")),
         "fold": lambda a: directives.choice(a, ("structure", "exact")),
+        "fit": directives.unchanged_required,
     }
 
     def fail(self, message: str, line: int | None = None) -> _Failure:
@@ -187,6 +188,8 @@ class NetvizDirective(SphinxDirective):
                 data = fig.data(fmt)
             except NetvizError as exc:
                 raise self.fail(str(exc)) from None
+            for note in fig.notes:  # text too small to print at the :fit: width
+                logger.warning("netviz: %s", note, location=(self.env.docname, self.lineno))
             os.makedirs(folder, exist_ok=True)
             write_atomic(path, data)
         caption = None
@@ -212,7 +215,8 @@ def _draw(model, opts: dict):
     from . import figure
     return figure.render(model, style=opts.get("style", "bars"), input=opts.get("input"),
                          title=opts.get("title"), legend=opts["legend"],
-                         theme=opts.get("theme", "default"), fold=opts.get("fold"))
+                         theme=opts.get("theme", "default"), fold=opts.get("fold"),
+                         fit=opts.get("fit"))
 
 
 # --- writers ---------------------------------------------------------------

@@ -26,7 +26,7 @@ def cell_x(group):
 def test_vgg_rows_align_on_map_sizes():
     root = parse(netviz.render(VGGS, style="bars").svg())
     names = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "model-name"]
-    assert names == VGGS
+    assert names == ["VGG-11", "VGG-13", "VGG-16", "VGG-19"]  # as the models name themselves
     by_layer = {}  # (model row, layer) -> x
     rows = sorted({cell_x(g)[1] for g in cells(root)})
     assert len(rows) == 4
@@ -91,7 +91,7 @@ def test_cli_draws_several_models(cli, tmp_path):
     out = tmp_path / "vgg11-vgg13-short.svg"
     assert out.exists() and "wrote vgg11-vgg13-short.svg" in r.stderr
     assert [t.text for t in parse(out.read_text()).iter(f"{SVG}text")
-            if t.get("class") == "model-name"] == ["vgg11", "vgg13"]
+            if t.get("class") == "model-name"] == ["VGG-11", "VGG-13"]
     r = cli("render", "vgg11", "resnet18", "-o", tmp_path / "x.svg")
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.svg").exists()
@@ -112,3 +112,11 @@ def test_rows_that_meet_sizes_in_different_orders_keep_their_own_order():
     for net, (y, drawn) in zip((down_up, up), sorted(rows.items())):
         order = [f"layer-{l.name}" for l in net.layers if l.type not in ("relu",)]
         assert [n for n, _ in sorted(drawn, key=lambda p: p[1])] == [n for n in order if n in dict(drawn)]
+
+
+def test_a_row_without_a_title_is_named_by_its_name():
+    from netviz.styles.compare import row_name
+    spec = "name: small\ninput: 3x32x32\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - fc: 10\n"
+    shaped = netviz.shaped(netviz.readers.parse_spec(spec))
+    assert row_name(shaped, "small") == "small"
+    assert row_name(netviz.shaped("vgg16"), "vgg16") == "VGG-16"

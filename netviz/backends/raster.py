@@ -55,7 +55,8 @@ def _figure(scene: Scene):
     from matplotlib.figure import Figure
     from matplotlib import patches
 
-    fig = Figure(figsize=(scene.width * scene.scale / DPI, scene.height * scene.scale / DPI), dpi=DPI)
+    inches = _inches(scene)
+    fig = Figure(figsize=inches, dpi=_dpi(scene))
     if scene.background:
         fig.patch.set_facecolor(scene.background)
     else:
@@ -65,7 +66,7 @@ def _figure(scene: Scene):
     ax.set_ylim(scene.height, 0)
     ax.set_axis_off()
     ax.set_facecolor("none")
-    px = scene.scale * 72.0 / DPI  # one scene pixel in points (line widths, font sizes)
+    px = inches[0] * 72.0 / scene.width  # one scene pixel in points (line widths, font sizes)
     z = [0]
 
     def zorder():
@@ -113,7 +114,7 @@ def _figure(scene: Scene):
                 ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=zorder(),
                             arrowprops={"arrowstyle": "-|>", "color": item.stroke,
                                         "lw": item.stroke_width * px, "shrinkA": 0, "shrinkB": 0,
-                                        "mutation_scale": 10 * scene.scale})
+                                        "mutation_scale": 10 * px / 0.75})
         elif isinstance(item, Text):
             ax.text(item.x, item.y, item.text, fontsize=item.size * px, color=item.color,
                     ha={"start": "left", "middle": "center", "end": "right"}[item.anchor],
@@ -126,6 +127,19 @@ def _figure(scene: Scene):
     for item in scene.children:
         draw(item)
     return fig
+
+
+def _inches(scene: Scene) -> tuple[float, float]:
+    """The figure's size in inches: its printed size where it has one, else
+    one pixel (at its scale) per 1/96 inch."""
+    if scene.print_width is not None:
+        return scene.print_width / 25.4, scene.print_height / 25.4
+    return scene.width * scene.scale / DPI, scene.height * scene.scale / DPI
+
+
+def _dpi(scene: Scene) -> float:
+    """Dots per inch that give the PNG width * scale pixels whatever its printed size."""
+    return scene.width * scene.scale / _inches(scene)[0]
 
 
 @contextlib.contextmanager
@@ -150,7 +164,7 @@ def to_png(scene: Scene) -> bytes:
     fig = _figure(scene)
     buf = io.BytesIO()
     with _quiet():
-        fig.savefig(buf, format="png", dpi=DPI, facecolor=fig.get_facecolor(),
+        fig.savefig(buf, format="png", dpi=_dpi(scene), facecolor=fig.get_facecolor(),
                 metadata={"Software": None})
     return buf.getvalue()
 
@@ -159,6 +173,6 @@ def to_pdf(scene: Scene) -> bytes:
     fig = _figure(scene)
     buf = io.BytesIO()
     with _quiet():
-        fig.savefig(buf, format="pdf", dpi=DPI, facecolor=fig.get_facecolor(),
+        fig.savefig(buf, format="pdf", dpi=_dpi(scene), facecolor=fig.get_facecolor(),
                 metadata={"Creator": None, "Producer": None, "CreationDate": None})
     return buf.getvalue()

@@ -21,8 +21,11 @@ def _dash(d):
 class _Writer:
     def __init__(self, scene: Scene):
         self.scene = scene
-        w, h = scene.width * scene.scale, scene.height * scene.scale
-        self.dwg = svgwrite.Drawing(size=(num(w), num(h)), profile="full", debug=False)
+        if scene.print_width is not None:  # the printed size: LaTeX, Word and browsers place it so
+            size = (f"{num(scene.print_width)}mm", f"{num(scene.print_height)}mm")
+        else:
+            size = (num(scene.width * scene.scale), num(scene.height * scene.scale))
+        self.dwg = svgwrite.Drawing(size=size, profile="full", debug=False)
         self.dwg["viewBox"] = f"0 0 {num(scene.width)} {num(scene.height)}"
         self.dwg["font-family"] = FONT_FAMILY
         self.arrow_id = None

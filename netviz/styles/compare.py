@@ -11,6 +11,7 @@ Only chains are compared: a branching network is drawn on its own.
 from __future__ import annotations
 
 import math
+import re
 
 from ..errors import UsageError
 from ..ir import ShapedNetwork
@@ -46,6 +47,14 @@ def _segments(shaped: ShapedNetwork, cols) -> list[tuple[tuple, list[int]]]:
         seen[size] = key[1] + 1
         segs.append((key, [i]))
     return segs
+
+
+def row_name(shaped: ShapedNetwork, name: str) -> str:
+    """A row's name as the model names itself: its title without the
+    citation in brackets ("VGG-11 (Simonyan and Zisserman, 2014)" -> "VGG-11")."""
+    title = (shaped.network.title or "").strip()
+    short = re.sub(r"\s*\([^()]*\)$", "", title).strip()
+    return short or name
 
 
 def _order(rows_keys: list[list[tuple]]) -> list[tuple]:
@@ -110,7 +119,8 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
                     widths[n] = max(widths[n], w)
                 else:
                     widths.append(w)
-    name_w = max(text_width(n, NAME_SIZE, "bold") for n in names) + 2 * TEXT_GAP
+    shown = [row_name(s, n) for s, n in zip(shapeds, names)]
+    name_w = max(text_width(n, NAME_SIZE, "bold") for n in shown) + 2 * TEXT_GAP
     seg_x, x = {}, MARGIN + name_w
     for key in order:
         seg_x[key] = x
@@ -123,6 +133,8 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
     top += title_h
     cells, labels, marks, bars, kinds = [], [], [], [], []
     last_xs: dict[int, float] = {}
+    all_xs: list[float] = []
+    held: list[tuple[float, float]] = []
     for k, ((shaped, cols, shared, segs), name) in enumerate(zip(rows, names)):
         last = k == len(rows) - 1
         cy = top + R + 2 + head_room(cols)
@@ -132,7 +144,7 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
             for i, w in zip(idx, slots[key]):
                 xs[i] = x + w / 2
                 x += w
-        marks.append(Text(MARGIN + name_w - TEXT_GAP, cy + NAME_SIZE * 0.36, name, size=NAME_SIZE,
+        marks.append(Text(MARGIN + name_w - TEXT_GAP, cy + NAME_SIZE * 0.36, shown[k], size=NAME_SIZE,
                           color=theme["label"], anchor="end", weight="bold", cls="model-name"))
         label_top = cy + R + 8
         for i, col in enumerate(cols):
@@ -142,6 +154,8 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
                 labels.append(label_group(col, xs[i], label_top, theme, ids))
         for (number, i, j), text in shared.items():
             labels.append(stage_group(text, number, xs[i], xs[j - 1], cy, label_top, theme, ids, cols[i]))
+            held.append((xs[i], xs[j - 1]))
+        all_xs += xs.values()
         lines = max((len(c.label) for c in cols), default=0)
         if shared:
             lines = max(lines, max(len(t) for t in shared.values()) + 2)
@@ -172,4 +186,13 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
         bottom += 20 + lh
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(items),
                  title=f"{', '.join(names)} ({style})",
-                 desc="; ".join(common.network_desc(s) for s in shapeds), background=theme["background"])
+                 desc="; ".join(common.network_desc(s) for s in shapeds), background=theme["background"],
+                 meta={"cuts": _cuts(all_xs, held)})
+
+
+def _cuts(xs: list[float], held: list[tuple[float, float]]) -> list[float]:
+    """Where the rows may be cut together when they wrap: half-way between
+    two cell positions, where no stage's bracket runs."""
+    xs = sorted(set(xs))
+    mids = [round((a + b) / 2, 3) for a, b in zip(xs, xs[1:])]
+    return [m for m in mids if not any(a < m < b for a, b in held)]

@@ -138,7 +138,7 @@ class _Row:
                 inner = self.measure_seq(item.items)
                 tw, th = self.table_size(item)
                 self.boxes[key] = Box(max(inner.w + 2 * (EDGE + RUN_PAD), tw + 2 * EDGE), inner.up + RUN_PAD + EDGE,
-                                      inner.down + RUN_PAD + REPEAT_SIZE + 4 + EDGE + th)
+                                      inner.down + RUN_PAD + REPEAT_SIZE + 7 + EDGE + th)
             else:
                 self.boxes[key] = self._module_box(item)
         return self.boxes[key]
@@ -291,7 +291,7 @@ class _Row:
         what = f"runs of {len(run.items)} modules and cells"
         self.frames.append(Group((frame,), cls="run repeated", id=self.ids.make("run", names[0]),
                                  title=self.copies_title(run, what)))
-        self.marks.append(Text(x + lead + fw - EDGE - BEND, bottom - BEND, f"x{run.repeat}", size=REPEAT_SIZE,
+        self.marks.append(Text(x + lead + fw - EDGE - BEND, bottom - BEND - 3, f"x{run.repeat}", size=REPEAT_SIZE,
                                color=theme["label"], anchor="end", cls="repeat"))
         self.draw_table(run, x + box.w / 2, bottom)
         return ends
@@ -395,7 +395,23 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
         bottom += 20 + lh
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(body),
-                 title=f"{name} ({style})", desc=common.network_desc(shaped), background=theme["background"])
+                 title=f"{name} ({style})", desc=common.network_desc(shaped), background=theme["background"],
+                 meta={"cuts": _cuts(row, items), "axis": (cy, theme["label"], LINE)})
+
+
+def _cuts(row: _Row, items) -> list[float]:
+    """Where the row may be cut when it wraps (netviz.pagefit): between two
+    top-level modules or cells, and between the modules of a repeated run."""
+    cuts, x = [], MARGIN
+    for item in items:
+        if isinstance(item, Run):
+            inner = x + EDGE + RUN_PAD
+            for sub in item.items[:-1]:
+                inner += row.measure(sub).w
+                cuts.append(inner)
+        x += row.measure(item).w
+        cuts.append(x)
+    return cuts[:-1]
 
 
 def _drawn(items) -> list[int]:

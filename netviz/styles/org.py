@@ -295,7 +295,8 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
     return Scene(width=math.ceil(width), height=math.ceil(y1 - y0 + 2 * MARGIN + title_h),
                  children=tuple(items), title=f"{name} (org)",
                  desc=common.network_desc(shaped) + f"; drawn in {streams} stream{'s' * (streams > 1)}",
-                 background=theme["background"])
+                 background=theme["background"],
+                 meta={"cuts": [round(col.right + dx + 10, 3) for col in cols[:-1]]})  # past a map's notes
 
 
 def _frac(index: int, count: int) -> float:
@@ -369,7 +370,7 @@ def _labels(cols: list[Col], closing: list[str], kernel_wins, drawn, conns, ids:
             else:
                 x, y, bw, bh = u
                 out.append(placer.place([Text(x + bw / 2, y + bh + 3 + asc(LABEL), str(col.parts[i]), LABEL,
-                                              cls=f"label width {tail}")], near=9))
+                                              cls=f"label width {tail}")], near=6))
 
     # kernel sizes beside the windows' edges, where there is room: rows by the
     # front face's right edge (inside it, as in the paper, where it is wide
@@ -379,19 +380,21 @@ def _labels(cols: list[Col], closing: list[str], kernel_wins, drawn, conns, ids:
         cls = f"label kernel layer-{ids.token(dst.layer.name)} {stream}"
         rows, columns = str(kh), str(kw)
         right = (win.right, win.y + win.h / 2)
-        left_rows = [beside(rows, KERNEL, win.at(0, f * win.h, win.l), (-1, 0), 2.5, cls) for f in (0.75, 0.5)]
-        left_cols = [beside(columns, KERNEL, win.at(0, f * win.h, win.l), (-1, 0), 2.5, cls) for f in (0.25, 0.5)]
-        right_rows = [beside(rows, KERNEL, right, (1, 0), 2.5, cls)]
-        right_cols = [beside(columns, KERNEL, win.at(win.d, 0, win.l / 2), RIGHT_UP, 2.5, cls),
-                      beside(columns, KERNEL, (win.right, win.y + KERNEL / 2), (1, 0), 2.5, cls),
-                      *(beside(columns, KERNEL, win.at(f * win.d, 0, win.l), (0, -1), 2.5, cls) for f in (0.5, 0, 1))]
+        left_rows = [beside(rows, KERNEL, win.at(0, f * win.h, win.l), (-1, 0), 3.2, cls) for f in (0.75, 0.5)]
+        left_cols = [beside(columns, KERNEL, win.at(0, f * win.h, win.l), (-1, 0), 3.2, cls) for f in (0.25, 0.5)]
+        right_rows = [beside(rows, KERNEL, (win.right, win.y + f * win.h), (1, 0), 3.2, cls) for f in (0.5, 0.75, 0.25)]
+        right_cols = [beside(columns, KERNEL, win.at(win.d, 0, win.l / 2), RIGHT_UP, 3.2, cls),
+                      beside(columns, KERNEL, (win.right, win.y + KERNEL / 2), (1, 0), 3.2, cls),
+                      *(beside(columns, KERNEL, win.at(f * win.d, 0, win.l), (0, -1), 3.2, cls) for f in (0.5, 0, 1))]
         if win.d >= text_width(rows, KERNEL) + 7:
-            order = ([beside(rows, KERNEL, right, (-1, 0), 2.5, cls)] + right_rows + left_rows,
+            order = ([beside(rows, KERNEL, right, (-1, 0), 3.2, cls)] + right_rows + left_rows,
                      right_cols + left_cols)
         else:
             order = (left_rows + right_rows, left_cols + right_cols)
         for cands in order:
             t = placer.place(cands, obstacles=False, required=False, near=6)
+            for c in cands[1:] if t is None else ():  # near each of the others in turn
+                t = t or placer.place([c], obstacles=False, required=False, near=6)
             if t:
                 out.append(t)
     # "dense" over the arrows into each dense layer

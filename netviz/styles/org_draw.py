@@ -220,7 +220,7 @@ class Placer:
     bar. Lines, obstacles and placed labels are kept in grids of cells, so
     that a spot is checked against the few things near it."""
 
-    def __init__(self, obstacles=(), segments=(), gap: float = 1.0):
+    def __init__(self, obstacles=(), segments=(), gap: float = 2.0):
         self.segments = _Grid()
         for a, b in segments:
             self.segments.add_segment(a, b)
@@ -238,8 +238,9 @@ class Placer:
         self.labels.add(box, box)
 
     def crossed(self, box) -> bool:
-        """Whether a line runs through the box or within 2 px of it."""
-        grown = (box[0] - 2, box[1] - 2, box[2] + 2, box[3] + 2)
+        """Whether a line runs through the box or within 2 px of it (from the
+        edge of its stroke, 1 px at the widest)."""
+        grown = (box[0] - 2.5, box[1] - 2.5, box[2] + 2.5, box[3] + 2.5)  # 2 px from the stroke's edge
         return any(crosses(a, b, grown) for a, b in self.segments.near(grown))
 
     def free(self, box, obstacles: bool = True, lines: bool = True) -> bool:
@@ -263,6 +264,9 @@ class Placer:
         x0, y0, x1, y1 = t.box
         spots = [(c, c.box) for c in candidates]
         spots += [((dx, dy), (x0 + dx, y0 + dy, x1 + dx, y1 + dy)) for dx, dy in _around(near, step)]
+        if required:  # farther out, still clear of every line, before one that a line crosses
+            spots += [((dx, dy), (x0 + dx, y0 + dy, x1 + dx, y1 + dy))
+                      for dx, dy in _around(max(2 * near, 24.0), step)[len(_around(near, step)):]]
         for lines in (True, False) if required else (True,):
             for c, box in spots:
                 if self.free(box, obstacles, lines):

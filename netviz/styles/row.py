@@ -212,7 +212,19 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),
                  title=f"{name} ({style})", desc=common.network_desc(shaped),
-                 background=theme["background"])
+                 background=theme["background"],
+                 meta={"cuts": cuts_between(xs, [(i, j - 1) for _, i, j in stages]),
+                       "axis": (cy, theme["label"], 1.2)})
+
+
+def cuts_between(xs: list[float], spans: list[tuple[int, int]]) -> list[float]:
+    """Where the row may be cut when it wraps (netviz.pagefit): half-way
+    between two cells, unless a stage's bracket (from cell i to cell j) runs
+    over that gap (a shortcut's line is cut, and goes on in the next row)."""
+    held = set()
+    for i, j in spans:
+        held.update(range(i, j))
+    return [round((a + b) / 2, 3) for k, (a, b) in enumerate(zip(xs, xs[1:])) if k not in held]
 
 
 def cell_group(col: Column, cx: float, cy: float, options, ids, style: str, r: float = R) -> Group:

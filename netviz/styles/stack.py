@@ -166,7 +166,7 @@ def _height(u: Unit) -> float:
         return 2 * MERGE_R
     if u.shape == "caption":
         asc, desc = font_extent(FONT)
-        return (len(u.lines) - 1) * LINE + asc * 0.75 + desc
+        return (len(u.lines) - 1) * LINE + asc + desc + 6  # arrows stop 2 px clear of the text
     return max(BOX_H, (len(u.lines) - 1) * LINE + FONT + 2 * PAD_Y + 2)
 
 
@@ -246,7 +246,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
             prims += text_items(u.lines, ux, cy, TEXT, "box-text")
         elif u.shape == "circle":
             prims = [Circle(cx, cy, MERGE_R, fill=u.fill, stroke=INK, stroke_width=ARROW_W, cls="merge"),
-                     Text(cx, cy + 6.5, u.lines[0], size=18, color=INK, cls="merge-text")]
+                     Text(cx, cy + 5.8, u.lines[0], size=16, color=INK, cls="merge-text")]  # 2 px clear of the arrows
         else:
             prims = text_items(u.lines, cx, cy, theme["label"], "caption")
         boxes.append(Group(tuple(prims), cls=cls, id=ids.make("unit", u.name), title=u.tooltip))
