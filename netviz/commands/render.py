@@ -12,7 +12,8 @@ from ..cli import input_option, trace_kwargs, trace_options
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...")
 @click.option("--style", "-s", default="bars", show_default=True, metavar="STYLE",
               help="bars (cells and a bar chart), short (conv+pool merged), org (the paper's "
-                   "two-stream figure), stack (a column of labelled boxes) or blocks (3D boxes).")
+                   "two-stream figure), stack (a column of labelled boxes), blocks (3D boxes) or "
+                   "graph (cells laid out by Graphviz).")
 @click.option("-o", "--output", "output", default=None, metavar="FILE",
               help="Output file; the format follows its extension (.svg, .png, .pdf). "
                    "'-' writes SVG to stdout. Default: MODEL-STYLE.svg.")
@@ -30,10 +31,15 @@ from ..cli import input_option, trace_kwargs, trace_options
               type=click.Choice(["size", "params", "macs", "time", "memory"]),
               help="What the bars of the bars style show (time and memory need --profile).")
 @click.option("--expand", is_flag=True, default=False,
-              help="bars, short: draw every repeated module (ResNet's blocks) instead of one marked xN.")
+              help="bars, short, graph: draw every repeated module (ResNet's blocks) instead of one marked xN.")
+@click.option("--direction", type=click.Choice(["TB", "LR"], case_sensitive=False), default=None,
+              help="graph: top-down (TB, the default) or left to right (LR).")
+@click.option("--max-nodes", type=click.IntRange(min=1), default=None,
+              help="graph: refuse a network of more cells than this (default 1000) rather than "
+                   "wait minutes for Graphviz.")
 @trace_options
 def render(models, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
-           bar_metric, expand, device, depth, profile):
+           bar_metric, expand, direction, max_nodes, device, depth, profile):
     """Draw MODEL as a figure (e.g. netviz render alexnet --style short -o alexnet.svg).
 
     Several models (netviz render vgg11 vgg13 vgg16 vgg19) are drawn one row
@@ -53,7 +59,7 @@ def render(models, style, output, input_shape, title, labels, legend, theme, wid
         check_destination(output)  # a bad extension or folder is refused before any work
     fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
                     theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
-                    expand=expand, **trace_kwargs(device, depth, profile))
+                    expand=expand, direction=direction, max_nodes=max_nodes, **trace_kwargs(device, depth, profile))
     if output is None:  # a spec from standard input: named by its name
         shapeds = fig.shaped if isinstance(fig.shaped, list) else [fig.shaped]
         output = f"{'-'.join(s.network.name for s in shapeds)}-{style}.svg"
