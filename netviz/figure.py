@@ -146,6 +146,10 @@ def _graph_options(style: str, direction, max_nodes) -> dict:
     """--direction and --max-nodes, checked: for the graph style (and
     --max-nodes for the row styles' parts laid out by Graphviz)."""
     out = {}
+    if style == "graph":  # Graphviz missing: one line before any tracing
+        from .layout.dot import find_dot, graphviz_package
+        find_dot()
+        graphviz_package()
     if direction is not None:
         if style != "graph":
             raise UsageError(f"--direction sets the graph style's flow; the {style} style has none")

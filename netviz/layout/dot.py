@@ -33,7 +33,7 @@ def find_dot() -> str:
     return path
 
 
-def _graphviz():
+def graphviz_package():
     try:
         import graphviz
     except ImportError:
@@ -73,6 +73,7 @@ class Graph:
     direction: str = "TB"
     node_gap: float = 18.0  # between nodes of one rank
     rank_gap: float = 22.0  # between ranks
+    cluster_margin: float = 14.0  # from a cluster's nodes to its box
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Placed:
     width: float
     height: float
     nodes: dict  # id -> (cx, cy)
-    edges: dict  # id -> (points, label centre or None)
+    edges: dict  # id -> (polylines, the last ending at the head; label centre or None)
     clusters: dict  # id -> ((x0, y0, x1, y1), label centre or None)
 
 
@@ -98,42 +99,83 @@ def _box(size: tuple[float, float]) -> str:
             f'</TR></TABLE>>')
 
 
+def _homes(graph: Graph) -> dict[str, str | None]:
+    """The innermost cluster holding both ends of each labelled edge: where
+    its label's node goes (None: at the top level)."""
+    chain: dict[str, tuple[str, ...]] = {}
+
+    def rec(cluster: Cluster, above: tuple[str, ...]):
+        here = above + (cluster.id,)
+        for nid in cluster.nodes:
+            chain[nid] = here
+        for child in cluster.clusters:
+            rec(child, here)
+
+    for cluster in graph.clusters:
+        rec(cluster, ())
+    homes = {}
+    for edge in graph.edges:
+        if edge.label is None:
+            continue
+        a, b = chain.get(edge.src, ()), chain.get(edge.dst, ())
+        common = [x for x, y in zip(a, b) if x == y]
+        homes[edge.id] = common[-1] if common else None
+    return homes
+
+
+def label_node(edge_id: str) -> str:
+    return f"label_{edge_id}"
+
+
 def source(graph: Graph) -> str:
-    """The graph in dot's language, written by the graphviz package."""
-    gv = _graphviz()
+    """The graph in dot's language, written by the graphviz package. An
+    edge's label is a node of its own on the edge (src -> label -> dst), so
+    dot keeps it clear of everything else and the edge runs straight through."""
+    gv = graphviz_package()
     g = gv.Digraph(graph_attr={"rankdir": graph.direction, "nodesep": _inches(graph.node_gap),
                                "ranksep": _inches(graph.rank_gap), "margin": "0", "pad": "0",
                                "labeljust": "l", "labelloc": "t"},
                    node_attr={"shape": "box", "fixedsize": "true", "label": "", "margin": "0"},
                    edge_attr={"arrowsize": "0.8"})
-    in_cluster = set()
+    homes = _homes(graph)
+    labels_in: dict[str | None, list[Edge]] = {}
+    for edge in graph.edges:
+        if edge.label is not None:
+            labels_in.setdefault(homes[edge.id], []).append(edge)
+
+    def add_labels(target, home):
+        for edge in labels_in.get(home, []):
+            target.node(label_node(edge.id), width=_inches(edge.label[0]), height=_inches(edge.label[1]))
 
     def add_cluster(parent, cluster: Cluster):
         with parent.subgraph(name=f"cluster_{cluster.id}") as sub:
+            sub.attr(margin=f"{graph.cluster_margin:g}")
             if cluster.label is not None:
                 sub.attr(label=_box(cluster.label))
             for child in cluster.clusters:
                 add_cluster(sub, child)
             for nid in cluster.nodes:
                 sub.node(nid)
-                in_cluster.add(nid)
+            add_labels(sub, cluster.id)
 
     for cluster in graph.clusters:
         add_cluster(g, cluster)
+    add_labels(g, None)
     for node in graph.nodes:  # after the clusters: a node's attributes, wherever it sits
         g.node(node.id, width=_inches(node.w), height=_inches(node.h))
     for edge in graph.edges:
-        attrs = {"id": edge.id}
-        if edge.label is not None:
-            attrs["label"] = _box(edge.label)
-        g.edge(edge.src, edge.dst, **attrs)
+        if edge.label is None:
+            g.edge(edge.src, edge.dst, id=edge.id)
+        else:
+            g.edge(edge.src, label_node(edge.id), id=f"{edge.id}:in", arrowhead="none")
+            g.edge(label_node(edge.id), edge.dst, id=f"{edge.id}:out")
     return g.source
 
 
 def lay_out(graph: Graph) -> Placed:
     """Run dot once on GRAPH and read back every position."""
     dot = find_dot()
-    gv = _graphviz()
+    gv = graphviz_package()
     text = source(graph)
     try:
         out = gv.pipe("dot", "json0", text.encode("utf-8"), quiet=True)
@@ -182,12 +224,11 @@ def read(data: dict) -> Placed:
                 clusters[obj["name"][len("cluster_"):]] = ((ax, ay, cx, cy), lp)
         elif "pos" in obj:
             nodes[obj["name"]] = flip(_pair(obj["pos"]))
-    edges = {}
+    lines: dict[str, tuple] = {}  # dot's edge id -> its polyline
     for e in data.get("edges", []):
-        parts = e["pos"].split()
         start = end = None
         pts = []
-        for part in parts:
+        for part in e["pos"].split():
             if part.startswith("e,"):
                 end = _pair(part[2:])
             elif part.startswith("s,"):
@@ -199,6 +240,11 @@ def read(data: dict) -> Placed:
             line.insert(0, start)
         if end is not None:
             line.append(end)
-        lp = flip(_pair(e["lp"])) if "lp" in e else None
-        edges[e.get("id") or f"{names[e['tail']]}->{names[e['head']]}"] = (tuple(flip(p) for p in line), lp)
+        lines[e.get("id") or f"{names[e['tail']]}->{names[e['head']]}"] = tuple(flip(p) for p in line)
+    edges = {}
+    for eid in lines:
+        base, _, half = eid.partition(":")
+        if base not in edges:  # an edge through its label's node comes in two halves
+            parts = (lines[f"{base}:in"], lines[f"{base}:out"]) if half else (lines[eid],)
+            edges[base] = (parts, nodes.get(label_node(base)))
     return Placed(width=x1 - x0, height=y1 - y0, nodes=nodes, edges=edges, clusters=clusters)

@@ -16,6 +16,7 @@ FRAME_SIZE = 12.0  # a frame's name
 CAPTION_SIZE = 12.0  # "output" under an output's last edge
 LINE = 1.2
 INK = "#000000"  # edges and their arrow heads, as in the stack style
+NEST_INSET = 10.0  # less than the clusters' margin in dot
 HANDLE = R * 0.45  # what a recurrent cell's loop handle adds above its disc
 
 
@@ -32,6 +33,12 @@ def label_box(text: str, size: float) -> tuple[float, float]:
     return text_width(text, size) + 8, size * 1.3
 
 
+def edge_label_box(text: str) -> tuple[float, float]:
+    """An edge's label is a node on the edge: room for the text, and a
+    little above and below it so that the line does not touch it."""
+    return text_width(text, EDGE_SIZE) + 6, EDGE_SIZE + 6
+
+
 def graph_of(shaped: ShapedNetwork, columns: list[Column], found, direction: str, labels: bool):
     """The dot graph, the edge texts by edge id and the output captions."""
     from .graph import edge_shape, outputs, shape_text
@@ -44,7 +51,7 @@ def graph_of(shaped: ShapedNetwork, columns: list[Column], found, direction: str
         text = shape_text(edge_shape(shaped, columns, owner, i, j))
         eid = f"e{k}"
         texts[eid] = (i, j, text)
-        edges.append(Edge(eid, f"n{i}", f"n{j}", label_box(text, EDGE_SIZE) if labels else None))
+        edges.append(Edge(eid, f"n{i}", f"n{j}", edge_label_box(text) if labels else None))
     captions = {}
     outs = [(name, cols) for name, cols in outputs(shaped, owner) if any(c in drawn for c in cols)]
     for k, (name, cols) in enumerate(outs):
@@ -57,13 +64,14 @@ def graph_of(shaped: ShapedNetwork, columns: list[Column], found, direction: str
             if c in drawn:
                 eid = f"o{k}-{c}"
                 texts[eid] = (c, nid, text)
-                edges.append(Edge(eid, f"n{c}", nid, label_box(text, EDGE_SIZE) if labels else None))
+                edges.append(Edge(eid, f"n{c}", nid, edge_label_box(text) if labels else None))
 
     def cluster(frame) -> Cluster:
         return Cluster(frame.id, label_box(frame.label, FRAME_SIZE),
                        [f"n{c}" for c in frame.cells], [cluster(f) for f in frame.frames])
 
-    graph = Graph(tuple(nodes), tuple(edges), tuple(cluster(f) for f in found.frames), direction)
+    graph = Graph(tuple(nodes), tuple(edges), tuple(cluster(f) for f in found.frames), direction,
+                  rank_gap=10.0 if labels else 24.0)  # a labelled edge has its label's rank between
     return graph, texts, captions
 
 
@@ -96,30 +104,39 @@ def figure_items(shaped, columns, found, placed: Placed, texts, captions, option
     theme = options.theme
     ids = ids or common.Ids()
     frames: list = []
+    names: list = []
 
-    def add_frames(frame_list):
+    def add_frames(frame_list, depth=0):
         for f in frame_list:
             (x0, y0, x1, y1), lp = placed.clusters[f.id]
+            # dot lets a cluster's box touch the box of the cluster it sits in;
+            # each level is drawn a little inside the one around it
+            inset = 4 + NEST_INSET * (1 - 0.5 ** depth)
+            x0, y0, x1, y1 = x0 + inset, y0 + inset, x1 - inset, y1 - inset
+            lp = (lp[0] + inset, lp[1] + inset) if lp is not None else None
             run = f.kind == "run"
             rect = Rect(ox + x0, oy + y0, x1 - x0, y1 - y0, fill=None if run else theme["frame"],
                         stroke=theme["label"], stroke_width=1.0, rx=6.0 if run else 4.0,
                         dash=(5.0, 3.0) if run else None, cls="run-frame" if run else "module-frame")
-            prims = [rect]
-            if lp is not None:
-                prims.append(Text(ox + lp[0], oy + lp[1] + FRAME_SIZE * 0.36, f.label, size=FRAME_SIZE,
-                                  color=theme["label"], cls="frame-name"))
             cls = ("run" if run else "module") + (" repeated" if f.repeat > 1 else "")
-            frames.append(Group(tuple(prims), cls=cls, id=ids.make(cls.split()[0], f.name), title=f.title))
-            add_frames(f.frames)
+            frames.append(Group((rect,), cls=cls, id=ids.make(cls.split()[0], f.name), title=f.title))
+            if lp is not None:  # over the edges, on its own ground: an edge into the frame may pass under it
+                w, h = label_box(f.label, FRAME_SIZE)
+                names.append(Group((Rect(ox + lp[0] - w / 2, oy + lp[1] - h / 2, w, h,
+                                         fill=theme["background"] if run else theme["frame"], cls="frame-ground"),
+                                    Text(ox + lp[0], oy + lp[1] + FRAME_SIZE * 0.36, f.label, size=FRAME_SIZE,
+                                         color=theme["label"], cls="frame-name")),
+                                   cls=f"frame-label {cls.split()[0]}", title=f.title))
+            add_frames(f.frames, depth + 1)
 
     add_frames(found.frames)
     edges: list = []
     for eid, (src, dst, text) in texts.items():
-        points, lp = placed.edges[eid]
+        lines, lp = placed.edges[eid]
         a = columns[src].layers[-1].name
         b = captions[dst][0] if isinstance(dst, str) else columns[dst].layers[0].name
-        prims = [Path(tuple((ox + x, oy + y) for x, y in points), stroke=INK, stroke_width=LINE, arrow=True,
-                      cls="edge-line")]
+        prims = [Path(tuple((ox + x, oy + y) for x, y in points), stroke=INK, stroke_width=LINE,
+                      arrow=k == len(lines) - 1, cls="edge-line") for k, points in enumerate(lines)]
         if lp is not None and options.labels:
             prims.append(Text(ox + lp[0], oy + lp[1] + EDGE_SIZE * 0.36, text, size=EDGE_SIZE,
                               color=theme["label"], cls="edge-label"))
@@ -139,6 +156,8 @@ def figure_items(shaped, columns, found, placed: Placed, texts, captions, option
     if frames:
         out.append(Group(tuple(frames), cls="modules", id="modules"))
     out.append(Group(tuple(edges), cls="edges", id="edges"))
+    if names:
+        out.append(Group(tuple(names), cls="frame-labels", id="frame-labels"))
     out.append(Group(tuple(cells), cls="cells", id="cells"))
     return out
 
