@@ -35,8 +35,8 @@ from ..cli import input_option, trace_kwargs, trace_options
 @click.option("--direction", type=click.Choice(["TB", "LR"], case_sensitive=False), default=None,
               help="graph: top-down (TB, the default) or left to right (LR).")
 @click.option("--max-nodes", type=click.IntRange(min=1), default=None,
-              help="graph: refuse a network of more cells than this (default 1000) rather than "
-                   "wait minutes for Graphviz.")
+              help="graph: refuse a network of more cells and edges than this (default 1000) "
+                   "rather than wait minutes for Graphviz.")
 @trace_options
 def render(models, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
            bar_metric, expand, direction, max_nodes, device, depth, profile):
