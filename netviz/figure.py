@@ -96,7 +96,8 @@ def write_atomic(path: str, data: bytes) -> None:
 def render(model, style: str = "bars", *, input=None, title=None, labels: bool = True,
            legend: bool = False, theme: str = "default", width: float | None = None,
            scale: float | None = None, streams: int | None = None, bar_metric: str = "size",
-           expand: bool = False, fold: str | None = None, fit=None, **trace_options) -> Figure:
+           expand: bool = False, fold: str | None = None, fit=None,
+           direction: str | None = None, max_nodes: int | None = None, **trace_options) -> Figure:
     """Draw MODEL (zoo name, spec path, Network, ShapedNetwork or PyTorch target);
     a list of models draws them one row each, aligned on their map sizes.
     ``fit`` ("column", "page", "120mm" or a number of mm) lays the figure out
@@ -115,9 +116,10 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
                          "--legend works with the other styles")
     if bar_metric != "size" and style != "bars":
         raise UsageError(f"--bar-metric sets what the bars style's bars show; the {style} style has none")
-    if expand and style not in ("bars", "short"):
-        raise UsageError(f"--expand draws every repeated module of the bars and short styles; "
+    if expand and style not in ("bars", "short", "graph"):
+        raise UsageError(f"--expand draws every repeated module of the bars, short and graph styles; "
                          f"the {style} style does not mark repeats")
+    graph_options = _graph_options(style, direction, max_nodes)
 
     if fold is not None and fold not in FOLDS:
         raise UsageError(f"unknown fold {fold!r}; use {' or '.join(FOLDS)}")
@@ -136,7 +138,8 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     if streams is not None and streams < 1:
         raise UsageError("--streams must be at least 1")
     options = RenderOptions(title=title, labels=labels, legend=legend, theme=THEMES[theme],
-                            bar_metric=bar_metric, streams=streams, expand=expand, fold=fold or FOLDS[0])
+                            bar_metric=bar_metric, streams=streams, expand=expand, fold=fold or FOLDS[0],
+                            **graph_options)
     if isinstance(model, (list, tuple)):
         if not model:
             raise UsageError("no model to draw")
@@ -166,6 +169,29 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
 
 
 FOLDS = ("structure", "exact")  # modules of one structure, or identical modules only
+
+
+def _graph_options(style: str, direction, max_nodes) -> dict:
+    """--direction and --max-nodes, checked: for the graph style (and
+    --max-nodes for the row styles' parts laid out by Graphviz)."""
+    out = {}
+    if style == "graph":  # Graphviz missing: one line before any tracing
+        from .layout.dot import find_dot, graphviz_package
+        find_dot()
+        graphviz_package()
+    if direction is not None:
+        if style != "graph":
+            raise UsageError(f"--direction sets the graph style's flow; the {style} style has none")
+        if str(direction).upper() not in ("TB", "LR"):
+            raise UsageError(f"--direction must be TB (top-down) or LR (left to right), not {direction!r}")
+        out["direction"] = str(direction).upper()
+    if max_nodes is not None:
+        if style not in ("graph", "bars", "short"):
+            raise UsageError(f"--max-nodes limits what Graphviz lays out; the {style} style does not use it")
+        if not isinstance(max_nodes, int) or max_nodes < 1:
+            raise UsageError("--max-nodes must be a whole number of at least 1")
+        out["max_nodes"] = max_nodes
+    return out
 
 
 def _theme(name: str):

@@ -12,7 +12,8 @@ from ..cli import input_option, say, trace_kwargs, trace_options
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...")
 @click.option("--style", "-s", default="bars", show_default=True, metavar="STYLE",
               help="bars (cells and a bar chart), short (conv+pool merged), org (the paper's "
-                   "two-stream figure), stack (a column of labelled boxes) or blocks (3D boxes).")
+                   "two-stream figure), stack (a column of labelled boxes), blocks (3D boxes) or "
+                   "graph (cells laid out by Graphviz).")
 @click.option("-o", "--output", "output", default=None, metavar="FILE",
               help="Output file; the format follows its extension (.svg, .png, .pdf). "
                    "'-' writes SVG to stdout. Default: MODEL-STYLE.svg.")
@@ -30,16 +31,21 @@ from ..cli import input_option, say, trace_kwargs, trace_options
               type=click.Choice(["size", "params", "macs", "time", "memory"]),
               help="What the bars of the bars style show (time and memory need --profile).")
 @click.option("--expand", is_flag=True, default=False,
-              help="bars, short: draw every repeated module (ResNet's blocks) instead of one marked xN.")
+              help="bars, short, graph: draw every repeated module (ResNet's blocks) instead of one marked xN.")
 @click.option("--fit", default=None, metavar="WIDTH",
               help="Lay the figure out for a printed width: column (85 mm), page (178 mm) or e.g. 120mm; "
                    "long rows wrap so that text prints at 6 pt or more, and the SVG and PDF carry that size.")
 @click.option("--fold", type=click.Choice(["structure", "exact"]), default=None,
               help="bars, short: fold modules of one structure, drawn once with their count and a table "
                    "of what differs (default), or only identical ones (exact).")
+@click.option("--direction", type=click.Choice(["TB", "LR"], case_sensitive=False), default=None,
+              help="graph: top-down (TB, the default) or left to right (LR).")
+@click.option("--max-nodes", type=click.IntRange(min=1), default=None,
+              help="graph: refuse a network of more cells and edges than this (default 1000) "
+                   "rather than wait minutes for Graphviz.")
 @trace_options
 def render(models, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
-           bar_metric, expand, fold, fit, device, depth, profile):
+           bar_metric, expand, fold, fit, direction, max_nodes, device, depth, profile):
     """Draw MODEL as a figure (e.g. netviz render alexnet --style short -o alexnet.svg).
 
     Several models (netviz render vgg11 vgg13 vgg16 vgg19) are drawn one row
@@ -61,7 +67,8 @@ def render(models, style, output, input_shape, title, labels, legend, theme, wid
         check_not_input(output, models)
     fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
                     theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
-                    expand=expand, fold=fold, fit=fit, **trace_kwargs(device, depth, profile))
+                    expand=expand, fold=fold, fit=fit, direction=direction,
+                    max_nodes=max_nodes, **trace_kwargs(device, depth, profile))
     if output is None:  # a spec from standard input: named by its name
         shapeds = fig.shaped if isinstance(fig.shaped, list) else [fig.shaped]
         from ..safetext import file_stem

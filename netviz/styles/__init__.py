@@ -15,6 +15,7 @@ STYLES = {
     "org": "netviz.styles.org",
     "blocks": "netviz.styles.blocks",
     "stack": "netviz.styles.stack",
+    "graph": "netviz.styles.graph",
 }
 
 

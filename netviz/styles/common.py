@@ -91,6 +91,8 @@ class RenderOptions:
     streams: int | None = None  # org style: override the network's streams
     expand: bool = False  # bars, short: draw every repeated module, not one marked xN
     fold: str = "structure"  # bars, short: fold modules of one structure, or only identical ones ("exact")
+    direction: str = "TB"  # graph: top-down (TB) or left to right (LR)
+    max_nodes: int = 1000  # graph: the most cells handed to Graphviz's dot
 
 
 LEGEND_NAMES = {
