@@ -13,10 +13,11 @@ class Figure:
     """A drawn network: ``.svg()``, ``.png()``, ``.pdf()``, ``.save(path)``;
     shows itself inline in Jupyter."""
 
-    def __init__(self, scene: Scene, shaped=None, style: str = ""):
+    def __init__(self, scene: Scene, shaped=None, style: str = "", options: dict | None = None):
         self.scene = scene
         self.shaped = shaped  # a list of them for a figure of several models
         self.style = style
+        self.options = dict(options or {})  # render()'s drawing options, to draw it again
 
     @property
     def warnings(self) -> list:
@@ -26,6 +27,8 @@ class Figure:
 
     def data(self, fmt: str) -> bytes:
         from .backends import write_bytes
+        if fmt == "html":
+            return self.html().encode("utf-8")
         with gc_paused():
             return write_bytes(self.scene, fmt)
 
@@ -37,6 +40,12 @@ class Figure:
 
     def pdf(self) -> bytes:
         return self.data("pdf")
+
+    def html(self, styles=None) -> str:
+        """An interactive page in one file: pan, zoom, fold and unfold, the
+        layers' details, search and the table (in STYLES too, if given)."""
+        from .backends.html import figure_page
+        return figure_page(self, styles)
 
     def save(self, path) -> str:
         """Write to PATH, format by extension; atomic (no half-written file)."""
@@ -137,7 +146,9 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         scene = _rescale(scene, width / scene.width)
     elif scale is not None:
         scene = _rescale(scene, scale)
-    return Figure(scene, shaped, style)  # style as normalised above
+    drawn = dict(title=title, labels=labels, legend=legend, theme=theme, width=width, scale=scale,
+                 streams=streams, bar_metric=bar_metric, expand=expand)
+    return Figure(scene, shaped, style, drawn)  # style as normalised above
 
 
 def _theme(name: str):
