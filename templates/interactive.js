@@ -268,7 +268,7 @@
       var b = f.getBBox();
       return b.x >= a.x - 0.5 && b.x < x1 - 0.5;
     });
-    var r = bounds(copies) || a;
+    var r = bounds(copies) || bounds([start]);
     fitTo(r, r.w * s < size().w * 0.5 ? 0.25 : 0.03);  /* the copies, closer */
     copies.forEach(function (f) { f.classList.add('nv-flash'); });
     setTimeout(function () { copies.forEach(function (f) { f.classList.remove('nv-flash'); }); }, 1500);
@@ -283,7 +283,7 @@
       return f === frame;
     });
     switchTo(other);
-    if (target) centreOn(target.getBBox(), s);
+    if (target) centreOn(bounds([target]), s);
   }
   function tap(target) {
     if (!target || !cur.svg.contains(target)) { select([]); return; }
