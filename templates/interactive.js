@@ -156,6 +156,7 @@
   }
   function num(n) { return Number(n).toLocaleString('en-US'); }
   function show(indices) {
+    if (!details) return;
     details.textContent = '';
     if (!indices.length) {
       details.appendChild(el('p', 'Point at a cell or a row to see its layer.', 'nv-muted'));
@@ -311,13 +312,14 @@
   /* --- search -------------------------------------------------------------- */
   var next = 0;
   function updateFound() {
+    if (!search) return;
     var q = search.value.trim();
     if (!q) { found.textContent = ''; return; }
     var here = drawnIn(cur, hits).length;
     found.textContent = hits.length + (hits.length === 1 ? ' layer' : ' layers') +
       (here < hits.length ? ', ' + here + ' drawn here' : '');
   }
-  search.addEventListener('input', function () {
+  if (search) search.addEventListener('input', function () {
     var q = search.value.trim().toLowerCase();
     mark(hits, 'nv-hit', false);
     hits = !q ? [] : layers.map(function (l, i) { return i; }).filter(function (i) {
@@ -327,7 +329,7 @@
     next = 0;
     updateFound();
   });
-  search.addEventListener('keydown', function (e) {
+  if (search) search.addEventListener('keydown', function (e) {
     if (e.key !== 'Enter' || !hits.length) return;
     e.preventDefault();
     select([hits[next % hits.length]], true);

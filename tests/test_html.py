@@ -327,3 +327,60 @@ def test_hostile_names_run_nothing_and_show_as_text(browser, tmp_path):
     assert pg.count("#nv-table tr.nv-hit") == 1
     assert pg.errors == [] and pg.dialogs == []
     pg.page.close()
+
+
+# --- pages that use it: gallery, report, the Sphinx directive ----------------------------
+
+def test_gallery_and_report_write_and_link_the_interactive_page(tmp_path):
+    from netviz.reports import gallery, report
+    from netviz.styles import STYLES
+    index = gallery(["alexnet", "resnet18"], str(tmp_path / "g"), interactive=True)
+    assert sorted(os.listdir(tmp_path / "g")) == ["alexnet-interactive.html", "index.html",
+                                                  "resnet18-interactive.html"]
+    text = open(index, encoding="utf-8").read()
+    assert 'href="alexnet-interactive.html"' in text and 'href="resnet18-interactive.html"' in text
+    assert "<script" not in text  # the gallery itself stays static
+    page = (tmp_path / "g" / "resnet18-interactive.html").read_text(encoding="utf-8")
+    check_html(page)
+    scenes = page_data(page)["scenes"]
+    assert [s["style"] for s in scenes if not s["expanded"]] == [s for s in STYLES if s != "org"]
+    assert ("bars", True) in [(s["style"], s["expanded"]) for s in scenes]
+    assert '<select id="nv-style"' in page
+    written = report("lenet5", str(tmp_path / "r" / "l.md"), styles=["short"], interactive=True)
+    assert sorted(os.path.basename(p) for p in written) == ["l-interactive.html", "l-short.svg", "l.md"]
+    assert "](l-interactive.html)" in (tmp_path / "r" / "l.md").read_text()
+    report("lenet5", str(tmp_path / "h.html"), styles=["short"], interactive=True)
+    assert 'href="h-interactive.html"' in (tmp_path / "h.html").read_text()
+    assert (tmp_path / "h-interactive.html").exists()
+
+
+def test_figures_without_one_network_still_make_a_page(tmp_path):
+    for fig in (netviz.legend(), netviz.render(["vgg11", "vgg13"])):
+        text = fig.html()
+        check_html(text)
+        assert len(inline_svgs(text)) == 1 and 'id="nv-search"' not in text
+        assert page_data(text)["layers"] == []
+
+
+def test_expanded_figure_opens_expanded():
+    data = page_data(netviz.render("resnet18", expand=True).html())
+    assert [s["expanded"] for s in data["scenes"]] == [True, False]
+
+
+def test_sphinx_directive_interactive_option(tmp_path):
+    import subprocess
+    import sys
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    (src / "conf.py").write_text('extensions = ["netviz.sphinxext"]\n')
+    (src / "index.rst").write_text("T\n=\n\n.. netviz:: resnet18\n   :interactive:\n   :caption: R18.\n\n"
+                                   ".. netviz:: lenet5\n")
+    res = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(src), str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    index = (out / "index.html").read_text(encoding="utf-8")
+    frames = re.findall(r'<iframe class="netviz-interactive" src="(_images/netviz-[0-9a-f]+\.html)"', index)
+    assert len(frames) == 1 and f'<a href="{frames[0]}">' in index
+    page = (out / frames[0]).read_text(encoding="utf-8")
+    assert page_data(page)["layers"][0]["name"] == "input"
+    assert len(inline_svgs(index)) == 1  # lenet5 stays a static figure

@@ -86,21 +86,34 @@ def scene_views(figure, styles=None) -> list[dict]:
 
     shaped = figure.shaped
     options = dict(getattr(figure, "options", None) or {})
-    styles = [figure.style] if styles is None else list(styles)
-    views = []
-    for style in styles:
-        kwargs = _options_for(style, options)
+    figures = []
+    for style in ([figure.style] if styles is None else list(styles)):
         if style == figure.style and not options.get("expand"):
-            folded = figure
+            figures.append(figure)
         elif shaped is None or isinstance(shaped, list):
             raise UsageError(f"this figure cannot be drawn again in the {style} style")
         else:
-            folded = render(shaped, style=style, **kwargs)
+            figures.append(render(shaped, style=style, **_options_for(style, options)))
+    views = views_of(figures)
+    if options.get("expand") and len(views) > 1 and views[1]["expanded"]:
+        views[0], views[1] = views[1], views[0]  # drawn expanded: the page opens expanded
+    return views
+
+
+def views_of(figures) -> list[dict]:
+    """The folded scene of each of FIGURES (one network, drawn folded in
+    several styles) and, where its style can, the expanded one beside it."""
+    from ..figure import render
+
+    views = []
+    for folded in figures:
+        shaped, style = folded.shaped, folded.style
         folded_svg = folded.svg()
         pair = [(folded, folded_svg, False)]
         if shaped is not None and not isinstance(shaped, list):
+            options = _options_for(style, dict(getattr(folded, "options", None) or {}))
             try:
-                expanded = render(shaped, style=style, **{**kwargs, "expand": True})
+                expanded = render(shaped, style=style, **{**options, "expand": True})
             except UsageError:
                 expanded = None  # the style marks no repeats
             if expanded is not None:
