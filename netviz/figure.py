@@ -18,11 +18,13 @@ class Figure:
     """A drawn network: ``.svg()``, ``.png()``, ``.pdf()``, ``.save(path)``;
     shows itself inline in Jupyter."""
 
-    def __init__(self, scene: Scene, shaped=None, style: str = "", notes=()):
+    def __init__(self, scene: Scene, shaped=None, style: str = "", notes=(),
+                 options: dict | None = None):
         self.scene = scene
         self.shaped = shaped  # a list of them for a figure of several models
         self.style = style
         self.notes = [n for n in notes if n]  # about the drawing itself (text too small to print)
+        self.options = dict(options or {})  # render()'s drawing options, to draw it again
 
     @property
     def warnings(self) -> list:
@@ -32,6 +34,8 @@ class Figure:
 
     def data(self, fmt: str) -> bytes:
         from .backends import write_bytes
+        if fmt == "html":
+            return self.html().encode("utf-8")
         with gc_paused():
             return write_bytes(self.scene, fmt)
 
@@ -43,6 +47,12 @@ class Figure:
 
     def pdf(self) -> bytes:
         return self.data("pdf")
+
+    def html(self, styles=None) -> str:
+        """An interactive page in one file: pan, zoom, fold and unfold, the
+        layers' details, search and the table (in STYLES too, if given)."""
+        from .backends.html import figure_page
+        return figure_page(self, styles)
 
     def save(self, path) -> str:
         """Write to PATH, format by extension; atomic (no half-written file)."""
@@ -165,7 +175,9 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         scene = _rescale(scene, width / scene.width)
     elif scale is not None:
         scene = _rescale(scene, scale * shrink)
-    return Figure(scene, shaped, style, [note])  # style as normalised above
+    drawn = dict(title=title, labels=labels, legend=legend, theme=theme, width=width, scale=scale,
+                 streams=streams, bar_metric=bar_metric, expand=expand, fold=fold, **graph_options)
+    return Figure(scene, shaped, style, [note], drawn)  # style as normalised above
 
 
 FOLDS = ("structure", "exact")  # modules of one structure, or identical modules only

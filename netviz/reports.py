@@ -158,9 +158,10 @@ def model_name(model) -> str:
 
 
 def model_view(model, styles=None, *, input=None, theme: str = "default", legend: bool = True,
-               fmt: str = "svg", prefix: str = "", **trace_options) -> dict:
+               fmt: str = "svg", prefix: str = "", interactive: bool = False, **trace_options) -> dict:
     """Everything a page shows about MODEL: its figures in every style (SVG
-    text, or bytes in FMT for figure files), its table, warnings and notes."""
+    text, or bytes in FMT for figure files), its table, warnings and notes;
+    with INTERACTIVE, its interactive page too (every style, one file)."""
     from . import styles as style_table
     from .figure import render
     from .ir import format_shape
@@ -177,7 +178,7 @@ def model_view(model, styles=None, *, input=None, theme: str = "default", legend
     key = prefix or slug(name)
     net = shaped.network
     title = net.title or net.name
-    figures, skipped = [], []
+    figures, skipped, drawn = [], [], []
     for style in styles:
         try:
             fig = render(shaped, style=style, theme=theme, legend=legend and style != "org")
@@ -186,6 +187,7 @@ def model_view(model, styles=None, *, input=None, theme: str = "default", legend
                 raise
             skipped.append(f"not drawn in the {style} style: {exc}")  # e.g. org and a branching network
             continue
+        drawn.append(fig)
         svg = fig.svg()
         figures.append({
             "style": style,
@@ -207,7 +209,20 @@ def model_view(model, styles=None, *, input=None, theme: str = "default", legend
         "figures": figures, "table": table,
         "warnings": [_visible(w) for w in shaped.warnings],
         "notes": [_visible(n) for n in list(shaped.notes) + skipped],
+        "interactive": interactive_page(drawn, shaped, title) if interactive else None,
+        "link": None,  # the interactive page's file, once it has a name
     }
+
+
+def interactive_page(figures, shaped, title: str) -> bytes:
+    """One model's figures as one interactive page (with a style switch)."""
+    from .backends import html
+    return html.page(html.views_of(figures), shaped, title).encode("utf-8")
+
+
+def interactive_name(stem: str) -> str:
+    """The interactive page's file name beside a page named STEM."""
+    return f"{stem}-interactive.html"
 
 
 def md_cell(text) -> str:
@@ -307,9 +322,11 @@ def _replace_all(tmp: str, folder: str, names: list[str]) -> None:
 
 def gallery(models=None, out_dir: str = "gallery", *, styles=None, theme: str = "default",
             legend: bool = True, title: str | None = None, template_dir: str | None = None,
-            **trace_options) -> str:
+            interactive: bool = False, **trace_options) -> str:
     """Write DIR/index.html: every model (the zoo by default) in every style,
-    with its table, warnings and legend. Returns the page's path."""
+    with its table, warnings and legend; with INTERACTIVE, each model's
+    interactive page beside it (SLUG-interactive.html), linked from the
+    gallery. Returns the gallery page's path."""
     from . import zoo
 
     models = list(models) if models else zoo.names()
@@ -323,12 +340,19 @@ def gallery(models=None, out_dir: str = "gallery", *, styles=None, theme: str = 
             n += 1
             key = f"{slug(model_name(model))}-{n}"
         used.add(key)
-        views.append(model_view(model, styles, theme=theme, legend=legend, prefix=key, **trace_options))
+        views.append(model_view(model, styles, theme=theme, legend=legend, prefix=key,
+                                interactive=interactive, **trace_options))
+    files = {}
+    for view in views:
+        if view["interactive"] is not None:
+            view["link"] = interactive_name(view["slug"])
+            files[view["link"]] = view["interactive"]
     page = render_template("gallery.html.j2", template_dir, **_context(
         title=_visible(title or "netviz gallery"), models=views,
         styles=[f["style"] for f in views[0]["figures"]]))
-    written = write_group(out_dir, {"index.html": page.encode("utf-8")}, last="index.html")
-    return written[0]
+    files["index.html"] = page.encode("utf-8")
+    written = write_group(out_dir, files, last="index.html")
+    return written[-1]
 
 
 REPORT_FORMATS = {".md": "report.md.j2", ".markdown": "report.md.j2", ".html": "report.html.j2",
@@ -342,9 +366,11 @@ def _all_styles():
 
 def report(model, output: str, *, styles=None, input=None, theme: str = "default",
            legend: bool = True, figure_format: str = "svg", template_dir: str | None = None,
-           **trace_options) -> list[str]:
+           interactive: bool = False, **trace_options) -> list[str]:
     """Write one model's figures and table: FILE.md with the figures beside it
-    (FILE-STYLE.svg), or FILE.html as a single self-contained page."""
+    (FILE-STYLE.svg), or FILE.html as a single self-contained page; with
+    INTERACTIVE, the interactive page beside it too (FILE-interactive.html),
+    linked from the report."""
     ext = os.path.splitext(output)[1].lower()
     if ext not in REPORT_FORMATS:
         raise UsageError(f"cannot write {output}: a report is .md or .html, not "
@@ -360,9 +386,12 @@ def report(model, output: str, *, styles=None, input=None, theme: str = "default
     for name in [os.path.basename(output)] + [f"{stem}-{st}.{figure_format}" for st in (styles or _all_styles())]:
         check_not_input(os.path.join(folder, name), [model], "report file")
     view = model_view(model, styles, input=input, theme=theme, legend=legend,
-                      fmt=figure_format if markdown else "svg", **trace_options)
+                      fmt=figure_format if markdown else "svg", interactive=interactive, **trace_options)
     stem = os.path.splitext(os.path.basename(output))[0]
     files = {}
+    if view["interactive"] is not None:
+        view["link"] = interactive_name(stem)
+        files[view["link"]] = view["interactive"]
     for fig in view["figures"]:
         fig["file"] = f"{stem}-{fig['style']}.{figure_format}"
         if markdown:

@@ -11,7 +11,10 @@ source folder when it starts with ``/``) or a PyTorch target
 (``torchvision:alexnet``); without an argument the directive's content is an
 inline YAML spec. Options: ``:style:``, ``:format: svg|png``, ``:input:``,
 ``:caption:``, ``:alt:``, ``:width:``, ``:theme:``, ``:title:``,
-``:legend:`` (a flag), ``:align:``, ``:fold: structure|exact``.
+``:legend:`` (a flag), ``:align:``, ``:fold: structure|exact``, ``:fit:``,
+``:interactive:`` (a flag: the HTML page shows the interactive figure,
+``netviz-<hash>.html`` beside the images, in a frame, with a link to open it
+on its own).
 
 Figures are drawn while the document is read, into the builder's image
 folder (``_images/netviz-<hash>.<format>``). The hash covers the spec text,
@@ -109,6 +112,7 @@ class NetvizDirective(SphinxDirective):
         "align": lambda a: directives.choice(a, ("left", "center", "right")),
         "fold": lambda a: directives.choice(a, ("structure", "exact")),
         "fit": directives.unchanged_required,
+        "interactive": directives.flag,
     }
 
     def fail(self, message: str, line: int | None = None) -> _Failure:
@@ -182,16 +186,19 @@ class NetvizDirective(SphinxDirective):
         fname = f"netviz-{key}.{fmt}"
         folder = self.env.netviz_images
         path = os.path.join(folder, fname)
-        if not os.path.isfile(path):
+        page = os.path.join(folder, f"netviz-{key}.html") if "interactive" in self.options else None
+        wanted = [(p, f) for p, f in ((path, fmt), (page, "html")) if p and not os.path.isfile(p)]
+        if wanted:
             try:
                 fig = _draw(model, opts)
-                data = fig.data(fmt)
+                drawn = [(p, fig.data(f)) for p, f in wanted]
             except NetvizError as exc:
                 raise self.fail(str(exc)) from None
             for note in fig.notes:  # text too small to print at the :fit: width
                 logger.warning("netviz: %s", note, location=(self.env.docname, self.lineno))
             os.makedirs(folder, exist_ok=True)
-            write_atomic(path, data)
+            for p, data in drawn:
+                write_atomic(p, data)
         caption = None
         if opts.get("caption"):
             parsed, messages = self.parse_inline(opts["caption"], lineno=self.lineno)
@@ -200,7 +207,8 @@ class NetvizDirective(SphinxDirective):
         alt = (opts.get("alt") or (caption.astext() if caption is not None else None)
                or opts.get("title") or f"{name}: netviz figure")
         image = netviz_image("", path=path, fname=fname, format=fmt, alt=alt,
-                             width=opts.get("width"), key=key)
+                             width=opts.get("width"), key=key,
+                             page=os.path.basename(page) if page else "")
         figure = nodes.figure("", image, classes=["netviz-figure"])
         if opts.get("align"):
             figure["align"] = opts["align"]
@@ -227,6 +235,13 @@ def html_visit(self, node):
     width = node.get("width")
     size = f"width: {width}; " if width else ""
     alt = self.attval(node["alt"])
+    if node.get("page"):  # the interactive figure, in a frame, and a link to it alone
+        uri = self.attval(posixpath.join(self.builder.imgpath, node["page"]))
+        self.body.append(f'<iframe class="netviz-interactive" src="{uri}" title="{alt}" loading="lazy" '
+                         f'style="{size or "width: 100%; "}height: 560px; border: 1px solid #ddd">'
+                         f'</iframe>\n<p class="netviz-interactive-link"><a href="{uri}">Open the '
+                         f'interactive figure on its own page</a></p>\n')
+        raise nodes.SkipNode
     if node["format"] == "svg":
         count = getattr(self, "_netviz_count", 0) + 1
         self._netviz_count = count  # the same figure twice on a page keeps unique ids

@@ -14,6 +14,7 @@ FORMATS = {
     "svg": ("netviz.backends.svg", "to_svg_bytes"),
     "png": ("netviz.backends.raster", "to_png"),
     "pdf": ("netviz.backends.raster", "to_pdf"),
+    "html": ("netviz.backends.html", "to_html"),
 }
 
 

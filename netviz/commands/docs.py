@@ -14,6 +14,9 @@ def _style_option(f):
 
 
 def _page_options(f):
+    f = click.option("--interactive", is_flag=True, default=False,
+                     help="Also write each model's interactive page (pan, zoom, unfold, inspect, "
+                          "search; one self-contained HTML file) beside the page, and link it.")(f)
     f = click.option("--template-dir", type=click.Path(file_okay=False), default=None,
                      help="A folder of jinja2 templates that replace the built-in ones "
                           "of the same name.")(f)
@@ -31,17 +34,21 @@ def _page_options(f):
 @click.option("--title", default=None, help="The page's title (default: netviz gallery).")
 @_page_options
 @trace_options
-def gallery_cmd(models, out_dir, styles, title, theme, legend, template_dir, device, depth, profile):
+def gallery_cmd(models, out_dir, styles, title, theme, legend, template_dir, interactive, device, depth,
+                profile):
     """A static HTML page of MODELS (default: the whole zoo) in every style.
 
     Each model comes with its table of shapes, parameters and multiply-adds,
     its warnings and the legend of cell kinds. The page is one file with
     inline SVG: it opens from the file system, with no scripts or web fonts.
+    With --interactive, each model's interactive page is written beside it
+    (MODEL-interactive.html) and linked.
     """
     from ..reports import gallery
 
     path = gallery(list(models), out_dir, styles=list(styles) or None, theme=theme, legend=legend,
-                   title=title, template_dir=template_dir, **trace_kwargs(device, depth, profile))
+                   title=title, template_dir=template_dir, interactive=interactive,
+                   **trace_kwargs(device, depth, profile))
     click.echo(f"wrote {os.path.relpath(path)}", err=True)
 
 
@@ -57,7 +64,7 @@ def gallery_cmd(models, out_dir, styles, title, theme, legend, template_dir, dev
 @_page_options
 @trace_options
 def report_cmd(model, output, styles, input_shape, figure_format, theme, legend, template_dir,
-               device, depth, profile):
+               interactive, device, depth, profile):
     """One model's figures and table, as Markdown or a single HTML file.
 
     For READMEs, MkDocs and wikis: e.g. netviz report alexnet -o alexnet.md
@@ -66,5 +73,5 @@ def report_cmd(model, output, styles, input_shape, figure_format, theme, legend,
 
     written = report(model, output, styles=list(styles) or None, input=input_shape, theme=theme,
                      legend=legend, figure_format=figure_format, template_dir=template_dir,
-                     **trace_kwargs(device, depth, profile))
+                     interactive=interactive, **trace_kwargs(device, depth, profile))
     click.echo("wrote " + ", ".join(os.path.relpath(p) for p in written), err=True)

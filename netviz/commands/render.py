@@ -1,4 +1,4 @@
-"""``netviz render``: draw a network to SVG, PNG or PDF."""
+"""``netviz render``: draw a network to SVG, PNG, PDF or an interactive HTML page."""
 from __future__ import annotations
 
 import sys
@@ -8,15 +8,16 @@ import click
 from ..cli import input_option, say, trace_kwargs, trace_options
 
 
-@click.command("render", short_help="Draw MODEL as a figure: SVG, PNG or PDF.")
+@click.command("render", short_help="Draw MODEL as a figure: SVG, PNG, PDF or interactive HTML.")
 @click.argument("models", nargs=-1, required=True, metavar="MODEL...")
 @click.option("--style", "-s", default="bars", show_default=True, metavar="STYLE",
               help="bars (cells and a bar chart), short (conv+pool merged), org (the paper's "
                    "two-stream figure), stack (a column of labelled boxes), blocks (3D boxes) or "
                    "graph (cells laid out by Graphviz).")
 @click.option("-o", "--output", "output", default=None, metavar="FILE",
-              help="Output file; the format follows its extension (.svg, .png, .pdf). "
-                   "'-' writes SVG to stdout. Default: MODEL-STYLE.svg.")
+              help="Output file; the format follows its extension (.svg, .png, .pdf, or .html: "
+                   "the interactive figure in one file). '-' writes SVG to stdout. "
+                   "Default: MODEL-STYLE.svg.")
 @input_option
 @click.option("--title", default=None, help="A title drawn above the figure.")
 @click.option("--labels/--no-labels", default=True, show_default=True, help="Draw kernel and size labels.")
