@@ -35,7 +35,7 @@ def test_dry_run_passes_every_step_and_writes_json_and_markdown(dry_run):
                                      "lrn_share", "train"]
     assert report["dry_run"] is True
     md = (out / "gpu_check.md").read_text()
-    assert md == p.stdout
+    assert md.strip() == p.stdout.strip()
     assert "| step | result | time | ok |" in md and "| naive fp32 eager (img/s) |" in md
 
 

@@ -66,7 +66,9 @@ def _gate(m: Module, columns) -> bool:
         return False
     merge = columns[m.merge]
     lane = m.lanes[0]
-    if not (len(merge.layers) == 1 and merge.layers[0].type == "custom" and merge.layers[0].attrs.get("kind") == "mul"
+    product = merge.layers[0].type == "mul" or (merge.layers[0].type == "custom"
+                                                and merge.layers[0].attrs.get("kind") == "mul")
+    if not (len(merge.layers) == 1 and product
             and all(isinstance(x, Cell) for x in lane) and columns[lane[0].col].kind == "avgpool"):
         return False
     tips = [columns[x.col].tooltip for x in lane] + [merge.tooltip]

@@ -36,7 +36,7 @@ def label_box(text: str, size: float) -> tuple[float, float]:
 def edge_label_box(text: str) -> tuple[float, float]:
     """An edge's label is a node on the edge: room for the text, and a
     little above and below it so that the line does not touch it."""
-    return text_width(text, EDGE_SIZE) + 6, EDGE_SIZE + 6
+    return text_width(text, EDGE_SIZE) + 10, EDGE_SIZE + 10
 
 
 def graph_of(shaped: ShapedNetwork, columns: list[Column], found, direction: str, labels: bool):
@@ -58,7 +58,7 @@ def graph_of(shaped: ShapedNetwork, columns: list[Column], found, direction: str
         word = "output" if len(outs) == 1 else f"output {k + 1}"
         nid = f"out{k}"
         captions[nid] = (name, word)
-        nodes.append(Node(nid, text_width(word, CAPTION_SIZE) + 4, CAPTION_SIZE * 1.3))
+        nodes.append(Node(nid, text_width(word, CAPTION_SIZE) + 8, CAPTION_SIZE * 1.3 + 8))
         text = shape_text(shaped.info[name].output)
         for c in cols:
             if c in drawn:

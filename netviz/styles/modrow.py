@@ -39,6 +39,7 @@ LINE = 1.2
 REPEAT_SIZE = 20.0
 RUN_PAD = 8.0  # inside the dashed frame of a repeated run of modules
 TABLE_GAP = 6.0  # from a frame to the table under it
+TABLE_LINE = LABEL_LINE + 2.0  # rows of a table: 2 px between the lines' text
 DASH = (5.0, 3.0)
 
 
@@ -172,7 +173,7 @@ class _Row:
         if t is None or not t.keys or not self.options.labels:
             return 0.0, 0.0
         cols = self.table_cols(t)
-        return sum(cols) + TEXT_GAP * (len(cols) - 1), TABLE_GAP + (len(t.rows) + 1) * LABEL_LINE + 8
+        return sum(cols) + TEXT_GAP * (len(cols) - 1), TABLE_GAP + (len(t.rows) + 1) * TABLE_LINE + 10
 
     def draw_table(self, item, cx: float, top: float) -> None:
         """The table of a folded item, centred on CX, from TOP down: a header
@@ -191,11 +192,11 @@ class _Row:
         y = top + TABLE_GAP + LABEL_SIZE
         prims = [Text(lefts[k + 1] + cols[k + 1] / 2, y, key, size=LABEL_SIZE, color=theme["label"],
                       weight="bold", cls="table-key") for k, key in enumerate(t.keys)]
-        rule = y + 5
+        rule = y + 5.5
         prims.append(Path(((cx - w / 2, rule), (cx + w / 2, rule)), stroke=theme["label"], stroke_width=0.6,
                           cls="table-rule"))
         for r, (name, values) in enumerate(t.rows):
-            ry = y + (r + 1) * LABEL_LINE + 2
+            ry = y + (r + 1) * TABLE_LINE + 4
             prims.append(Text(lefts[0] + cols[0], ry, name, size=LABEL_SIZE, color=theme["label"], anchor="end",
                               cls="table-copy"))
             prims += [Text(lefts[k + 1] + cols[k + 1] / 2, ry, v, size=LABEL_SIZE, color=theme["label"],
@@ -210,7 +211,7 @@ class _Row:
         top = min(o - b.up for o, b in zip(offsets, boxes)) - (SHORTCUT if module.shortcut else 0) - PAD
         bottom = max(o + b.down for o, b in zip(offsets, boxes)) + PAD
         if _projection(module) is not None:
-            bottom += SHORTCUT
+            bottom += SHORTCUT + (REPEAT_SIZE if module.repeat > 1 else 0)  # the xN under the line
         if module.merge is None:
             return width, top, bottom, IN + width, IN + width + PAD
         merge = self.columns[module.merge]
