@@ -379,28 +379,3 @@ def _macs(name, args, kwargs, out) -> int:
         lq, s = q[-2], k[-2]
         return n * (lq * q[-1] * e + s * k[-1] * e + s * v[-1] * e + 2 * lq * s * e + lq * e * e)
     return 0
-
-
-_COUNTER = None
-
-
-def mac_counter():
-    """A torch-function mode that adds up :func:`macs_of` over every torch call
-    made while it is active (one level deep: a call's insides are not seen)."""
-    global _COUNTER
-    if _COUNTER is None:
-        from torch.overrides import TorchFunctionMode
-
-        class MacCounter(TorchFunctionMode):
-            def __init__(self):
-                super().__init__()
-                self.macs = 0
-
-            def __torch_function__(self, func, types, args=(), kwargs=None):
-                kwargs = kwargs or {}
-                out = func(*args, **kwargs)
-                self.macs += macs_of(op_name(func), args, kwargs, out)
-                return out
-
-        _COUNTER = MacCounter
-    return _COUNTER()

@@ -55,6 +55,10 @@ def close(dist: Dist):
     if dist.initialised:
         import torch.distributed as td
         if td.is_initialized():
+            try:  # every rank done before any tears the group down: a rank that
+                td.barrier()  # leaves first can abort its peer's gloo threads
+            except Exception:  # noqa: BLE001 - a peer already gone: tear down all the same
+                pass
             td.destroy_process_group()
         dist.initialised = False
 
