@@ -55,6 +55,11 @@ def close(dist: Dist):
     if dist.initialised:
         import torch.distributed as td
         if td.is_initialized():
+            # DDP's reducer sits in reference cycles and holds gloo's pending work;
+            # freed by the collector at interpreter exit, that work's threads are
+            # torn down too late and abort the process. Free it now.
+            import gc
+            gc.collect()
             try:  # every rank done before any tears the group down: a rank that
                 td.barrier()  # leaves first can abort its peer's gloo threads
             except Exception:  # noqa: BLE001 - a peer already gone: tear down all the same
