@@ -23,6 +23,7 @@ LANE_GAP = 16.0  # between one lane's labels and the next lane's top
 LABEL_ROOM = 22.0  # kept under a lane's boxes for their labels
 SHORTCUT_GAP = 14.0  # a shortcut's height over the lanes
 FRAME_PAD = 8.0
+WALL = 6.0  # least room between a frame and a block outside it
 MARK_ROOM = 18.0  # under a frame's lanes, for its "xN"
 HEAD_BACK = 5.5  # a head's tip is this far past the middle of its stretch
 
@@ -110,6 +111,8 @@ class Part:
     front: float | None
     last: int | None = None  # the unit the next arrow comes from (None after a split or join line)
     src: int | None = None  # the unit before the split, for a lane's first arrow
+    right: float | None = None  # the right edge of the block drawn last, on screen (with its depth)
+    wall: float | None = None  # the right edge of the frame drawn last, when nothing was drawn after it
     units: list = field(default_factory=list)
     links: list = field(default_factory=list)
     frames: list = field(default_factory=list)
@@ -162,12 +165,15 @@ class Lanes:
             if not u.marked and part.front is not None:
                 start = max(start, part.front + FRONT_GAP - (u.box.fx - origin))
         move(u, start - origin)
+        if part.wall is not None and bounds(u)[0] < part.wall + WALL:  # clear of the frame before
+            move(u, part.wall + WALL - bounds(u)[0])
         if part.end is not None:
             kind = "arrow" if part.last is not None else "lane-in"
             part.links.append(_arrow(part.end, entry(u), 0.0, kind, j, part.last if part.last is not None else part.src))
         part.units.append(j)
         part.end, part.front, part.last = leave(u), front(u), j
         x0, y0, x1, y1 = bounds(u)
+        part.right, part.wall = x1, None  # a block may recede past the next one's left edge
         part.top, part.bottom = _span(part.top, part.bottom, y0, y1 + (0 if u.marked else LABEL_ROOM))
 
     def run(self, part: Part, run: Run) -> None:
@@ -180,24 +186,26 @@ class Lanes:
                       [c for copy in run.copies for c in copy if c is not None])
         part.frames.insert(first_frame, frame)
         part.top, part.bottom = frame.box[1], frame.box[3]
+        part.right = part.wall = x1
 
     def module(self, part: Part, m: Module) -> None:
         entry_unit = part.last if part.last is not None else part.src
         x_split = part.end + SPLIT
+        if part.right is not None:  # the frame clear of the block before
+            x_split = max(x_split, part.right + WALL + FRAME_PAD)
         part.links.append(Link([(part.end, 0.0), (x_split, 0.0)], None, "split", None, entry_unit))
-        lanes = [self.seq(Part(end=x_split, front=x_split, src=entry_unit), lane) for lane in m.lanes]
+        lanes = [self.seq(Part(end=x_split, front=x_split, src=entry_unit, wall=x_split), lane) for lane in m.lanes]
         merge = self.units[m.merge] if m.merge is not None else None
         x_join = max(p.end for p in lanes) + GAP
         if m.shortcut:
             x_join = max(x_join, x_split + 2 * GAP)
-        if merge is not None:
-            stop = MARKER_R if merge.marked else 0.0
-            for p in lanes:
-                a = p.end
-                p.links.append(Link([(a, 0.0), (x_join, 0.0)], ((a + x_join - stop) / 2 + HEAD_BACK, 0.0),
-                                    "lane-out", m.merge, p.last if p.last is not None else p.src))
         # stack the lanes: the middle one (the upper of two middles) on the axis
         on_axis = (len(lanes) - 1) // 2
+        if merge is not None:  # each lane's arrow into the join line, the one on the axis into the marker
+            for k, p in enumerate(lanes):
+                stop = x_join - (MARKER_R if merge.marked and k == on_axis else 0.0)
+                p.links.append(Link([(p.end, 0.0), (stop, 0.0)], ((p.end + stop) / 2 + HEAD_BACK, 0.0),
+                                    "lane-out", m.merge, p.last if p.last is not None else p.src))
         ys = [0.0] * len(lanes)
         for k in range(on_axis - 1, -1, -1):
             ys[k] = ys[k + 1] + lanes[k + 1].top - LANE_GAP - lanes[k].bottom
@@ -221,8 +229,11 @@ class Lanes:
             top = y - 4.0
         if min(axes) < max(axes):
             part.links.append(Link([(x_split, min(axes)), (x_split, max(axes))], None, "split", None, entry_unit))
-            if merge is not None:
-                part.links.append(Link([(x_join, min(axes)), (x_join, max(axes))], None, "join", m.merge))
+            gap = MARKER_R if merge is not None and merge.marked else 0.0  # the marker is not crossed
+            if merge is not None and min(axes) < -gap:
+                part.links.append(Link([(x_join, min(axes)), (x_join, -gap)], None, "join", m.merge))
+            if merge is not None and max(axes) > gap:
+                part.links.append(Link([(x_join, gap), (x_join, max(axes))], None, "join", m.merge))
         x1 = max(p.end for p in lanes)
         if merge is None:  # the branches end the network
             part.end, part.front, part.last = x1, max(p.front for p in lanes), None
@@ -239,5 +250,6 @@ class Lanes:
                       [c for copy in m.copies for c in copy if c is not None])
         part.frames.insert(len(part.frames) - sum(len(p.frames) for p in lanes), frame)
         part.top, part.bottom = _span(part.top, part.bottom, frame.box[1], frame.box[3])
+        part.right = part.wall = frame.box[2]
         if merge is not None and not merge.marked:
             self.cell(part, m.merge)
