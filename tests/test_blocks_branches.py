@@ -339,3 +339,23 @@ def test_the_refusal_is_one_line_exit_2_and_no_file(cli, tmp_path):
     for style in ("graph", "bars", "short"):  # the styles it names do draw it
         r = cli("render", TWO_HEADS, "--style", style, "-o", tmp_path / f"two-{style}.svg")
         assert r.returncode == 0, r.stderr
+
+
+def test_a_dense_block_is_read_as_one_concatenation_after_another():
+    """Each layer of a DenseNet block concatenates everything before it; that
+    is the previous concatenation and its own output, a module whose shortcut
+    runs into the concatenation (as the bars style reads it)."""
+    spec = ("input: 8x16x16\nlayers:\n  - conv: {name: c0, out: 8, kernel: 3, pad: 1}\n"
+            "  - conv: {name: d1, out: 4, kernel: 3, pad: 1, inputs: c0}\n"
+            "  - concat: {name: cat1, inputs: [c0, d1]}\n"
+            "  - conv: {name: d2, out: 4, kernel: 3, pad: 1, inputs: cat1}\n"
+            "  - concat: {name: cat2, inputs: [c0, d1, d2]}\n"
+            "  - conv: {name: d3, out: 4, kernel: 3, pad: 1, inputs: cat2}\n"
+            "  - concat: {name: cat3, inputs: [c0, d1, d2, d3]}\n")
+    fig = netviz.render(netviz.readers.parse_spec(spec), style="blocks")
+    root = ET.fromstring(fig.svg().encode("utf-8"))
+    assert [token(g) for g in groups(root, "block")] == ["input", "c0", "d1", "cat1", "d2", "cat2", "d3", "cat3"]
+    assert len(groups(root, "frame")) == 3
+    assert [(token(g, "from-"), token(g)) for g in groups(root, "shortcut")] == \
+        [("c0", "cat1"), ("cat1", "cat2"), ("cat2", "cat3")]
+    assert not problems(fig.scene)

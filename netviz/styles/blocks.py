@@ -194,7 +194,7 @@ def modules_of(shaped: ShapedNetwork, units: list[Unit]) -> list:
     succ, pred = modules.column_edges(net, units)
     if all(len(s) <= 1 for s in succ) and all(len(p) <= 1 for p in pred):
         return [modules.Cell(j) for j in range(len(units))]
-    items = modules.plan(net, units)
+    items = modules.plan(net, units, nested=True)
     if items is None:
         at = next(units[j].layer.name for j in range(len(units)) if len(succ[j]) > 1 or len(pred[j]) > 1)
         raise UsageError(f"the blocks style draws branches as lanes of modules, and {net.name} branches at "
