@@ -359,3 +359,29 @@ def test_a_dense_block_is_read_as_one_concatenation_after_another():
     assert [(token(g, "from-"), token(g)) for g in groups(root, "shortcut")] == \
         [("c0", "cat1"), ("cat1", "cat2"), ("cat2", "cat3")]
     assert not problems(fig.scene)
+
+
+def test_branches_that_end_the_network_are_lanes_without_a_join():
+    spec = ("input: 8x16x16\nlayers:\n  - conv: {name: c0, out: 8, kernel: 3, pad: 1}\n"
+            "  - conv: {name: left, out: 4, kernel: 3, pad: 1, inputs: c0}\n"
+            "  - conv: {name: right, out: 2, kernel: 1, inputs: c0}\n")
+    root = ET.fromstring(netviz.render(netviz.readers.parse_spec(spec), style="blocks").svg().encode("utf-8"))
+    assert len(groups(root, "frame")) == 1 and not groups(root, "join") and not groups(root, "lane-out")
+    ins = groups(root, "lane-in")
+    assert sorted(token(g) for g in ins) == ["left", "right"] and {token(g, "from-") for g in ins} == {"c0"}
+    assert len({line(g)[0][1] for g in ins}) == 2
+
+
+def test_a_lane_that_splits_into_the_merge_is_refused():
+    """A lane that splits, both halves feeding the module's concatenation:
+    the lane has no end of its own for an arrow into the join line."""
+    spec = ("name: fan\ninput: 8x16x16\nlayers:\n  - conv: {name: c0, out: 8, kernel: 3, pad: 1}\n"
+            "  - conv: {name: x, out: 8, kernel: 3, pad: 1}\n"
+            "  - conv: {name: y1, out: 4, kernel: 1, inputs: x}\n"
+            "  - conv: {name: y2, out: 4, kernel: 3, pad: 1, inputs: x}\n"
+            "  - conv: {name: z, out: 4, kernel: 1, inputs: c0}\n"
+            "  - concat: {name: cat, inputs: [y1, y2, z]}\n")
+    with pytest.raises(UsageError, match="^the blocks style draws branches as lanes of modules, and fan "
+                                         "branches at c0 .*; use --style graph, bars or short$"):
+        netviz.render(netviz.readers.parse_spec(spec), style="blocks")
+    netviz.render(netviz.readers.parse_spec(spec), style="short")  # which draws it

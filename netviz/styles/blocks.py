@@ -195,11 +195,27 @@ def modules_of(shaped: ShapedNetwork, units: list[Unit]) -> list:
     if all(len(s) <= 1 for s in succ) and all(len(p) <= 1 for p in pred):
         return [modules.Cell(j) for j in range(len(units))]
     items = modules.plan(net, units, nested=True)
-    if items is None:
+    if items is None or _ends_early(items):
         at = next(units[j].layer.name for j in range(len(units)) if len(succ[j]) > 1 or len(pred[j]) > 1)
         raise UsageError(f"the blocks style draws branches as lanes of modules, and {net.name} branches at "
                          f"{at} in a way that does not split into modules; use --style graph, bars or short")
     return modules.collapse(items, units, key=_same)
+
+
+def _ends_early(items: list, last: bool = True) -> bool:
+    """Whether branches that end the network (a module without a merge) come
+    before its end, inside a lane or before other items: the lane would go on
+    from the end of a branch that does not feed it."""
+    for k, item in enumerate(items):
+        inner = item.items if isinstance(item, modules.Run) else None
+        if isinstance(item, modules.Module):
+            if item.merge is None and not (last and k == len(items) - 1):
+                return True
+            if any(_ends_early(lane, False) for lane in item.lanes):
+                return True
+        elif inner is not None and _ends_early(inner, False):
+            return True
+    return False
 
 
 def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
