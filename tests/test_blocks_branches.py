@@ -385,3 +385,62 @@ def test_a_lane_that_splits_into_the_merge_is_refused():
                                          "branches at c0 .*; use --style graph, bars or short$"):
         netviz.render(netviz.readers.parse_spec(spec), style="blocks")
     netviz.render(netviz.readers.parse_spec(spec), style="short")  # which draws it
+
+
+# --- any small graph: drawn with the lanes apart, or refused in one line ----------------------
+
+def _graph_spec(choices) -> str:
+    """A spec from (op, a, b) choices: op 0 a 3x3 convolution of earlier layer
+    a, 1 a sum of two earlier 8-channel layers, 2 a concatenation of two."""
+    lines = ["name: g", "input: 8x16x16", "layers:", "  - conv: {name: l0, out: 8, kernel: 3, pad: 1}"]
+    channels = [8]
+    for k, (op, a, b) in enumerate(choices, start=1):
+        a, b = a % k, b % k
+        eights = [i for i in range(k) if channels[i] == 8]
+        if op == 1 and len(eights) >= 2 and eights[a % len(eights)] != eights[b % len(eights)]:
+            x, y = eights[a % len(eights)], eights[b % len(eights)]
+            lines.append(f"  - add: {{name: l{k}, inputs: [l{x}, l{y}]}}")
+            channels.append(8)
+        elif op == 2 and a != b:
+            lines.append(f"  - concat: {{name: l{k}, inputs: [l{a}, l{b}]}}")
+            channels.append(channels[a] + channels[b])
+        else:
+            lines.append(f"  - conv: {{name: l{k}, out: 8, kernel: 3, pad: 1, inputs: l{a}}}")
+            channels.append(8)
+    return "\n".join(lines) + "\n"
+
+
+def test_any_small_graph_is_drawn_in_clear_lanes_or_refused():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    drawn = []
+
+    @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 20), st.integers(0, 20)), min_size=2, max_size=9))
+    def check(choices):
+        spec = _graph_spec(choices)
+        try:
+            fig = netviz.render(netviz.readers.parse_spec(spec), style="blocks")
+        except UsageError as exc:
+            assert str(exc).endswith("; use --style graph, bars or short") and "\n" not in str(exc)
+            return
+        drawn.append(spec)
+        root = ET.fromstring(fig.svg().encode("utf-8"))
+        blocks = groups(root, "block")
+        shapes = [silhouette(g) for g in blocks]
+        assert not any(overlap(a, b) for a, b in itertools.combinations(shapes, 2)), spec
+        for kind in HEADED + ("split", "join"):
+            for g in groups(root, kind):
+                pts = line(g)
+                assert not any(enters(a, b, s) for a, b in zip(pts, pts[1:]) for s in shapes), spec
+        tips = [tip(g) for kind in HEADED for g in groups(root, kind)]
+        assert all(math.dist(a, b) > 8 for a, b in itertools.combinations(tips, 2)), spec
+        names = {n for g in blocks for n in block_names(g)}
+        folded = {n for g in groups(root, "frame") if "folded" in classes(g)
+                  for n in g.find(f"{SVG}title").text.split(": ", 1)[1].split(", ")}
+        assert {layer.name for layer in fig.shaped.network.layers} == names | folded, spec
+        assert not problems(fig.scene), spec
+
+    check()
+    assert len(drawn) >= 20  # most small graphs split into modules
