@@ -44,7 +44,6 @@ LABEL_GAP = 5.0  # least room between two labels
 KIND = 12.5  # "softmax" under the output
 MARGIN = 14.0
 MARK = 14.0  # a frame's "xN"
-FRAME_FILL, FRAME_STROKE = "#F3F6FA", "#8FA9C4"
 POOLS = ("maxpool", "avgpool")
 
 
@@ -245,7 +244,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
 
     # painter's order: the frames, the lines between lanes, then along each
     # lane each arrow before the block it leads into
-    frames, marks = _frames(part.frames, units, shaped, colours)
+    frames, marks = _frames(part.frames, units, options.theme)
     into = {}
     for k in arrows:
         if k.kind in ("arrow", "lane-in"):
@@ -297,17 +296,18 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
                  title=f"{name} (blocks)", desc=common.network_desc(shaped), background=theme["background"])
 
 
-def _frames(frames, units: list[Unit], shaped: ShapedNetwork, colours: dict) -> tuple[list, list]:
-    """Each module's frame, its "xN" at the lower right inside it, its
-    tooltip naming the layers of every copy; and the boxes of the marks."""
+def _frames(frames, units: list[Unit], theme) -> tuple[list, list]:
+    """Each module's frame, in the theme's colours for the other styles'
+    frames, its "xN" at the lower right inside it, its tooltip naming the
+    layers of every copy; and the boxes of the marks."""
     out, marks = [], []
     for f in frames:
         x0, y0, x1, y1 = f.box
-        prims = [Polygon(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), fill=FRAME_FILL, stroke=FRAME_STROKE,
+        prims = [Polygon(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), fill=theme["frame"], stroke=theme["label"],
                          stroke_width=EDGE_WIDTH, cls="frame-box")]
         title = None
         if f.repeat > 1:
-            t = Text(x1 - 5, y1 - 5, f"x{f.repeat}", MARK, color=FRAME_STROKE, anchor="end", cls="repeat")
+            t = Text(x1 - 5, y1 - 5, f"x{f.repeat}", MARK, color=theme["label"], anchor="end", cls="repeat")
             prims.append(t)
             marks.append(t.box)
             names = [l.name for c in f.cols for l in units[c].layers]
