@@ -113,11 +113,17 @@ def test_blocks_go_left_to_right_with_an_arrow_before_each(model):
     for g in blocks:
         circle = next(g.iter(f"{SVG}circle"), None)
         lefts.append(float(circle.get("cx")) if circle is not None else size(face(g, "front"))[0])
-    assert lefts == sorted(lefts) and len(set(lefts)) == len(lefts)
+    if not groups(root, "frame"):  # a chain: one row
+        assert lefts == sorted(lefts) and len(set(lefts)) == len(lefts)
+    else:  # modules: along every arrow, lane by lane (test_blocks_branches.py has the lanes)
+        left = {layer_of(g): x for g, x in zip(blocks, lefts)}
+        links = [g for kind in ("arrow", "lane-in", "lane-out", "shortcut") for g in groups(root, kind)]
+        pairs = [([c[len("from-"):] for c in classes(g) if c.startswith("from-")], layer_of(g)) for g in links]
+        assert pairs and all(left[src[0]] < left[dst] for src, dst in pairs if src)
     # painter's order: blocks, and every straight arrow just before the block it leads into
-    row = [el for el in root.iter(f"{SVG}g") if classes(el)[:1] in (["block"], ["slab"], ["arrow"])]
+    row = [el for el in root.iter(f"{SVG}g") if classes(el)[:1] in (["block"], ["slab"], ["arrow"], ["lane-in"])]
     for i, el in enumerate(row):
-        if classes(el)[0] == "arrow":
+        if classes(el)[0] in ("arrow", "lane-in"):
             nxt = row[i + 1]
             assert classes(nxt)[0] == "block" and layer_of(nxt) == layer_of(el)
             line = next(el.iter(f"{SVG}path"))
@@ -357,34 +363,11 @@ def test_max_and_average_pooling_are_one_legend_entry():
 
 # --- branches -----------------------------------------------------------------------
 
-def test_residual_skips_arc_over_the_boxes_into_sum_markers():
-    fig, root = render("examples/residual.yaml")
-    skips = {(classes(g)[2][len("from-"):], layer_of(g)) for g in groups(root, "skip")}
-    assert skips == {("stem", "b1_add"), ("b1_add", "b2_down"), ("b2_conv2", "b2_add")}
-    markers = [g for g in groups(root, "block") if classes(g)[1] == "add"]
-    assert [layer_of(g) for g in markers] == ["b1_add", "b2_add"]
-    tops = {layer_of(g): min(y for p in g.iter(f"{SVG}polygon") for _, y in points(p))
-            for g in groups(root, "block") if classes(g)[1] != "add"}
-    order = [layer_of(g) for g in groups(root, "block")]
-    for g in groups(root, "skip"):
-        src, dst = classes(g)[2][len("from-"):], layer_of(g)
-        line = next(g.iter(f"{SVG}path"))
-        ys = [float(p.split(",")[1]) for p in line.get("d")[1:].split(" L")]
-        between = [tops[n] for n in order[order.index(src):order.index(dst) + 1] if n in tops]
-        assert min(ys) < min(between) - 10  # over every box it passes
-        head = next(g.iter(f"{SVG}polygon"))
-        tip = points(head)[0]
-        end = next(m for m in groups(root, "block") if layer_of(m) == dst)
-        circle = next(end.iter(f"{SVG}circle"), None)
-        if circle is not None:  # ends on the marker's top
-            assert tip[1] == pytest.approx(float(circle.get("cy")) - float(circle.get("r")), abs=0.5)
-
-
-def test_concat_marker_takes_every_branch():
-    fig, root = render("examples/inception.yaml")
-    (concat,) = [g for g in groups(root, "block") if classes(g)[1] == "concat"]
-    into = [g for g in groups(root, "skip") + groups(root, "arrow") if layer_of(g) == layer_of(concat)]
-    assert len(into) == 4
+def test_branches_are_lanes_not_arcs():
+    """The lanes themselves are tested in test_blocks_branches.py."""
+    for model in ("examples/residual.yaml", "examples/inception.yaml"):
+        fig, root = render(model)
+        assert not groups(root, "skip") and groups(root, "frame") and groups(root, "lane-out")
 
 
 def test_hostile_and_unicode_names_are_escaped():

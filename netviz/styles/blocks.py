@@ -1,23 +1,26 @@
-"""``blocks``: the network as one row of 3D boxes in the PlotNeuralNet manner
+"""``blocks``: the network as a row of 3D boxes in the PlotNeuralNet manner
 (../reference/alexnet-3d-boxes.png). Each feature map is a box, its height
 and depth from its rows and columns and its width from its channels, on
 square-root scales; a pooling is a thin red slab at the end of the
 convolution it follows; dense layers are long thin bars in perspective and
-the softmax output a coloured one; arrows run along the axis between them,
-and branches arc over the boxes into a sum or concatenation marker.
+the softmax output a coloured one; arrows run along the axis between them.
+A branching network is drawn in modules (``blocks_lanes.py``): the branches
+of each stacked as lanes in a frame, into a sum or concatenation marker;
+one that does not split into modules is refused.
 Activations, dropout, LRN and batch normalisation are left out."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
 
+from ..errors import UsageError
 from ..ir import Layer, ShapedNetwork, format_shape
-from ..scene import Group, Scene, Text, text_width
-from . import common
-from .blocks_draw import C, S, Box, legend, marker, palette, shift, skip, straight
+from ..scene import Group, Polygon, Scene, Text, text_width
+from . import common, modules
+from .blocks_draw import C, EDGE_WIDTH, S, Box, legend, line, marker, palette, shift
 from .blocks_draw import extent as scene_extent
+from .blocks_lanes import MARKER_R, Lanes
 from .org_draw import Placer, beside, edges
-from .row import assign_lanes
 from .short import LEFT_OUT, pool_after
 
 MARKERS = ("add", "concat", "mul")  # merges drawn as a marker on the axis, not a block
@@ -35,16 +38,12 @@ BAR_MIN = 24.0
 BAR_SIDE = 9.0  # a dense bar's front face
 OUT_SIDE = 15.0  # the output bar's front face
 SLAB_MIN, SLAB_MAX = 5.0, 12.0  # a pooling slab's width
-MARKER_R = 10.0
-GAP = 28.0  # the visible stretch of an arrow between two blocks
-FRONT_GAP = 26.0  # least room between two front faces, for the side label of the first
 LINE_WIDTH = 2.0
 LABEL = 12.0
 LABEL_GAP = 5.0  # least room between two labels
 KIND = 12.5  # "softmax" under the output
 MARGIN = 14.0
-SKIP_CLEAR = 18.0  # a skip arrow's height over the blocks it passes
-LANE = 12.0
+MARK = 14.0  # a frame's "xN"
 POOLS = ("maxpool", "avgpool")
 
 
@@ -61,6 +60,7 @@ class Unit:
     box: Box | None = None
     slab: Box | None = None
     cx: float = 0.0  # a marker's centre
+    cy: float = 0.0  # the unit's axis
 
     @property
     def boxed(self) -> bool:
@@ -152,66 +152,12 @@ def shape_units(units: list[Unit], side_k: float, channel_k: float, zoom: float 
             u.box = Box.centred(0.0, face, face, max(BAR_MIN, zoom * FEATURE * math.sqrt(_features(u.shape))))
 
 
-def entry(u: Unit) -> float:
-    """Where the axis first meets the unit on screen, from its start along the axis."""
-    if u.marked:
-        return u.cx - MARKER_R
-    hit = u.box.span_y(0.0)
-    return hit[0] if hit else u.box.x
-
-
-def leave(u: Unit) -> float:
-    """Where the axis last leaves the unit on screen: the visible right edge
-    of its box or its slab, on a side face for a box centred in depth."""
-    if u.marked:
-        return u.cx + MARKER_R
-    hits = [b.span_y(0.0) for b in (u.box, u.slab) if b is not None]
-    return max((h[1] for h in hits if h), default=u.end)
-
-
-def place(units: list[Unit]) -> float:
-    """Move the units along the axis, each ``GAP`` of visible arrow after the
-    one before; returns the figure's width on screen."""
-    prev_end, prev_front = 0.0, 0.0
-    for k, u in enumerate(units):
-        start = 0.0
-        if k:
-            origin = u.cx - MARKER_R if u.marked else u.box.x
-            start = prev_end + GAP - (entry(u) - origin)
-            if not u.marked:  # a deep block's front face clear of the labels of the one before
-                start = max(start, prev_front + FRONT_GAP - (u.box.fx - origin))
-        _move(u, start)
-        prev_end = leave(u)
-        prev_front = u.cx + MARKER_R if u.marked else (u.slab or u.box).front[2]
-    x0, _, x1, _ = scene_extent(_drawn(units))
-    return x1 - x0
-
-
-def _move(u: Unit, x: float) -> None:
-    if u.marked:
-        u.cx = x + MARKER_R
-        return
-    dx = x - u.box.x
-    u.box = Box(u.box.fx + dx, u.box.fy, u.box.d, u.box.h, u.box.l)
-    if u.slab is not None:
-        u.slab = Box(u.slab.fx + dx, u.slab.fy, u.slab.d, u.slab.h, u.slab.l)
-
-
-def _drawn(units):
-    out = []
-    for u in units:
-        if u.marked:
-            out += marker(u.cx, MARKER_R, u.kind, "#000000")
-        else:
-            out += u.box.faces("#FFFFFF") + (u.slab.faces("#FFFFFF") if u.slab else [])
-    return out
-
-
-def layout(units: list[Unit]) -> None:
+def layout(units: list[Unit], arrange) -> None:
     """Scales and positions. A network whose maps are all small (LeNet-5) is
     drawn larger, until its tallest box is MIN_TALL high; a very large input
     is drawn smaller, until its box is MAX_SIDE high; the channel scale
-    shrinks until the row fits WIDTH_BUDGET."""
+    shrinks until the row fits WIDTH_BUDGET. ARRANGE moves the shaped units
+    into place and returns the width on screen."""
     sides = [s for u in units if u.boxed for s in u.shape[1:]]
     zoom = 1.0
     if sides:
@@ -219,13 +165,13 @@ def layout(units: list[Unit]) -> None:
         zoom = min(MAX_ZOOM, MAX_SIDE / tallest, max(1.0, MIN_TALL / tallest))
     side_k, channel_k = SIDE * zoom, CHANNEL * max(1.0, zoom)
     shape_units(units, side_k, channel_k, max(1.0, zoom))
-    width = place(units)
+    width = arrange()
     if width > WIDTH_BUDGET:
         shape_units(units, side_k, 0.0, max(1.0, zoom))
-        bare = place(units)
+        bare = arrange()
         k = channel_k * (WIDTH_BUDGET - bare) / (width - bare) if width > bare else channel_k
         shape_units(units, side_k, max(CHANNEL_MIN, k), max(1.0, zoom))
-        place(units)
+        arrange()
 
 
 def _tip(u: Unit, shaped: ShapedNetwork) -> str:
@@ -233,26 +179,84 @@ def _tip(u: Unit, shaped: ShapedNetwork) -> str:
                      f"{shaped.info[l.name].params:,} params" for l in u.layers)
 
 
+def _same(u: Unit) -> tuple:
+    """What makes two blocks the same, for folding identical modules: what
+    is drawn, and every layer's type and settings."""
+    return (u.kind, u.shape, u.pool_shape, tuple((l.type, repr(sorted(l.attrs.items()))) for l in u.layers))
+
+
+def modules_of(shaped: ShapedNetwork, units: list[Unit]) -> list:
+    """The items to draw: each unit in a row for a chain; for a branching
+    network its modules (identical ones in a row kept once, with a count).
+    A network that branches but does not split into modules is refused."""
+    net = shaped.network
+    succ, pred = modules.column_edges(net, units)
+    if all(len(s) <= 1 for s in succ) and all(len(p) <= 1 for p in pred):
+        return [modules.Cell(j) for j in range(len(units))]
+    items = modules.plan(net, units, nested=True)
+    if items is None or _ends_early(items):
+        at = next(units[j].layer.name for j in range(len(units)) if len(succ[j]) > 1 or len(pred[j]) > 1)
+        raise UsageError(f"the blocks style draws branches as lanes of modules, and {net.name} branches at "
+                         f"{at} in a way that does not split into modules; use --style graph, bars or short")
+    return modules.collapse(items, units, key=_same)
+
+
+def _ends_early(items: list, last: bool = True) -> bool:
+    """Whether branches that end the network (a module without a merge) come
+    before its end, inside a lane or before other items: the lane would go on
+    from the end of a branch that does not feed it."""
+    for k, item in enumerate(items):
+        inner = item.items if isinstance(item, modules.Run) else None
+        if isinstance(item, modules.Module):
+            if item.merge is None and not (last and k == len(items) - 1):
+                return True
+            if any(_ends_early(lane, False) for lane in item.lanes):
+                return True
+        elif inner is not None and _ends_early(inner, False):
+            return True
+    return False
+
+
 def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
     units, links = plan(shaped)
     for u in units:
         if u.pool is not None:
             u.pool_shape = tuple(shaped.info[u.pool.name].output)
-    layout(units)
+    lanes = Lanes(units, modules_of(shaped, units))
+    layout(units, lanes.arrange)
+    part = lanes.part
     colours = palette(options.theme)
     ids = common.Ids()
+    drawn = [units[j] for j in part.units]
+    edges_ = set(links)
+    arrows = [k for k in part.links if k.kind != "arrow" or (k.src, k.dst) in edges_]
 
-    # painter's order: along the axis, each arrow before the block it leads into
-    blocks, straights = [], {j for i, j in links if i == j - 1}
-    for j, u in enumerate(units):
+    def cls(k) -> str:
+        out = k.kind
+        if k.dst is not None:
+            out += f" layer-{ids.token(units[k.dst].layer.name)}"
+        if k.src is not None:
+            out += f" from-{ids.token(units[k.src].layer.name)}"
+        return out
+
+    def link(k):
+        return line(k.points, k.head, colours["arrow"], LINE_WIDTH, cls(k))
+
+    # painter's order: the frames, the lines between lanes, then along each
+    # lane each arrow before the block it leads into
+    frames, marks = _frames(part.frames, units, options.theme)
+    into = {}
+    for k in arrows:
+        if k.kind in ("arrow", "lane-in"):
+            into.setdefault(k.dst, []).append(k)
+    buses = [link(k) for k in arrows if k.kind not in ("arrow", "lane-in")]
+    blocks = []
+    for j in part.units:
+        u = units[j]
         tok = ids.token(u.layer.name)
-        if j in straights:  # from the visible right edge of one block to the left edge of the next
-            prev = units[j - 1]
-            start, stop = leave(prev), entry(u)
-            blocks.append(straight(start, stop, (start, stop), colours["arrow"], LINE_WIDTH,
-                                   cls=f"arrow layer-{tok} from-{ids.token(prev.layer.name)}"))
+        blocks += [link(k) for k in into.get(j, [])]
         if u.marked:
-            prims = marker(u.cx, MARKER_R, u.kind, colours[u.kind])
+            prims = marker(u.cx, MARKER_R, u.kind, colours[u.kind], u.cy)
         else:
             fill = colours["pool" if u.kind == "pool" else u.kind]
             prims = u.box.faces(fill)
@@ -263,12 +267,14 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
                                 f"layer-{ids.token(u.pool.name)}", id=ids.make("slab", u.pool.name),
                                 title=f"{u.pool.name} ({u.pool.type}): {format_shape(u.pool_shape)}"))
 
-    skips = _skips(units, links, colours, ids)
-    items = [Group(tuple(blocks), cls="blocks", id="blocks")]
-    if skips:
-        items.append(Group(tuple(skips), cls="skips", id="skips"))
+    items = []
+    if frames:
+        items.append(Group(tuple(frames), cls="frames", id="frames"))
+    if buses:
+        items.append(Group(tuple(buses), cls="lanes", id="lanes"))
+    items.append(Group(tuple(blocks), cls="blocks", id="blocks"))
     if options.labels:
-        items.append(Group(tuple(_labels(units, items, colours, ids)), cls="labels", id="labels"))
+        items.append(Group(tuple(_labels(drawn, items, colours, ids, marks)), cls="labels", id="labels"))
 
     x0, y0, x1, y1 = scene_extent(items)
     theme = options.theme
@@ -280,7 +286,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
     if options.title:
         width = max(width, 2 * MARGIN + text_width(options.title, 18, "bold"))
     if options.legend:
-        kinds = list(dict.fromkeys(k for u in units for k in _legend_kinds(u)))
+        kinds = list(dict.fromkeys(k for u in drawn for k in _legend_kinds(u)))
         entries, lw, lh = legend(kinds, colours, MARGIN, height - MARGIN + 8, max(width - 2 * MARGIN, 320), LABEL)
         items += entries
         width = max(width, lw + 2 * MARGIN)
@@ -290,52 +296,39 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
                  title=f"{name} (blocks)", desc=common.network_desc(shaped), background=theme["background"])
 
 
+def _frames(frames, units: list[Unit], theme) -> tuple[list, list]:
+    """Each module's frame, in the theme's colours for the other styles'
+    frames, its "xN" at the lower right inside it, its tooltip naming the
+    layers of every copy; and the boxes of the marks."""
+    out, marks = [], []
+    for f in frames:
+        x0, y0, x1, y1 = f.box
+        prims = [Polygon(((x0, y0), (x1, y0), (x1, y1), (x0, y1)), fill=theme["frame"], stroke=theme["label"],
+                         stroke_width=EDGE_WIDTH, cls="frame-box")]
+        title = None
+        if f.repeat > 1:
+            t = Text(x1 - 5, y1 - 5, f"x{f.repeat}", MARK, color=theme["label"], anchor="end", cls="repeat")
+            prims.append(t)
+            marks.append(t.box)
+            names = [l.name for c in f.cols for l in units[c].layers]
+            title = f"x{f.repeat}: " + ", ".join(names)
+        out.append(Group(tuple(prims), cls="frame" + (" folded" if f.repeat > 1 else ""), title=title))
+    return out, marks
+
+
 def _legend_kinds(u: Unit) -> list[str]:
     """The legend entries a unit needs: every pooling, max or average, is one
     red slab, so it is one entry, "pool"."""
     return [u.kind] + (["pool"] if u.pool is not None else [])
 
 
-def _top(u: Unit, x: float) -> float:
-    if u.marked:
-        return -MARKER_R
-    hit = u.box.span_x(x)
-    return hit[0] if hit else u.box.bounds[1]
-
-
-def _centre(u: Unit) -> float:
-    return u.cx if u.marked else u.box.x + u.box.d / 2
-
-
-def _skips(units: list[Unit], links, colours: dict, ids: common.Ids) -> list:
-    """Edges that skip blocks arc over them, from the top of one block into the top of another."""
-    far = [(i, j) for i, j in links if j > i + 1]
-    lanes = assign_lanes(far)
-    outs = {i: [e for e in far if e[0] == i] for i, _ in far}
-    ins = {j: [e for e in far if e[1] == j] for _, j in far}
-    out = []
-    for (i, j), lane in zip(far, lanes):
-        a, b = units[i], units[j]
-        xa = _centre(a) + _spread(outs[i].index((i, j)), len(outs[i]), a)
-        xb = _centre(b) + _spread(ins[j].index((i, j)), len(ins[j]), b)
-        top = min(units[k].box.bounds[1] if not units[k].marked else -MARKER_R for k in range(i, j + 1))
-        y = top - SKIP_CLEAR - lane * LANE
-        out.append(skip((xa, _top(a, xa)), (xb, _top(b, xb)), y, colours["arrow"], LINE_WIDTH * 0.8,
-                        cls=f"skip layer-{ids.token(b.layer.name)} from-{ids.token(a.layer.name)}"))
-    return out
-
-
-def _spread(k: int, n: int, u: Unit) -> float:
-    step = min(7.0, (MARKER_R * 1.2 if u.marked else max(u.box.d - 4, 0)) / max(n - 1, 1))
-    return (k - (n - 1) / 2) * step
-
-
-def _labels(units: list[Unit], drawn, colours: dict, ids: common.Ids) -> list[Text]:
+def _labels(units: list[Unit], drawn, colours: dict, ids: common.Ids, marks=()) -> list[Text]:
     """Channels under each box, its side along its lower receding edge (rows
     by its front left edge where they differ), features by a bar's, and
     "softmax" under the output; each kept clear of the lines and of the other labels."""
     obstacles = [u.box.front for u in units if not u.marked]
-    obstacles += [(u.cx - MARKER_R, -MARKER_R, u.cx + MARKER_R, MARKER_R) for u in units if u.marked]
+    obstacles += [(u.cx - MARKER_R, u.cy - MARKER_R, u.cx + MARKER_R, u.cy + MARKER_R) for u in units if u.marked]
+    obstacles += list(marks)
     placer = Placer(obstacles, edges(drawn), gap=LABEL_GAP)
     n = math.hypot(S, C)
     down_right = (S / n, C / n)  # the normal of a receding edge, away from the box

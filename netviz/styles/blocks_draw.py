@@ -1,7 +1,6 @@
 """Geometry for the ``blocks`` style: boxes in oblique projection receding up
 and to the right, centred in depth on the network's axis (y = 0), arrows with
-a head half way, curved skip arrows over the boxes, sum and concatenation
-markers, colours and a legend."""
+a head half way, sum and concatenation markers, colours and a legend."""
 from __future__ import annotations
 
 import math
@@ -124,36 +123,16 @@ def head(tip: tuple[float, float], direction: tuple[float, float], colour: str, 
     return Polygon(tuple(_r(q) for q in pts), fill=colour, stroke=colour, stroke_width=0.5, cls=cls)
 
 
-def straight(x0: float, x1: float, mid: tuple[float, float], colour: str, width: float, cls: str) -> Group:
-    """A line along the axis from x0 to x1, its head at the middle of the
-    visible stretch ``mid`` = (from, to)."""
-    a, b = mid
-    tip = (a + b) / 2 + 5.5
-    return Group((Path((_r((x0, 0.0)), _r((x1, 0.0))), stroke=colour, stroke_width=width, cls="line"),
-                  head((tip, 0.0), (1.0, 0.0), colour)), cls=cls)
+def line(points, tip, colour: str, width: float, cls: str) -> Group:
+    """A polyline, with a head pointing right at ``tip`` when it has one."""
+    prims = (Path(tuple(_r(q) for q in points), stroke=colour, stroke_width=width, cls="line"),)
+    if tip is not None:
+        prims += (head(tip, (1.0, 0.0), colour),)
+    return Group(prims, cls=cls)
 
 
-def skip(start: tuple[float, float], end: tuple[float, float], top: float, colour: str, width: float,
-         cls: str, radius: float = 14.0) -> Group:
-    """Up from ``start``, across at height ``top``, and down into ``end``, the
-    corners rounded, the head at ``end`` pointing down."""
-    (x0, y0), (x1, y1) = start, end
-    r = max(2.0, min(radius, (x1 - x0) / 2, y0 - top, y1 - top))
-    pts = [(x0, y0)]
-    pts += [(x0 + r - r * math.cos(a), top + r - r * math.sin(a)) for a in _quarter()]
-    pts += [(x1 - r + r * math.cos(a), top + r - r * math.sin(a)) for a in reversed(_quarter())]
-    tail = (x1, y1 - 8.0)
-    pts.append(tail)
-    return Group((Path(tuple(_r(q) for q in pts), stroke=colour, stroke_width=width, cls="line"),
-                  head((x1, y1), (0.0, 1.0), colour, size=10.0)), cls=cls)
-
-
-def _quarter(n: int = 6):
-    return [math.pi / 2 * k / n for k in range(n + 1)]
-
-
-def marker(cx: float, r: float, kind: str, fill: str) -> list:
-    """A sum ("+"), product ("x") or concatenation ("||") marker on the axis."""
+def marker(cx: float, r: float, kind: str, fill: str, cy: float = 0.0) -> list:
+    """A sum ("+"), product ("x") or concatenation ("||") marker on the axis at height cy."""
     s = r * 0.5
     if kind == "add":
         marks = [((cx - s, 0.0), (cx + s, 0.0)), ((cx, -s), (cx, s))]
@@ -162,8 +141,10 @@ def marker(cx: float, r: float, kind: str, fill: str) -> list:
         marks = [((cx - d, -d), (cx + d, d)), ((cx - d, d), (cx + d, -d))]
     else:
         marks = [((cx - s * 0.45, -s), (cx - s * 0.45, s)), ((cx + s * 0.45, -s), (cx + s * 0.45, s))]
-    return [Circle(round(cx, 3), 0.0, r, fill=fill, stroke=EDGE, stroke_width=EDGE_WIDTH, cls=f"marker {kind}")] + \
-        [Path((_r(a), _r(b)), stroke="#FFFFFF", stroke_width=1.8, cls="mark") for a, b in marks]
+    return [Circle(round(cx, 3), round(cy, 3), r, fill=fill, stroke=EDGE, stroke_width=EDGE_WIDTH,
+                   cls=f"marker {kind}")] + \
+        [Path((_r((a[0], a[1] + cy)), _r((b[0], b[1] + cy))), stroke="#FFFFFF", stroke_width=1.8, cls="mark")
+         for a, b in marks]
 
 
 # --- colours -------------------------------------------------------------

@@ -219,11 +219,11 @@ def signature(item, columns, key=cell_text) -> tuple:
 MAX_PERIOD = 4  # the longest sequence of items looked for as a repeating run
 
 
-def collapse(items: list, columns) -> list:
+def collapse(items: list, columns, key=cell_text) -> list:
     """Runs of identical modules, kept once with a repeat count; then runs of
     identical sequences of up to MAX_PERIOD items with a module among them
-    (recursively, in lanes too)."""
-    return periods(_singles(items, columns), columns)
+    (recursively, in lanes too). KEY: what makes two cells the same."""
+    return periods(_singles(items, columns, key), columns, key)
 
 
 def periods(items: list, columns, key=cell_text) -> list:
@@ -264,14 +264,14 @@ def periods(items: list, columns, key=cell_text) -> list:
     return out
 
 
-def _singles(items: list, columns) -> list:
+def _singles(items: list, columns, key=cell_text) -> list:
     out: list = []
     for item in items:
         if isinstance(item, Module):
-            item.lanes = [collapse(lane, columns) for lane in item.lanes]
+            item.lanes = [collapse(lane, columns, key) for lane in item.lanes]
             prev = out[-1] if out else None
             if (isinstance(prev, Module) and prev.merge is not None and item.merge is not None
-                    and signature(prev, columns) == signature(item, columns)):
+                    and signature(prev, columns, key) == signature(item, columns, key)):
                 if not prev.copies:
                     prev.copies = [cells_of(prev)]
                 prev.copies += item.copies or [cells_of(item)]
