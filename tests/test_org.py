@@ -490,7 +490,7 @@ def test_branching_network_is_refused_with_the_way_out():
     net = Network("res", (Layer("input", "input", {"shape": (4, 8, 8)}),
                           _conv("a", 4, 3, "input", pad=1),
                           Layer("sum", "add", {}, ("a", "input"))))
-    with pytest.raises(UsageError, match="branches at input; use --style bars, short, stack or blocks$"):
+    with pytest.raises(UsageError, match="branches at input; use --style bars, short, stack, blocks or graph$"):
         netviz.render(net, style="org")
 
 

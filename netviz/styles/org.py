@@ -98,7 +98,7 @@ def plan(shaped: ShapedNetwork, streams: int) -> tuple[list[Col], list[str]]:
     if not net.is_chain:
         branch = next(l for l in net.layers if len(l.inputs) > 1 or len(net.consumers[l.name]) > 1)
         raise UsageError(f"the org style draws a chain of layers, and {net.name} branches at "
-                         f"{branch.name}; use --style bars, short, stack or blocks")
+                         f"{branch.name}; use --style bars, short, stack, blocks or graph")
     cols: list[Col] = []
     notes: list[str] = []
     for layer in net.layers:
