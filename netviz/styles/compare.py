@@ -15,6 +15,7 @@ import re
 
 from ..errors import UsageError
 from ..ir import ShapedNetwork
+from ..safetext import cut_label
 from ..scene import Group, Scene, Text, text_width
 from . import common
 from .row import (BAR_MAX, GAP, LABEL_LINE, LABEL_SIZE, MARGIN, TEXT_GAP, R, bar_group, cell_group,
@@ -54,7 +55,7 @@ def row_name(shaped: ShapedNetwork, name: str) -> str:
     citation in brackets ("VGG-11 (Simonyan and Zisserman, 2014)" -> "VGG-11")."""
     title = (shaped.network.title or "").strip()
     short = re.sub(r"\s*\([^()]*\)$", "", title).strip()
-    return short or name
+    return cut_label(short or name)  # whole in the figure's title
 
 
 def _order(rows_keys: list[list[tuple]]) -> list[tuple]:
@@ -177,7 +178,7 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
     if bars:
         items.append(Group(tuple(bars), cls="bars", id="bars"))
     if options.title:
-        width = max(width, MARGIN * 2 + text_width(options.title, 18, "bold"))
+        width = max(width, MARGIN * 2 + common.title_width(options.title))
     if options.legend:
         legend, lw, lh = common.legend_items(list(dict.fromkeys(kinds)), MARGIN, bottom + 20,
                                              max(width - 2 * MARGIN, 300), theme)
