@@ -230,7 +230,7 @@ def layout(units: list[Unit]) -> None:
 
 def _tip(u: Unit, shaped: ShapedNetwork) -> str:
     return "; ".join(f"{l.name} ({l.type}): {format_shape(shaped.info[l.name].output)}, "
-                     f"{shaped.info[l.name].params:,} params" for l in u.layers)
+                     f"{shaped.info[l.name].params:,} params{common.uncut(l)}" for l in u.layers)
 
 
 def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..ir import Layer, ShapedNetwork
-from ..safetext import LABEL_CHARS, TITLE_CHARS, cut_label
+from ..safetext import ELLIPSIS, LABEL_CHARS, TITLE_CHARS, cut_label
 from ..scene import Circle, Group, Path, Polygon, Rect, Text, text_width
 
 LAYER_CATEGORY = None  # filled lazily from netviz.layers
@@ -343,11 +343,18 @@ def kind_text(layer: Layer, default: str = "custom") -> str:
     return cut_label(str(layer.attrs.get("kind", default)))
 
 
+LABEL_LINES = 4  # the most lines of a layer's own label a figure draws
+
+
 def label_lines(layer: Layer) -> list[str]:
     """A layer's own label (the spec's ``label``) as a figure draws it, one
-    string per line: cut past LABEL_CHARS characters in all (whole in the
-    tooltip)."""
-    return cut_label(layer.label).split("\n")
+    string per line: cut past LABEL_CHARS characters in all, and past
+    LABEL_LINES lines (whole in the tooltip)."""
+    lines = cut_label(layer.label).split("\n")
+    if len(lines) > LABEL_LINES:
+        lines = lines[:LABEL_LINES]
+        lines[-1] += ELLIPSIS
+    return lines
 
 
 def uncut(layer: Layer) -> str:
@@ -356,9 +363,9 @@ def uncut(layer: Layer) -> str:
     out = ""
     kind = layer.attrs.get("kind")
     if kind is not None and len(str(kind)) > LABEL_CHARS:
-        out += f"; kind {kind}"
-    if layer.label and len(layer.label) > LABEL_CHARS:
-        out += f"; label {layer.label}"
+        out += f", kind: {kind}"
+    if layer.label and (len(layer.label) > LABEL_CHARS or layer.label.count("\n") >= LABEL_LINES):
+        out += f", label: {layer.label}"
     return out
 
 

@@ -141,9 +141,9 @@ def plan(shaped: ShapedNetwork, streams: int) -> tuple[list[Col], list[str]]:
 def _tip(col: Col, i: int) -> str:
     name, out = col.layer.name, format_shape(col.shape)
     if col.single:
-        return f"{name} ({col.layer.type}): {out}"
+        return f"{name} ({col.layer.type}): {out}" + common.uncut(col.layer)
     part = format_shape((col.parts[i],) + tuple(col.shape[1:]))
-    return f"{name} ({col.layer.type}), stream {i}: {part} of {out}"
+    return f"{name} ({col.layer.type}), stream {i}: {part} of {out}" + common.uncut(col.layer)
 
 
 def _depth_scale(cols: list[Col], closing: list[str], zoom: float) -> float:
