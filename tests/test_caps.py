@@ -45,6 +45,9 @@ HOSTILE = {
     "deconv_grows": HEAD + "  - deconv: {out: 1, kernel: 1000, stride: 1000}\n  - relu\n",
     "long_kind": HEAD + f"  - custom: {{kind: {LONG}, output: [3, 32, 32]}}\n  - relu\n",
     "long_name": HEAD + f"  - conv: {{out: 8, kernel: 3, name: {'n' * 5000}}}\n  - relu\n",
+    "long_module_name": HEAD + "  - conv: {name: stem, out: 3, kernel: 3, pad: 1}\n" + "".join(
+        f"  - conv: {{name: {'m' * 5000}_c{i}, out: 3, kernel: 3, pad: 1}}\n" for i in (1, 2))
+        + f"  - add: {{name: {'m' * 5000}_add, inputs: [{'m' * 5000}_c2, stem]}}\n  - flatten\n  - fc: 10\n",
     "long_label": HEAD + "  - conv: {out: 8, kernel: 3, label: \"" + "line\\n" * 1000 + "\"}\n  - relu\n",
 }
 REFUSED = {
@@ -155,14 +158,14 @@ def test_hostile_spec_is_drawn_quickly_and_capped(tmp_path, case):
             continue
         root = check_capped_figure(path.read_text(encoding="utf-8"), f"{case} {name}")
         texts, titles = _texts(root), _titles(root)
-        for long_text in ("k" * 5000, "n" * 5000):
+        for long_text in ("k" * 5000, "n" * 5000, "m" * 5000):
             if long_text in HOSTILE[case]:
                 prefix = long_text[:LABEL_CHARS]
                 assert not any(prefix in t for t in texts), f"{name}: drawn uncut"
                 cut = [t for t in texts if long_text[:LABEL_CHARS - 1] + ELLIPSIS in t]
                 assert any(long_text in t for t in titles), f"{name}: not whole in any tooltip"
-                if long_text[0] == "k" and name in ("bars", "stack"):
-                    assert cut, f"{name}: the kind is drawn, cut"
+                if long_text[0] == "k" and name in ("bars", "stack") or long_text[0] == "m" and name == "graph":
+                    assert cut, f"{name}: the kind or the module's name is drawn, cut"
         if case == "long_label":
             drawn = [t for t in texts if t.startswith("line")]
             assert 0 < len(drawn) <= LABEL_LINES or name in ("org", "blocks"), (name, len(drawn))
