@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from fuzzkit import check_error, check_svg, run
+from fuzzkit import check_error, check_html, check_svg, run
 from netviz import styles as style_table
 from netviz.safetext import ELLIPSIS, LABEL_CHARS, TITLE_CHARS, cut_label
 from netviz.styles.common import LABEL_LINES, MAX_DRAWN
@@ -209,3 +209,23 @@ def test_cut_texts_keep_their_tooltips_apart_from_short_ones(tmp_path):
     assert kinds[0] in _texts(root) and not any(kinds[0] in t for t in _titles(root))
     assert "b" * (LABEL_CHARS - 1) + ELLIPSIS in _texts(root)
     assert any(t.endswith(f", kind: {kinds[1]}") for t in _titles(root))
+
+
+@pytest.mark.parametrize("argv", [["gallery", "net.yaml", "-o", "site"], ["report", "net.yaml", "-o", "r.html"],
+                                  ["render", "net.yaml", "-o", "i.html"]])
+def test_pages_cut_a_long_title_in_their_headings(tmp_path, argv):
+    title = "<T>" * 1000
+    (tmp_path / "net.yaml").write_text(f"title: '{title}'\n" + HEAD + "  - conv: {out: 8, kernel: 3}\n",
+                                       encoding="utf-8")
+    code, _, err = run(argv, tmp_path)
+    assert code == 0, err
+    page = (tmp_path / ("site/index.html" if argv[0] == "gallery" else argv[-1])).read_text(encoding="utf-8")
+    if argv[0] != "render":  # the interactive page has its own tags (tests/test_html.py)
+        check_html(page)
+    import html
+    shown = html.escape(cut_label(title, TITLE_CHARS), quote=False)
+    headings = re.findall(r"<h[12][^>]*>(.*?)</h[12]>", page)
+    assert headings and all(h == shown or len(h) < TITLE_CHARS for h in headings), headings
+    assert headings.count(shown) >= 1
+    tips = [html.unescape(t) for t in re.findall(r'<(?:h[12]|a|figcaption)[^>]* title="([^"]*)"', page)]
+    assert tips and all(title in t for t in tips)
