@@ -30,7 +30,7 @@ __all__ = ["visible", "xml_text", "markdown_text", "terminal", "cut", "cut_label
 
 ELLIPSIS = "\u2026"
 TERMINAL_WIDTH = 300  # the longest value a one-line message prints in full
-LABEL_CHARS = 48  # the longest name, kind or label a figure draws in full
+LABEL_CHARS = 80  # the longest name, kind or label a figure draws in full
 TITLE_CHARS = 120  # the longest title a figure draws in full
 
 # C0 controls but tab/newline/CR (those are handled by the caller's line rule),
