@@ -229,3 +229,14 @@ def test_pages_cut_a_long_title_in_their_headings(tmp_path, argv):
     assert headings.count(shown) >= 1
     tips = [html.unescape(t) for t in re.findall(r'<(?:h[12]|a|figcaption)[^>]* title="([^"]*)"', page)]
     assert tips and all(title in t for t in tips)
+
+
+def test_compared_models_long_title_is_cut_beside_its_row(tmp_path):
+    import netviz
+    title = "A" * 3000
+    (tmp_path / "a.yaml").write_text(f"title: {title}\n" + HEAD + "  - conv: {out: 8, kernel: 3}\n",
+                                     encoding="utf-8")
+    root = check_capped_figure(netviz.render([str(tmp_path / "a.yaml"), "lenet5"], style="bars").svg(), "compare")
+    names = [t for t in _texts(root) if t.startswith("A")]
+    assert names == ["A" * (LABEL_CHARS - 1) + ELLIPSIS]
+    assert title in _titles(root)

@@ -55,7 +55,7 @@ def row_name(shaped: ShapedNetwork, name: str) -> str:
     citation in brackets ("VGG-11 (Simonyan and Zisserman, 2014)" -> "VGG-11")."""
     title = (shaped.network.title or "").strip()
     short = re.sub(r"\s*\([^()]*\)$", "", title).strip()
-    return cut_label(short or name)  # whole in the figure's title
+    return short or name
 
 
 def _order(rows_keys: list[list[tuple]]) -> list[tuple]:
@@ -120,7 +120,8 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
                     widths[n] = max(widths[n], w)
                 else:
                     widths.append(w)
-    shown = [row_name(s, n) for s, n in zip(shapeds, names)]
+    whole = [row_name(s, n) for s, n in zip(shapeds, names)]
+    shown = [cut_label(n) for n in whole]  # a long one whole in its tooltip
     name_w = max(text_width(n, NAME_SIZE, "bold") for n in shown) + 2 * TEXT_GAP
     seg_x, x = {}, MARGIN + name_w
     for key in order:
@@ -145,8 +146,9 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
             for i, w in zip(idx, slots[key]):
                 xs[i] = x + w / 2
                 x += w
-        marks.append(Text(MARGIN + name_w - TEXT_GAP, cy + NAME_SIZE * 0.36, shown[k], size=NAME_SIZE,
-                          color=theme["label"], anchor="end", weight="bold", cls="model-name"))
+        mark = Text(MARGIN + name_w - TEXT_GAP, cy + NAME_SIZE * 0.36, shown[k], size=NAME_SIZE,
+                    color=theme["label"], anchor="end", weight="bold", cls="model-name")
+        marks.append(mark if shown[k] == whole[k] else Group((mark,), cls="model-name-cut", title=whole[k]))
         label_top = cy + R + 8
         for i, col in enumerate(cols):
             cells.append(cell_group(col, xs[i], cy, options, ids, style))
