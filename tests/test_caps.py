@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from fuzzkit import check_error, check_html, check_svg, run
+from fuzzkit import check_error, check_html, check_png, check_svg, run
 from netviz import styles as style_table
 from netviz.safetext import ELLIPSIS, LABEL_CHARS, TITLE_CHARS, cut_label
 from netviz.styles.common import LABEL_LINES, MAX_DRAWN
@@ -143,7 +143,8 @@ def test_cut_label_bounds_text_and_keeps_short_text_whole():
 def test_hostile_spec_is_drawn_quickly_and_capped(tmp_path, case):
     (tmp_path / "net.yaml").write_text(HOSTILE[case], encoding="utf-8")
     commands = [["render", "net.yaml", "-s", s, "-o", f"{s}.svg"] for s in STYLES]
-    commands += [["report", "net.yaml", "-o", "r.md"], ["render", "net.yaml", "-o", "i.html"]]
+    commands += [["report", "net.yaml", "-o", "r.md"], ["render", "net.yaml", "-o", "i.html"],
+                 ["render", "net.yaml", "-s", "blocks", "-o", "b.png"]]
     results = _run_all(tmp_path, commands)
     for argv, code, _, err in results:
         if code == 2 and argv[:4] == ["render", "net.yaml", "-s", "org"]:
@@ -171,6 +172,10 @@ def test_hostile_spec_is_drawn_quickly_and_capped(tmp_path, case):
             assert 0 < len(drawn) <= LABEL_LINES or name in ("org", "blocks"), (name, len(drawn))
             assert any(("line\n" * 1000).strip("\n") in t for t in titles), f"{name}: not whole in any tooltip"
     assert (tmp_path / "i.html").stat().st_size < 2_000_000
+    png = (tmp_path / "b.png").read_bytes()
+    check_png(png)
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # IHDR
+    assert width <= FIGURE_SIDE and height <= FIGURE_SIDE, (width, height)
 
 
 @pytest.mark.parametrize("case", list(REFUSED))
