@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from ..ir import Layer, ShapedNetwork, format_shape
-from ..scene import Group, Scene, Text, text_width
+from ..scene import Group, Scene, Text
 from . import common
 from .blocks_draw import C, S, Box, legend, marker, palette, shift, skip, straight
 from .blocks_draw import extent as scene_extent
@@ -149,7 +149,8 @@ def shape_units(units: list[Unit], side_k: float, channel_k: float, zoom: float 
                                      side(ph, side_k), side(pw, side_k))
         else:
             face = OUT_SIDE if u.kind == "output" else BAR_SIDE
-            u.box = Box.centred(0.0, face, face, common.capped(max(BAR_MIN, zoom * FEATURE * math.sqrt(_features(u.shape)))))
+            length = max(BAR_MIN, zoom * FEATURE * math.sqrt(_features(u.shape)))
+            u.box = Box.centred(0.0, face, face, common.capped(length))
 
 
 def entry(u: Unit) -> float:

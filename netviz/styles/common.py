@@ -325,7 +325,7 @@ def title_width(text: str | None) -> float:
     return text_width(cut_label(text, TITLE_CHARS), 18, "bold") if text else 0.0
 
 
-# Every box, bar, slab or disc whose size a style computes from a layer's
+# Every box, bar or slab whose size a style computes from a layer's
 # numbers (rows, columns, channels, features, values) is drawn at most this
 # long, whatever the numbers: the figure stays drawable, and the numbers are
 # in its labels and tooltips. The shipped networks never reach it.
