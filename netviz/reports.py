@@ -59,7 +59,25 @@ def environment(template_dir: str | None = None):
     env.filters["md_path"] = md_path
     env.filters["visible"] = _visible
     env.filters["md_block"] = md_block
+    env.filters["cut_title"] = _cut_title
+    env.filters["title_attr"] = _title_attr
     return env
+
+
+def _cut_title(text) -> str:
+    """A title as a page's heading shows it: cut past TITLE_CHARS characters
+    (whole in the heading's tooltip, see _title_attr, and in the page's title)."""
+    from .safetext import TITLE_CHARS, cut_label
+    return cut_label(text, TITLE_CHARS)
+
+
+def _title_attr(text):
+    """`` title="TEXT"`` for a heading whose text _cut_title cut; else nothing."""
+    import markupsafe
+    text = str(text)
+    if _cut_title(text) == text:
+        return ""
+    return markupsafe.Markup(' title="%s"') % text
 
 
 def _visible(text) -> str:

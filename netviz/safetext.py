@@ -13,7 +13,11 @@ Every writer passes such text through one of these functions:
   the text as written (``"><svg onload=...>`` stays text).
 - :func:`terminal` -- :func:`visible` on one line, cut with an ellipsis past
   a length, for messages printed to a terminal.
-- :func:`cut` -- text cut to a length with an ellipsis (labels on figures).
+- :func:`cut` -- text cut to a length with an ellipsis.
+- :func:`cut_label` -- a name, kind, label or title as a figure draws it:
+  cut past :data:`LABEL_CHARS` (or :data:`TITLE_CHARS`) characters, so that
+  no text from the input makes a figure wider than a bound; the full text
+  goes in the tooltip.
 
 The functions are pure and cheap; they never raise on any ``str``.
 """
@@ -21,10 +25,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["visible", "xml_text", "markdown_text", "terminal", "cut", "file_stem", "TERMINAL_WIDTH"]
+__all__ = ["visible", "xml_text", "markdown_text", "terminal", "cut", "cut_label", "file_stem", "TERMINAL_WIDTH",
+           "LABEL_CHARS", "TITLE_CHARS"]
 
 ELLIPSIS = "\u2026"
 TERMINAL_WIDTH = 300  # the longest value a one-line message prints in full
+LABEL_CHARS = 80  # the longest name, kind or label a figure draws in full
+TITLE_CHARS = 120  # the longest title a figure draws in full
 
 # C0 controls but tab/newline/CR (those are handled by the caller's line rule),
 # DEL and C1 controls, lone surrogates, and the two non-characters XML 1.0 forbids.
@@ -57,6 +64,14 @@ def cut(text, limit: int) -> str:
     if limit < 1:
         return ""
     return text if len(text) <= limit else text[:limit - 1] + ELLIPSIS
+
+
+def cut_label(text, max_chars: int = LABEL_CHARS) -> str:
+    """TEXT from the input (a layer's name, kind or label, a title) as a
+    figure draws it: whole up to MAX_CHARS characters, else cut with an
+    ellipsis. Line breaks count as characters, so a label of many short lines
+    is bounded too. Whoever draws a cut text puts the whole in a tooltip."""
+    return cut(text, max_chars)
 
 
 _XML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}

@@ -33,7 +33,7 @@ def conv_label(layer) -> list[str]:
 
 def label_for(layer) -> list[str]:
     if layer.label:
-        return layer.label.split("\n")
+        return common.label_lines(layer)
     cat = common.category(layer)
     if cat in ("conv", "deconv"):
         return conv_label(layer)
@@ -46,7 +46,7 @@ def label_for(layer) -> list[str]:
     if cat == "embedding":
         return [f"{layer.attrs['dim']}", f"vocab {layer.attrs['num']}"]
     if cat == "custom":
-        return [str(layer.attrs.get("kind", "custom"))]
+        return [common.kind_text(layer)]
     if cat == "attention":
         return attention_label(layer)
     if cat == "mul":

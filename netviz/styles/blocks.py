@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from ..errors import UsageError
 from ..ir import Layer, ShapedNetwork, format_shape
-from ..scene import Group, Polygon, Scene, Text, text_width
+from ..scene import Group, Polygon, Scene, Text
 from . import common, modules
 from .blocks_draw import C, EDGE_WIDTH, S, Box, legend, line, marker, palette, shift
 from .blocks_draw import extent as scene_extent
@@ -126,7 +126,7 @@ def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
 
 
 def side(n: int, k: float) -> float:
-    return k * math.sqrt(max(n, 1))
+    return common.capped(k * math.sqrt(max(n, 1)))
 
 
 def _features(shape) -> int:
@@ -141,7 +141,7 @@ def shape_units(units: list[Unit], side_k: float, channel_k: float, zoom: float 
             continue
         if u.boxed:
             c, h, w = u.shape
-            width = SLAB_MAX if u.kind == "pool" else max(MIN_WIDTH, channel_k * math.sqrt(c))
+            width = SLAB_MAX if u.kind == "pool" else common.capped(max(MIN_WIDTH, channel_k * math.sqrt(c)))
             u.box = Box.centred(0.0, width, side(h, side_k), side(w, side_k))
             if u.pool is not None:
                 pc, ph, pw = u.pool_shape
@@ -149,7 +149,8 @@ def shape_units(units: list[Unit], side_k: float, channel_k: float, zoom: float 
                                      side(ph, side_k), side(pw, side_k))
         else:
             face = OUT_SIDE if u.kind == "output" else BAR_SIDE
-            u.box = Box.centred(0.0, face, face, max(BAR_MIN, zoom * FEATURE * math.sqrt(_features(u.shape))))
+            length = max(BAR_MIN, zoom * FEATURE * math.sqrt(_features(u.shape)))
+            u.box = Box.centred(0.0, face, face, common.capped(length))
 
 
 def layout(units: list[Unit], arrange) -> None:
@@ -176,7 +177,7 @@ def layout(units: list[Unit], arrange) -> None:
 
 def _tip(u: Unit, shaped: ShapedNetwork) -> str:
     return "; ".join(f"{l.name} ({l.type}): {format_shape(shaped.info[l.name].output)}, "
-                     f"{shaped.info[l.name].params:,} params" for l in u.layers)
+                     f"{shaped.info[l.name].params:,} params{common.uncut(l)}" for l in u.layers)
 
 
 def _same(u: Unit) -> tuple:
@@ -284,7 +285,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
     width = x1 - x0 + 2 * MARGIN
     height = y1 - y0 + 2 * MARGIN + title_h
     if options.title:
-        width = max(width, 2 * MARGIN + text_width(options.title, 18, "bold"))
+        width = max(width, 2 * MARGIN + common.title_width(options.title))
     if options.legend:
         kinds = list(dict.fromkeys(k for u in drawn for k in _legend_kinds(u)))
         entries, lw, lh = legend(kinds, colours, MARGIN, height - MARGIN + 8, max(width - 2 * MARGIN, 320), LABEL)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..ir import Layer, ShapedNetwork
+from ..safetext import ELLIPSIS, LABEL_CHARS, TITLE_CHARS, cut_label
 from ..scene import Circle, Group, Path, Polygon, Rect, Text, text_width
 
 LAYER_CATEGORY = None  # filled lazily from netviz.layers
@@ -308,11 +309,64 @@ def pair_text(value) -> str:
 
 
 def title_items(text: str | None, x: float, y: float, theme: Theme) -> tuple[list, float]:
-    """A title line at (x, y top); returns the items and the height used."""
+    """A title line at (x, y top); returns the items and the height used. A
+    title past TITLE_CHARS characters is cut, whole in its tooltip."""
     if not text:
         return [], 0.0
-    return [Text(x, y + 18, text, size=18, color=theme["title"], anchor="start", weight="bold",
-                 cls="title")], 30.0
+    shown = cut_label(text, TITLE_CHARS)
+    item = Text(x, y + 18, shown, size=18, color=theme["title"], anchor="start", weight="bold", cls="title")
+    if shown != text:
+        return [Group((item,), cls="title-cut", title=text)], 30.0
+    return [item], 30.0
+
+
+def title_width(text: str | None) -> float:
+    """The width of the title line title_items draws."""
+    return text_width(cut_label(text, TITLE_CHARS), 18, "bold") if text else 0.0
+
+
+# Every box, bar or slab whose size a style computes from a layer's
+# numbers (rows, columns, channels, features, values) is drawn at most this
+# long, whatever the numbers: the figure stays drawable, and the numbers are
+# in its labels and tooltips. The shipped networks never reach it.
+MAX_DRAWN = 600.0
+
+
+def capped(size: float, limit: float = MAX_DRAWN) -> float:
+    """SIZE (pixels, computed from a layer's numbers), at most LIMIT."""
+    return min(size, limit)
+
+
+def kind_text(layer: Layer, default: str = "custom") -> str:
+    """A custom layer's kind as a figure draws it: cut past LABEL_CHARS
+    characters (whole in the tooltip, see layer_tooltip)."""
+    return cut_label(str(layer.attrs.get("kind", default)))
+
+
+LABEL_LINES = 4  # the most lines of a layer's own label a figure draws
+
+
+def label_lines(layer: Layer) -> list[str]:
+    """A layer's own label (the spec's ``label``) as a figure draws it, one
+    string per line: cut past LABEL_CHARS characters in all, and past
+    LABEL_LINES lines (whole in the tooltip)."""
+    lines = cut_label(layer.label).split("\n")
+    if len(lines) > LABEL_LINES:
+        lines = lines[:LABEL_LINES]
+        lines[-1] += ELLIPSIS
+    return lines
+
+
+def uncut(layer: Layer) -> str:
+    """What figures cut of LAYER's kind or label, whole, for its tooltip:
+    '' when nothing is cut."""
+    out = ""
+    kind = layer.attrs.get("kind")
+    if kind is not None and len(str(kind)) > LABEL_CHARS:
+        out += f", kind: {kind}"
+    if layer.label and (len(layer.label) > LABEL_CHARS or layer.label.count("\n") >= LABEL_LINES):
+        out += f", label: {layer.label}"
+    return out
 
 
 def legend_items(kinds: list[str], x: float, y: float, max_width: float, theme: Theme) -> tuple[list, float, float]:
@@ -344,7 +398,7 @@ def network_desc(shaped: ShapedNetwork) -> str:
 def layer_tooltip(layer: Layer, shaped: ShapedNetwork) -> str:
     from ..ir import format_shape
     info = shaped.info[layer.name]
-    return f"{layer.name} ({layer.type}): {format_shape(info.output)}, {info.params:,} params"
+    return f"{layer.name} ({layer.type}): {format_shape(info.output)}, {info.params:,} params" + uncut(layer)
 
 
 

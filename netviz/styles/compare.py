@@ -15,6 +15,7 @@ import re
 
 from ..errors import UsageError
 from ..ir import ShapedNetwork
+from ..safetext import cut_label
 from ..scene import Group, Scene, Text, text_width
 from . import common
 from .row import (BAR_MAX, GAP, LABEL_LINE, LABEL_SIZE, MARGIN, TEXT_GAP, R, bar_group, cell_group,
@@ -119,7 +120,8 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
                     widths[n] = max(widths[n], w)
                 else:
                     widths.append(w)
-    shown = [row_name(s, n) for s, n in zip(shapeds, names)]
+    whole = [row_name(s, n) for s, n in zip(shapeds, names)]
+    shown = [cut_label(n) for n in whole]  # a long one whole in its tooltip
     name_w = max(text_width(n, NAME_SIZE, "bold") for n in shown) + 2 * TEXT_GAP
     seg_x, x = {}, MARGIN + name_w
     for key in order:
@@ -144,8 +146,9 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
             for i, w in zip(idx, slots[key]):
                 xs[i] = x + w / 2
                 x += w
-        marks.append(Text(MARGIN + name_w - TEXT_GAP, cy + NAME_SIZE * 0.36, shown[k], size=NAME_SIZE,
-                          color=theme["label"], anchor="end", weight="bold", cls="model-name"))
+        mark = Text(MARGIN + name_w - TEXT_GAP, cy + NAME_SIZE * 0.36, shown[k], size=NAME_SIZE,
+                    color=theme["label"], anchor="end", weight="bold", cls="model-name")
+        marks.append(mark if shown[k] == whole[k] else Group((mark,), cls="model-name-cut", title=whole[k]))
         label_top = cy + R + 8
         for i, col in enumerate(cols):
             cells.append(cell_group(col, xs[i], cy, options, ids, style))
@@ -177,7 +180,7 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
     if bars:
         items.append(Group(tuple(bars), cls="bars", id="bars"))
     if options.title:
-        width = max(width, MARGIN * 2 + text_width(options.title, 18, "bold"))
+        width = max(width, MARGIN * 2 + common.title_width(options.title))
     if options.legend:
         legend, lw, lh = common.legend_items(list(dict.fromkeys(kinds)), MARGIN, bottom + 20,
                                              max(width - 2 * MARGIN, 300), theme)

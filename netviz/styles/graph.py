@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ..errors import UsageError
 from ..ir import ShapedNetwork
+from ..safetext import cut_label
 from . import common
 from .modules import Cell, Module, Run, collapse, column_edges, owners
 from .modules import plan as module_plan
@@ -39,7 +40,8 @@ class Frame:
 
     @property
     def label(self) -> str:
-        return f"{self.name} x{self.repeat}" if self.repeat > 1 else self.name
+        name = cut_label(self.name)  # whole in the frame's tooltip
+        return f"{name} x{self.repeat}" if self.repeat > 1 else name
 
 
 @dataclass

@@ -86,7 +86,7 @@ def draw(shaped: ShapedNetwork, columns: list[Column], found, options: common.Re
     width = placed.width + 2 * MARGIN
     bottom = oy + placed.height
     if options.title:
-        width = max(width, MARGIN * 2 + text_width(options.title, 18, "bold"))
+        width = max(width, MARGIN * 2 + common.title_width(options.title))
     if options.legend:
         kinds = list(dict.fromkeys(columns[c].kind for c in found.cells))
         legend, lw, lh = common.legend_items(kinds, MARGIN, bottom + 20, max(width - 2 * MARGIN, 300), theme)

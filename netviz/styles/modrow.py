@@ -387,7 +387,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
                           cls="bars", id="bars"))
         bottom = bar_base + (6 + LABEL_SIZE + 5 if options.labels else 0)
     if title_text:
-        width = max(width, MARGIN * 2 + text_width(title_text, 18, "bold"))
+        width = max(width, MARGIN * 2 + common.title_width(title_text))
     if options.legend:
         kinds = list(dict.fromkeys(columns[i].kind for i in _drawn(items)))
         legend, lw, lh = common.legend_items(kinds, MARGIN, bottom + 20, max(width - 2 * MARGIN, 300), theme)

@@ -47,7 +47,7 @@ NOT_DRAWN = frozenset({"act", "dropout", "flatten", "lrn", "batchnorm", "norm", 
 
 
 def side(s: int, zoom: float = 1.0) -> float:
-    return SIDE * zoom * math.sqrt(max(s, 1))
+    return common.capped(SIDE * zoom * math.sqrt(max(s, 1)))
 
 
 def zoom_of(cols: list[Col]) -> float:
@@ -141,9 +141,9 @@ def plan(shaped: ShapedNetwork, streams: int) -> tuple[list[Col], list[str]]:
 def _tip(col: Col, i: int) -> str:
     name, out = col.layer.name, format_shape(col.shape)
     if col.single:
-        return f"{name} ({col.layer.type}): {out}"
+        return f"{name} ({col.layer.type}): {out}" + common.uncut(col.layer)
     part = format_shape((col.parts[i],) + tuple(col.shape[1:]))
-    return f"{name} ({col.layer.type}), stream {i}: {part} of {out}"
+    return f"{name} ({col.layer.type}), stream {i}: {part} of {out}" + common.uncut(col.layer)
 
 
 def _depth_scale(cols: list[Col], closing: list[str], zoom: float) -> float:
@@ -206,7 +206,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
             if not col.single:
                 up = h / 2 + RECEDE * side(col.shape[2], zoom) * SIN
                 pitch = max(pitch, up + h / 2 + LABEL * LINE + 4)
-    bar_h = max(60.0 * zoom, 2.0 * last_box_h)
+    bar_h = common.capped(max(60.0 * zoom, 2.0 * last_box_h))
     pitch = max(pitch, bar_h + LABEL * LINE + 4) + ROW_GAP
     axes = [s * pitch for s in range(streams)]
     mid = (axes[0] + axes[-1]) / 2
@@ -219,7 +219,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
         if col.boxed:
             h, l = side(col.shape[1], zoom), RECEDE * side(col.shape[2], zoom)
             x0 = x + l * COS
-            col.units = [Cuboid(x0, cy - h / 2, max(1.5, depth * math.sqrt(p)), h, l)
+            col.units = [Cuboid(x0, cy - h / 2, common.capped(max(1.5, depth * math.sqrt(p))), h, l)
                          for p, cy in zip(col.parts, rows)]
             col.right = max(u.right for u in col.units)
         else:
@@ -289,7 +289,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
     items = title + [shift(item, dx, dy) for item in items]
     width = x1 - x0 + 2 * MARGIN
     if options.title:
-        width = max(width, 2 * MARGIN + text_width(options.title, 18, "bold"))
+        width = max(width, 2 * MARGIN + common.title_width(options.title))
     name = shaped.network.title or shaped.network.name
     # whole pixels, so that a PNG is exactly width x height at scale 1
     return Scene(width=math.ceil(width), height=math.ceil(y1 - y0 + 2 * MARGIN + title_h),

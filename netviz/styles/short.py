@@ -14,7 +14,7 @@ LEFT_OUT = common.HIDDEN | {"lrn", "batchnorm", "norm"}
 
 def inner_for(layer) -> list[str]:
     if layer.label:
-        return layer.label.split("\n")
+        return common.label_lines(layer)
     cat = common.category(layer)
     if cat in ("conv", "deconv"):
         return [common.kernel_text(layer), str(layer.attrs["out"])]
@@ -36,7 +36,7 @@ def inner_for(layer) -> list[str]:
             return [f"{a['window'][0]}*{a['window'][1]}", heads]
         return [heads]
     if cat == "custom":
-        return [str(layer.attrs.get("kind", "custom"))]
+        return [common.kind_text(layer)]
     return []
 
 

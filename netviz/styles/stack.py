@@ -287,7 +287,7 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
         right = max(right, lane_x[-1] + half[-1] + 4)
     width = right + MARGIN
     if options.title:
-        width = max(width, 2 * MARGIN + text_width(options.title, 18, "bold"))
+        width = max(width, 2 * MARGIN + common.title_width(options.title))
     if options.legend:
         legend, lw, lh = legend_items(us, MARGIN, bottom + 20)
         items += legend

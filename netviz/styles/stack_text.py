@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..ir import ShapedNetwork, format_shape
+from ..safetext import cut_label
 from . import common
 
 def _xy(pair) -> str:
@@ -40,7 +41,7 @@ def unit_text(kind: str, layers, shaped: ShapedNetwork, labels: bool = True) -> 
     """The lines written in (or as) a unit."""
     first = layers[0]
     if first.label and labels:
-        return first.label.split("\n")
+        return common.label_lines(first)
     cat = common.category(first)
     out = shaped.info[first.name].output
     if cat == "input":
@@ -101,7 +102,7 @@ def unit_text(kind: str, layers, shaped: ShapedNetwork, labels: bool = True) -> 
         return [f"concat, {out[0]}" if labels else "concat"]
     # any other layer: what it is (a custom layer's kind, "mul", "LayerNorm"; else its type), not
     # its name, which for a traced module is its whole path ("features.1.0.block.1.mul")
-    what = str(first.attrs.get("kind") or "custom") if first.type == "custom" else first.type
+    what = cut_label(str(first.attrs.get("kind") or "custom")) if first.type == "custom" else first.type
     return [f"{what}, {format_shape(out)}" if labels else what]
 
 
