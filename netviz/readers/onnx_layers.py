@@ -38,6 +38,37 @@ def pads(b, a, kernel, dilation, stride, x):
                         f"{pads[2]}, right {pads[3]}); netviz pads both sides equally")
     return (pads[0], pads[1])
 
+def _groups(b, a, wshape, x, reads, out) -> int:
+    """The node's ``group``, checked against its weight and its input: at
+    least 1, dividing the channels. A Conv's weight is (out, in / group, kh,
+    kw) (READS = in / group, OUT = out); a ConvTranspose's (in, out / group,
+    kh, kw) (READS and OUT None)."""
+    groups = a.get("group", 1)
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise b.fail(f"group {groups!r}: the channel groups must be a whole number of at "
+                     "least 1")
+    weight = format_shape(wshape)
+    size = b.g.dims(x)
+    channels = size[0] if size is not None and len(size) == 3 else None
+    if reads is None:  # ConvTranspose: the weight's first axis is the input's channels
+        if wshape[0] % groups:
+            raise b.fail(f"group {groups} does not divide the {wshape[0]} input channels "
+                         f"of its weight {weight}")
+        if channels is not None and channels != wshape[0]:
+            raise b.fail(f"its weight {weight} reads {wshape[0]} channels but the input "
+                         f"{x!r} has {channels}")
+        return groups
+    if out % groups:
+        raise b.fail(f"group {groups} does not divide the {out} output channels of its "
+                     f"weight {weight}")
+    if channels is not None and channels % groups:
+        raise b.fail(f"group {groups} does not divide the {channels} channels of the "
+                     f"input {x!r}")
+    if channels is not None and channels != reads * groups:
+        raise b.fail(f"its weight {weight} with group {groups} reads {reads * groups} "
+                     f"channels but the input {x!r} has {channels}")
+    return groups
+
 def conv(b, node, a):
     g, x, w = b.g, node.input[0], node.input[1]
     wshape = g.shapes.get(w)
@@ -47,9 +78,10 @@ def conv(b, node, a):
     stride = tuple(a.get("strides", (1, 1)))
     dilation = tuple(a.get("dilations", (1, 1)))
     bias = len(node.input) > 2 and g.is_param(node.input[2])
+    groups = _groups(b, a, wshape, x, reads=wshape[1], out=wshape[0])
     attrs = {"out": wshape[0], "kernel": kernel, "stride": stride,
              "pad": pads(b, a, kernel, dilation, stride, x), "dilation": dilation,
-             "groups": int(a.get("group", 1)), "bias": bias, "weight": tuple(wshape)}
+             "groups": groups, "bias": bias, "weight": tuple(wshape)}
     b.add("conv", attrs, [b.of[x]], node.output[0], weight=w)
 
 def deconv(b, node, a):
@@ -64,7 +96,7 @@ def deconv(b, node, a):
     kernel = tuple(a.get("kernel_shape", wshape[2:]))
     stride = tuple(a.get("strides", (1, 1)))
     dilation = tuple(a.get("dilations", (1, 1)))
-    groups = int(a.get("group", 1))
+    groups = _groups(b, a, wshape, x, reads=None, out=None)
     attrs = {"out": wshape[1] * groups, "kernel": kernel, "stride": stride,
              "pad": pads(b, a, kernel, dilation, stride, x),
              "output_pad": tuple(a.get("output_padding", (0, 0))), "dilation": dilation,
