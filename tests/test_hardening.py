@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import textwrap
 
 import pytest
 
-from fuzzkit import check_error, check_markdown, check_svg, files_in, run, write_spec
+from fuzzkit import check_error, check_markdown, check_svg, check_text, files_in, run, write_spec
 
 TINY = "input: 3x32x32\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - relu\n"
 
@@ -63,7 +64,11 @@ def test_markdown_specials_in_names_do_not_form_markdown(tmp_path):
     assert html.count("<h1>") == 1 and "javascript:x" in html  # shown, as text
 
 
-@pytest.mark.parametrize("style", ["bars", "short", "org", "stack", "blocks"])
+NEEDS_DOT = pytest.mark.skipif(shutil.which("dot") is None, reason="the graph style needs Graphviz's dot")
+
+
+@pytest.mark.parametrize("style", ["bars", "short", "org", "stack", "blocks",
+                                   pytest.param("graph", marks=NEEDS_DOT)])
 def test_control_characters_in_names_give_well_formed_svg(tmp_path, style):
     write_spec(tmp_path, {"name": "n\x1b[31m\x01\ufffe", "title": "t\x7f",
                           "input": "3x32x32", "layers": [{"conv": {"out": 4, "kernel": 3, "name": "c\x1b\x02"}},
@@ -72,6 +77,31 @@ def test_control_characters_in_names_give_well_formed_svg(tmp_path, style):
     assert code == 0, err
     root = check_svg(out)
     assert "\\x1b" in "".join(root.itertext())  # shown as a visible escape
+
+
+CONTROL_SPEC = {"name": "n\x1b[31m\x01\ufffe", "title": "t\x1b\x01\ufffe", "input": "3x32x32",
+                "layers": [{"conv": {"out": 4, "kernel": 3, "name": "c\x1b\x01\ufffe"}},
+                           {"custom": {"kind": "k\x1b\x01\ufffe", "output": [4, 30, 30]}}]}
+
+
+@pytest.mark.parametrize("argv, page", [
+    (["render", "net.json", "-o", "o.html"], "o.html"),  # the interactive figure
+    (["report", "net.json", "-s", "bars", "-o", "r.html", "--interactive"], "r-interactive.html"),
+    (["report", "net.json", "-s", "bars", "-o", "r.html"], "r.html"),
+    (["gallery", "net.json", "-s", "bars", "-o", "site"], os.path.join("site", "index.html")),
+])
+def test_control_characters_in_names_give_well_formed_html(tmp_path, argv, page):
+    """ESC, \\x01 and U+FFFE in the title and the names: every page parses, no
+    raw control character is in the file, and the names show them as escapes."""
+    from pagecheck import check_html as check_document, inline_svgs
+    write_spec(tmp_path, CONTROL_SPEC)
+    code, _, err = run(argv, tmp_path)
+    assert code == 0, err
+    text = (tmp_path / page).read_text(encoding="utf-8")
+    check_text(text, page)
+    check_document(text)
+    inline_svgs(text)
+    assert "\\x1b\\x01\\ufffe" in text  # shown as visible escapes
 
 
 def test_default_output_name_never_leaves_the_current_folder(tmp_path):
