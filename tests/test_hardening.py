@@ -187,6 +187,19 @@ def test_fan_in_is_bounded(tmp_path):
     refused(tmp_path, "shapes", "net.yaml", match="at most 256")
 
 
+@pytest.mark.parametrize("argv", [["report", "net.yaml", "-o", "r.md"], ["report", "net.yaml", "-o", "r.html"],
+                                  ["gallery", "net.yaml", "-o", "site"]])
+def test_fan_in_of_2000_is_refused_before_any_page_is_drawn(tmp_path, argv):
+    """A concat of 2,000 inputs: refused by the shape engine, located at the
+    layer, before any style lays out (or any page draws) the fan-in."""
+    text = "input: 3x8x8\nlayers:\n" + "".join(f"  - relu: {{name: r{i}, inputs: [input]}}\n"
+                                                for i in range(2000))
+    text += "  - concat: {inputs: [%s]}\n" % ", ".join(f"r{i}" for i in range(2000))
+    spec_file(tmp_path, text)
+    err = refused(tmp_path, *argv, match="2000 inputs; a layer reads at most 256")
+    assert err.startswith("net.yaml:2003:5: ")
+
+
 def test_large_drawn_sizes_are_capped(tmp_path):
     spec_file(tmp_path, "input: 3x32x32\nlayers:\n  - custom: {kind: x, output: [1000000000000]}\n  - relu\n")
     for style in ("bars", "short", "org", "stack", "blocks"):
@@ -217,9 +230,11 @@ def test_unknown_theme_in_pages(tmp_path, command):
 
 # --- files ---------------------------------------------------------------------------
 
-def test_fifo_is_refused_at_once(tmp_path):
-    os.mkfifo(tmp_path / "f.yaml")
-    proc = subprocess.run([sys.executable, "-m", "netviz", "shapes", "f.yaml"], capture_output=True,
+@pytest.mark.parametrize("suffix", ["yaml", "json", "prototxt", "onnx"])
+def test_fifo_is_refused_at_once(tmp_path, suffix):
+    """Nothing writes to the pipe: a reader that opened it would wait forever."""
+    os.mkfifo(tmp_path / f"f.{suffix}")
+    proc = subprocess.run([sys.executable, "-m", "netviz", "shapes", f"f.{suffix}"], capture_output=True,
                           text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 2 and "FIFO" in proc.stderr and proc.stderr.count("\n") == 1
 
@@ -242,6 +257,22 @@ def test_standard_input_has_the_file_size_limit(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "netviz", "shapes", "-"], input=data, capture_output=True,
                           cwd=tmp_path, timeout=120)
     assert proc.returncode == 2 and b"at most 16 MB" in proc.stderr
+
+
+def test_60_mb_on_standard_input_is_refused_like_the_file(tmp_path):
+    """Standard input is read only up to the limit, and refused as a file of
+    the same size is, each in one located line."""
+    data = b"# " + b"x" * (60 * 1024 * 1024) + b"\ninput: 3x8x8\nlayers: [relu]\n"
+    (tmp_path / "big.yaml").write_bytes(data)
+    piped = subprocess.run([sys.executable, "-m", "netviz", "report", "-", "-o", "r.md"], input=data,
+                           capture_output=True, cwd=tmp_path, timeout=120)
+    filed = subprocess.run([sys.executable, "-m", "netviz", "report", "big.yaml", "-o", "r.md"],
+                           capture_output=True, cwd=tmp_path, timeout=120)
+    for proc, where in ((piped, "<stdin>:1:1: "), (filed, "big.yaml:1:1: ")):
+        err = proc.stderr.decode()
+        assert proc.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert err.startswith(where) and err.endswith("a spec may be at most 16 MB\n"), err
+    assert sorted(os.listdir(tmp_path)) == ["big.yaml"]
 
 
 @pytest.mark.parametrize("argv", [["render", "net.svg", "-o", "net.svg"], ["report", "net.md", "-o", "net.md"]])
