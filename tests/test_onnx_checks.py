@@ -102,6 +102,63 @@ def test_groups_that_divide_are_read(tmp_path, op, weight, out):
     assert info.params == prod(weight)  # exactly the weight the file holds, no bias
 
 
+# --- windows, sizes and numbers --------------------------------------------
+
+def _node(op, inputs=("x",), **attrs):
+    return helper.make_node(op, list(inputs), ["y"], name="n", **attrs)
+
+
+def _floats(name, values):
+    return helper.make_tensor(name, TensorProto.FLOAT, [len(values)], values)
+
+
+NEAREST = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
+
+
+@pytest.mark.parametrize("nodes, inits, says", [
+    ([_node("Conv", ("x", "w"), kernel_shape=[3, 3], strides=[0, 0])], [_weight("w", [4, 4, 3, 3])],
+     "(Conv): strides [0, 0]: each must be at least 1"),
+    ([_node("Conv", ("x", "w"), kernel_shape=[3, 3], dilations=[0, 1])], [_weight("w", [4, 4, 3, 3])],
+     "(Conv): dilations [0, 1]: each must be at least 1"),
+    ([_node("Conv", ("x", "w"), kernel_shape=[3, 3], strides=[1, 1, 1])], [_weight("w", [4, 4, 3, 3])],
+     "(Conv): strides [1, 1, 1]: netviz reads 2-D windows"),
+    ([_node("Conv", ("x", "w"), kernel_shape=[3, 3], pads=[-1, -1, -1, -1])], [_weight("w", [4, 4, 3, 3])],
+     "(Conv): pads [-1, -1, -1, -1]: padding must not be negative"),
+    ([_node("Conv", ("x", "w"), kernel_shape=[5, 5])], [_weight("w", [4, 4, 3, 3])],
+     "(Conv): kernel_shape [5, 5] but its weight is 4x4x3x3"),
+    ([_node("ConvTranspose", ("x", "w"), kernel_shape=[3, 3], output_padding=[-1, -1])],
+     [_weight("w", [4, 4, 3, 3])], "(ConvTranspose): output_padding [-1, -1]: each must be at least 0"),
+    ([_node("MaxPool", kernel_shape=[0, 0])], [], "(MaxPool): kernel_shape [0, 0]: each must be at least 1"),
+    ([_node("AveragePool", kernel_shape=[2, 2], strides=[0, 2])], [],
+     "(AveragePool): strides [0, 2]: each must be at least 1"),
+    ([_node("LRN", size=0)], [], "(LRN): size 0: an LRN needs a whole number of channels"),
+    ([_node("LeakyRelu", alpha=float("nan"))], [], "(LeakyRelu): slope nan: must be a finite number"),
+    ([_node("Dropout", ("x", "r"))], [helper.make_tensor("r", TensorProto.FLOAT, [], [2.0])],
+     "(Dropout): ratio 2.0: the dropout probability must be between 0 and 1"),
+    ([_node("Resize", ("x", "", "s"), **NEAREST)], [_floats("s", [1, 1, float("inf"), float("inf")])],
+     "(Resize): scales [1.0, 1.0, inf, inf]: every scale must be a positive finite number"),
+    ([_node("Resize", ("x", "", "s"), **NEAREST)], [_floats("s", [1, 1, float("nan"), float("nan")])],
+     "every scale must be a positive finite number"),
+    ([_node("Resize", ("x", "", "s"), **NEAREST)], [_floats("s", [1, 1, 0, 0])],
+     "every scale must be a positive finite number"),
+    ([_node("Resize", ("x", "", "", "z"), **NEAREST)], [helper.make_tensor("z", TensorProto.INT64, [4], [1, 4, 0, 0])],
+     "(Resize): sizes [1, 4, 0, 0]: every size must be at least 1"),
+])
+def test_bad_windows_sizes_and_numbers_are_refused(tmp_path, nodes, inits, says):
+    """What a spec's fields refuse (a stride of 0, a negative pad, a NaN slope)
+    is refused in a model file too, naming the node."""
+    _refused(_save(tmp_path, _model(nodes, inits)), "node 'n' ", says)
+
+
+def test_shape_errors_of_a_model_name_the_file(cli, tmp_path):
+    """A window larger than its input, found by the shape engine: the file
+    and the layer are named (a model file has no line to point at)."""
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="wide", kernel_shape=[9, 9])
+    path = _save(tmp_path, _model([node], [_weight("w", [4, 4, 9, 9])]))
+    err = _one_line_error(cli("shapes", path), "wide: kernel 9x9 is larger than the padded input")
+    assert err.startswith(f"{path}: ")
+
+
 # --- the order of the nodes -----------------------------------------------
 
 def _relu(src, dst, name):

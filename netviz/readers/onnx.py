@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import SpecError, UsageError
+from ..errors import ShapeError, SpecError, UsageError
 from ..ir import Network, format_shape
 from .onnx_attention import collapse
 from .onnx_build import Builder
@@ -96,7 +96,10 @@ def _check(builder: Builder, network: Network):
     """Every layer's output as ONNX's shape inference has it, where it knows it."""
     from ..shapes import infer
 
-    shaped = infer(network)
+    try:
+        shaped = infer(network)
+    except ShapeError as exc:  # located at no line of a binary file: at the file
+        raise ShapeError(exc.message, exc.file or builder.path) from None
     for entry, layer in zip(builder.layers, network.layers):
         tensor = entry.get("tensor")
         want = builder.g.dims(tensor) if tensor else None
