@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import textwrap
 
 import pytest
 
-from fuzzkit import check_error, check_markdown, check_svg, files_in, run, write_spec
+from fuzzkit import check_error, check_markdown, check_svg, check_text, files_in, run, write_spec
 
 TINY = "input: 3x32x32\nlayers:\n  - conv: {out: 8, kernel: 3}\n  - relu\n"
 
@@ -63,7 +64,11 @@ def test_markdown_specials_in_names_do_not_form_markdown(tmp_path):
     assert html.count("<h1>") == 1 and "javascript:x" in html  # shown, as text
 
 
-@pytest.mark.parametrize("style", ["bars", "short", "org", "stack", "blocks"])
+NEEDS_DOT = pytest.mark.skipif(shutil.which("dot") is None, reason="the graph style needs Graphviz's dot")
+
+
+@pytest.mark.parametrize("style", ["bars", "short", "org", "stack", "blocks",
+                                   pytest.param("graph", marks=NEEDS_DOT)])
 def test_control_characters_in_names_give_well_formed_svg(tmp_path, style):
     write_spec(tmp_path, {"name": "n\x1b[31m\x01\ufffe", "title": "t\x7f",
                           "input": "3x32x32", "layers": [{"conv": {"out": 4, "kernel": 3, "name": "c\x1b\x02"}},
@@ -72,6 +77,31 @@ def test_control_characters_in_names_give_well_formed_svg(tmp_path, style):
     assert code == 0, err
     root = check_svg(out)
     assert "\\x1b" in "".join(root.itertext())  # shown as a visible escape
+
+
+CONTROL_SPEC = {"name": "n\x1b[31m\x01\ufffe", "title": "t\x1b\x01\ufffe", "input": "3x32x32",
+                "layers": [{"conv": {"out": 4, "kernel": 3, "name": "c\x1b\x01\ufffe"}},
+                           {"custom": {"kind": "k\x1b\x01\ufffe", "output": [4, 30, 30]}}]}
+
+
+@pytest.mark.parametrize("argv, page", [
+    (["render", "net.json", "-o", "o.html"], "o.html"),  # the interactive figure
+    (["report", "net.json", "-s", "bars", "-o", "r.html", "--interactive"], "r-interactive.html"),
+    (["report", "net.json", "-s", "bars", "-o", "r.html"], "r.html"),
+    (["gallery", "net.json", "-s", "bars", "-o", "site"], os.path.join("site", "index.html")),
+])
+def test_control_characters_in_names_give_well_formed_html(tmp_path, argv, page):
+    """ESC, \\x01 and U+FFFE in the title and the names: every page parses, no
+    raw control character is in the file, and the names show them as escapes."""
+    from pagecheck import check_html as check_document, inline_svgs
+    write_spec(tmp_path, CONTROL_SPEC)
+    code, _, err = run(argv, tmp_path)
+    assert code == 0, err
+    text = (tmp_path / page).read_text(encoding="utf-8")
+    check_text(text, page)
+    check_document(text)
+    inline_svgs(text)
+    assert "\\x1b\\x01\\ufffe" in text  # shown as visible escapes
 
 
 def test_default_output_name_never_leaves_the_current_folder(tmp_path):
@@ -157,6 +187,19 @@ def test_fan_in_is_bounded(tmp_path):
     refused(tmp_path, "shapes", "net.yaml", match="at most 256")
 
 
+@pytest.mark.parametrize("argv", [["report", "net.yaml", "-o", "r.md"], ["report", "net.yaml", "-o", "r.html"],
+                                  ["gallery", "net.yaml", "-o", "site"]])
+def test_fan_in_of_2000_is_refused_before_any_page_is_drawn(tmp_path, argv):
+    """A concat of 2,000 inputs: refused by the shape engine, located at the
+    layer, before any style lays out (or any page draws) the fan-in."""
+    text = "input: 3x8x8\nlayers:\n" + "".join(f"  - relu: {{name: r{i}, inputs: [input]}}\n"
+                                                for i in range(2000))
+    text += "  - concat: {inputs: [%s]}\n" % ", ".join(f"r{i}" for i in range(2000))
+    spec_file(tmp_path, text)
+    err = refused(tmp_path, *argv, match="2000 inputs; a layer reads at most 256")
+    assert err.startswith("net.yaml:2003:5: ")
+
+
 def test_large_drawn_sizes_are_capped(tmp_path):
     spec_file(tmp_path, "input: 3x32x32\nlayers:\n  - custom: {kind: x, output: [1000000000000]}\n  - relu\n")
     for style in ("bars", "short", "org", "stack", "blocks"):
@@ -187,9 +230,11 @@ def test_unknown_theme_in_pages(tmp_path, command):
 
 # --- files ---------------------------------------------------------------------------
 
-def test_fifo_is_refused_at_once(tmp_path):
-    os.mkfifo(tmp_path / "f.yaml")
-    proc = subprocess.run([sys.executable, "-m", "netviz", "shapes", "f.yaml"], capture_output=True,
+@pytest.mark.parametrize("suffix", ["yaml", "json", "prototxt", "onnx"])
+def test_fifo_is_refused_at_once(tmp_path, suffix):
+    """Nothing writes to the pipe: a reader that opened it would wait forever."""
+    os.mkfifo(tmp_path / f"f.{suffix}")
+    proc = subprocess.run([sys.executable, "-m", "netviz", "shapes", f"f.{suffix}"], capture_output=True,
                           text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 2 and "FIFO" in proc.stderr and proc.stderr.count("\n") == 1
 
@@ -212,6 +257,22 @@ def test_standard_input_has_the_file_size_limit(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "netviz", "shapes", "-"], input=data, capture_output=True,
                           cwd=tmp_path, timeout=120)
     assert proc.returncode == 2 and b"at most 16 MB" in proc.stderr
+
+
+def test_60_mb_on_standard_input_is_refused_like_the_file(tmp_path):
+    """Standard input is read only up to the limit, and refused as a file of
+    the same size is, each in one located line."""
+    data = b"# " + b"x" * (60 * 1024 * 1024) + b"\ninput: 3x8x8\nlayers: [relu]\n"
+    (tmp_path / "big.yaml").write_bytes(data)
+    piped = subprocess.run([sys.executable, "-m", "netviz", "report", "-", "-o", "r.md"], input=data,
+                           capture_output=True, cwd=tmp_path, timeout=120)
+    filed = subprocess.run([sys.executable, "-m", "netviz", "report", "big.yaml", "-o", "r.md"],
+                           capture_output=True, cwd=tmp_path, timeout=120)
+    for proc, where in ((piped, "<stdin>:1:1: "), (filed, "big.yaml:1:1: ")):
+        err = proc.stderr.decode()
+        assert proc.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert err.startswith(where) and err.endswith("a spec may be at most 16 MB\n"), err
+    assert sorted(os.listdir(tmp_path)) == ["big.yaml"]
 
 
 @pytest.mark.parametrize("argv", [["render", "net.svg", "-o", "net.svg"], ["report", "net.md", "-o", "net.md"]])

@@ -149,8 +149,10 @@ def page(views: list[dict], shaped=None, title: str = "netviz figure") -> str:
     layers' details and the table of shapes when SHAPED (one network) is given."""
     from .. import __version__
     from ..reports import render_template, table_view
+    from ..safetext import visible
 
     single = shaped is not None and not isinstance(shaped, list)
+    title = visible(title)  # the template escapes markup; control characters become escapes
     scenes = []
     for i, view in enumerate(views):
         key = f"s{i}"
@@ -167,9 +169,11 @@ def page(views: list[dict], shaped=None, title: str = "netviz figure") -> str:
         from ..ir import format_shape
         summary = (f"input {format_shape(shaped.input_shape)}, {len(shaped.layers)} layers, "
                    f"{shaped.total_params:,} parameters, {shaped.total_macs:,} multiply-adds")
+    table = table_view(shaped) if single else None
+    if table is not None:
+        table["rows"] = [[visible(cell) for cell in row] for row in table["rows"]]
     return render_template("interactive.html.j2", None, title=title, summary=summary,
-                           scenes=scenes, styles=styles, data=json_block(data),
-                           table=table_view(shaped) if single else None,
+                           scenes=scenes, styles=styles, data=json_block(data), table=table,
                            netviz_version=__version__)
 
 

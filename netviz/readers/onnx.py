@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 
-from ..errors import SpecError, UsageError
+from ..errors import ShapeError, SpecError, UsageError
 from ..ir import Network, format_shape
 from .onnx_attention import collapse
 from .onnx_build import Builder
 from .onnx_graph import file_params, fold_sizes
+from .onnx_order import check_order
 
 def _import_onnx():
     try:
@@ -44,6 +45,7 @@ def _read(onnx, path: str):
         raise SpecError(_undecodable(path, exc), path) from None
     if not model.graph.node or not model.graph.input:
         raise SpecError("not an ONNX model (no graph with nodes and an input in it)", path)
+    check_order(model.graph, path)  # before inference or any walk reads the graph
     for t in model.graph.initializer:  # weights stored inline: only their sizes are needed,
         if t.data_location != 1 and t.ByteSize() > 4096:  # and inference copies the model
             for field in ("raw_data", "float_data", "double_data", "int32_data", "int64_data"):
@@ -94,7 +96,10 @@ def _check(builder: Builder, network: Network):
     """Every layer's output as ONNX's shape inference has it, where it knows it."""
     from ..shapes import infer
 
-    shaped = infer(network)
+    try:
+        shaped = infer(network)
+    except ShapeError as exc:  # located at no line of a binary file: at the file
+        raise ShapeError(exc.message, exc.file or builder.path) from None
     for entry, layer in zip(builder.layers, network.layers):
         tensor = entry.get("tensor")
         want = builder.g.dims(tensor) if tensor else None

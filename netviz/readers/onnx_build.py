@@ -4,7 +4,7 @@ they read and the products they compute, and the layers' names."""
 from __future__ import annotations
 
 import os
-from math import prod
+from math import isfinite, prod
 
 from ..errors import SpecError
 from ..ir import Layer, Network, format_shape
@@ -60,6 +60,9 @@ class Builder:
 
     # --- adding layers ------------------------------------------------------
     def add(self, type_name, attrs, inputs, output=None, weight=None):
+        for key, v in attrs.items():  # a slope, epsilon, momentum, ... as a spec must give it
+            if isinstance(v, float) and not isfinite(v):
+                raise self.fail(f"{key} {v}: must be a finite number")
         if type_name == "custom":  # the sizes it reads, which it is read for (see check_weights)
             reads = tuple(self.g.dims(self.layers[i]["tensor"] or "") for i in inputs)
             if all(r is not None for r in reads):
@@ -166,6 +169,9 @@ class Builder:
         if op == "Clip" and live == [x] and rules.clip(self, node, a):
             return
         if op == "LRN" and live == [x]:
+            if not isinstance(a.get("size"), int) or a["size"] < 1:
+                raise self.fail(f"size {a.get('size')!r}: an LRN needs a whole number of "
+                                "channels, at least 1")
             return self.add("lrn", {"size": a["size"], "alpha": float(a.get("alpha", 1e-4)),
                                     "beta": float(a.get("beta", 0.75)),
                                     "k": float(a.get("bias", 1.0))}, [self.of[x]], out)
@@ -181,6 +187,8 @@ class Builder:
             if len(node.input) > 1 and node.input[1]:
                 p = g.value(node.input[1])
             p = float(p) if isinstance(p, (int, float)) else 0.5
+            if not 0 <= p <= 1:  # (nan too)
+                raise self.fail(f"ratio {p}: the dropout probability must be between 0 and 1")
             return self.add("dropout", {"p": p}, [self.of[x]], out)
         if op in ("Softmax", "LogSoftmax") and live == [x]:
             return self.add("softmax", {}, [self.of[x]], out)

@@ -8,7 +8,7 @@ that return a bool return False to leave the node to the builder's other
 rules (a ``custom`` layer, or an error naming the op)."""
 from __future__ import annotations
 
-from math import prod
+from math import isfinite, prod
 
 from ..ir import format_shape
 
@@ -36,20 +36,71 @@ def pads(b, a, kernel, dilation, stride, x):
     if pads[0] != pads[2] or pads[1] != pads[3]:
         raise b.fail(f"asymmetric padding (top {pads[0]}, left {pads[1]}, bottom "
                         f"{pads[2]}, right {pads[3]}); netviz pads both sides equally")
+    if min(pads) < 0:
+        raise b.fail(f"pads {pads}: padding must not be negative")
     return (pads[0], pads[1])
+
+def pair(b, a, key, default, least: int) -> tuple[int, int]:
+    """A window attribute (kernel_shape, strides, dilations, output_padding)
+    as (h, w): two whole numbers, each at least LEAST, or a SpecError."""
+    v = a.get(key, default)
+    v = tuple(v) if isinstance(v, (list, tuple)) else (v,)
+    if len(v) != 2 or not all(isinstance(i, int) and not isinstance(i, bool) for i in v):
+        raise b.fail(f"{key} {list(v)}: netviz reads 2-D windows, given by two whole numbers")
+    if min(v) < least:
+        raise b.fail(f"{key} {list(v)}: each must be at least {least}")
+    return v
+
+def window(b, a, weight=None):
+    """(kernel, stride, dilation) of a convolution (whose WEIGHT fixes the
+    kernel) or a pool, each checked."""
+    kernel = pair(b, a, "kernel_shape", weight[2:] if weight else None, 1)
+    if weight and kernel != tuple(weight[2:]):
+        raise b.fail(f"kernel_shape {list(kernel)} but its weight is {format_shape(weight)}")
+    return kernel, pair(b, a, "strides", (1, 1), 1), pair(b, a, "dilations", (1, 1), 1)
+
+def _groups(b, a, wshape, x, reads, out) -> int:
+    """The node's ``group``, checked against its weight and its input: at
+    least 1, dividing the channels. A Conv's weight is (out, in / group, kh,
+    kw) (READS = in / group, OUT = out); a ConvTranspose's (in, out / group,
+    kh, kw) (READS and OUT None)."""
+    groups = a.get("group", 1)
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise b.fail(f"group {groups!r}: the channel groups must be a whole number of at "
+                     "least 1")
+    weight = format_shape(wshape)
+    size = b.g.dims(x)
+    channels = size[0] if size is not None and len(size) == 3 else None
+    if reads is None:  # ConvTranspose: the weight's first axis is the input's channels
+        if wshape[0] % groups:
+            raise b.fail(f"group {groups} does not divide the {wshape[0]} input channels "
+                         f"of its weight {weight}")
+        if channels is not None and channels != wshape[0]:
+            raise b.fail(f"its weight {weight} reads {wshape[0]} channels but the input "
+                         f"{x!r} has {channels}")
+        return groups
+    if out % groups:
+        raise b.fail(f"group {groups} does not divide the {out} output channels of its "
+                     f"weight {weight}")
+    if channels is not None and channels % groups:
+        raise b.fail(f"group {groups} does not divide the {channels} channels of the "
+                     f"input {x!r}")
+    if channels is not None and channels != reads * groups:
+        raise b.fail(f"its weight {weight} with group {groups} reads {reads * groups} "
+                     f"channels but the input {x!r} has {channels}")
+    return groups
 
 def conv(b, node, a):
     g, x, w = b.g, node.input[0], node.input[1]
     wshape = g.shapes.get(w)
     if wshape is None or len(wshape) != 4 or not all(isinstance(d, int) for d in wshape):
         return b.custom(node, b.live(node))  # 1-D / 3-D convolutions
-    kernel = tuple(a.get("kernel_shape", wshape[2:]))
-    stride = tuple(a.get("strides", (1, 1)))
-    dilation = tuple(a.get("dilations", (1, 1)))
+    kernel, stride, dilation = window(b, a, wshape)
     bias = len(node.input) > 2 and g.is_param(node.input[2])
+    groups = _groups(b, a, wshape, x, reads=wshape[1], out=wshape[0])
     attrs = {"out": wshape[0], "kernel": kernel, "stride": stride,
              "pad": pads(b, a, kernel, dilation, stride, x), "dilation": dilation,
-             "groups": int(a.get("group", 1)), "bias": bias, "weight": tuple(wshape)}
+             "groups": groups, "bias": bias, "weight": tuple(wshape)}
     b.add("conv", attrs, [b.of[x]], node.output[0], weight=w)
 
 def deconv(b, node, a):
@@ -61,13 +112,11 @@ def deconv(b, node, a):
     if wshape is None or len(wshape) != 4 or not all(isinstance(d, int) for d in wshape) \
             or "output_shape" in a or auto not in ("NOTSET", "VALID"):
         return b.custom(node, b.live(node))  # 1-D / 3-D, or sizes solved for an output
-    kernel = tuple(a.get("kernel_shape", wshape[2:]))
-    stride = tuple(a.get("strides", (1, 1)))
-    dilation = tuple(a.get("dilations", (1, 1)))
-    groups = int(a.get("group", 1))
+    kernel, stride, dilation = window(b, a, wshape)
+    groups = _groups(b, a, wshape, x, reads=None, out=None)
     attrs = {"out": wshape[1] * groups, "kernel": kernel, "stride": stride,
              "pad": pads(b, a, kernel, dilation, stride, x),
-             "output_pad": tuple(a.get("output_padding", (0, 0))), "dilation": dilation,
+             "output_pad": pair(b, a, "output_padding", (0, 0), 0), "dilation": dilation,
              "groups": groups, "bias": len(node.input) > 2 and g.is_param(node.input[2]),
              "weight": tuple(wshape)}
     b.add("deconv", attrs, [b.of[x]], node.output[0], weight=w)
@@ -95,8 +144,14 @@ def resize(b, node, a) -> bool:
     scales = b.g.value(ins[1] if older else ins[2]) if (ins[1] if older else ins[2]) else None
     sizes = b.g.value(ins[3]) if not older and ins[3] else None
     attrs = {"mode": mode}
+    sizes = sizes if _numbers(sizes) else None
+    scales = scales if _numbers(scales) else None
     if isinstance(sizes, list) and len(sizes) == 4:
+        if min(sizes) < 1:
+            raise b.fail(f"sizes {sizes}: every size must be at least 1")
         attrs["size"] = (int(sizes[2]), int(sizes[3]))
+    elif isinstance(scales, list) and not all(isfinite(v) and v > 0 for v in scales):
+        raise b.fail(f"scales {scales}: every scale must be a positive finite number")
     elif isinstance(scales, list) and len(scales) == 4 and scales[2] == scales[3] \
             and tuple(scales[:2]) == (1, 1):
         attrs["scale"] = float(scales[2])
@@ -107,13 +162,15 @@ def resize(b, node, a) -> bool:
     b.add("upsample", attrs, [b.of[node.input[0]]], node.output[0])
     return True
 
+def _numbers(v) -> bool:
+    return isinstance(v, list) and all(isinstance(i, (int, float)) and not isinstance(i, bool)
+                                       for i in v)
+
 def pool(b, node, a):
     x = node.input[0]
-    kernel = tuple(a["kernel_shape"])
-    if len(kernel) != 2:
-        return b.custom(node, b.live(node))
-    stride = tuple(a.get("strides", (1, 1)))
-    dilation = tuple(a.get("dilations", (1, 1)))
+    if len(a.get("kernel_shape", ())) != 2:
+        return b.custom(node, b.live(node))  # 1-D / 3-D pools
+    kernel, stride, dilation = window(b, a)
     attrs = {"kernel": kernel, "stride": stride,
              "pad": pads(b, a, kernel, dilation, stride, x),
              "ceil_mode": bool(a.get("ceil_mode", 0))}
