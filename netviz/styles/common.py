@@ -334,6 +334,19 @@ def legend_items(kinds: list[str], x: float, y: float, max_width: float, theme: 
     return [Group(tuple(items), cls="legend", id="legend")] if items else [], widest, height
 
 
+LEGEND_GAP = 20.0  # px between a figure's drawing and its legend
+LEGEND_LEAST = 300.0  # px: the narrowest a legend's rows are wrapped to
+
+
+def place_legend(draw, width: float, bottom: float, margin: float) -> tuple[list, float, float]:
+    """A legend under a figure whose drawing ends at BOTTOM: DRAW(x, y,
+    max_width) draws it (returning items, width, height) at the left margin,
+    wrapped to the figure's width (or LEGEND_LEAST). Returns its items and the
+    figure's width and bottom with the legend."""
+    items, w, h = draw(margin, bottom + LEGEND_GAP, max(width - 2 * margin, LEGEND_LEAST))
+    return items, max(width, margin * 2 + w), bottom + LEGEND_GAP + h
+
+
 def network_desc(shaped: ShapedNetwork) -> str:
     from ..ir import format_shape
     net = shaped.network

@@ -179,11 +179,10 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
     if options.title:
         width = max(width, MARGIN * 2 + text_width(options.title, 18, "bold"))
     if options.legend:
-        legend, lw, lh = common.legend_items(list(dict.fromkeys(kinds)), MARGIN, bottom + 20,
-                                             max(width - 2 * MARGIN, 300), theme)
+        used = list(dict.fromkeys(kinds))
+        legend, width, bottom = common.place_legend(
+            lambda x, y, w: common.legend_items(used, x, y, w, theme), width, bottom, MARGIN)
         items += legend
-        width = max(width, MARGIN * 2 + lw)
-        bottom += 20 + lh
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(items),
                  title=f"{', '.join(names)} ({style})",
                  desc="; ".join(common.network_desc(s) for s in shapeds), background=theme["background"],

@@ -204,10 +204,9 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
         width = max(width, MARGIN * 2 + text_width(title_text, 18, "bold"))
     if options.legend:
         kinds = list(dict.fromkeys(c.kind for c in columns))
-        legend, lw, lh = common.legend_items(kinds, MARGIN, bottom + 20, max(width - 2 * MARGIN, 300), theme)
+        legend, width, bottom = common.place_legend(
+            lambda x, y, w: common.legend_items(kinds, x, y, w, theme), width, bottom, MARGIN)
         items += legend
-        width = max(width, MARGIN * 2 + lw)
-        bottom += 20 + lh
     height = bottom + MARGIN
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),
