@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from .errors import UsageError, did_you_mean
 from .fileio import gc_paused, reason
@@ -162,6 +163,8 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
             scene = compare.build(shaped, [s.network.name for s in shaped], options, style)
     else:
         shaped = to_shaped(model, input=input, **trace_options)
+        if title is None:  # the spec's own title, unless --title says otherwise ("" for none)
+            options = replace(options, title=spec_title(shaped.network))
         with gc_paused():
             scene = module.build(shaped, options)
     note = None
@@ -178,6 +181,17 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     drawn = dict(title=title, labels=labels, legend=legend, theme=theme, width=width, scale=scale,
                  streams=streams, bar_metric=bar_metric, expand=expand, fold=fold, **graph_options)
     return Figure(scene, shaped, style, [note], drawn)  # style as normalised above
+
+
+TITLE_CHARS = 120  # a spec's title longer than this is cut, with an ellipsis, on the figure
+
+
+def spec_title(network) -> str | None:
+    """The title a figure of NETWORK draws when none is given: the spec's
+    ``title:``, on one line and cut to TITLE_CHARS (the backends escape it)."""
+    from .safetext import cut
+    text = " ".join(str(network.title or "").split())
+    return cut(text, TITLE_CHARS) if text else None
 
 
 FOLDS = ("structure", "exact")  # modules of one structure, or identical modules only
@@ -224,5 +238,4 @@ def legend(theme: str = "default", columns: int = 4) -> Figure:
 
 
 def _rescale(scene: Scene, scale: float) -> Scene:
-    from dataclasses import replace
     return replace(scene, scale=scale)

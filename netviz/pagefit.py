@@ -67,7 +67,7 @@ def fit(scene: Scene, width_mm: float) -> tuple[Scene, str | None]:
     if s is not None:
         widest = s * width_mm / (MIN_PT * PT)  # px: the widest scene whose smallest text prints at 6 pt
         if scene.width > widest:
-            scene = wrap(scene, widest)
+            scene = _title_to_body(wrap(scene, widest), widest)
     scene = replace(scene, print_width=width_mm)
     pt = printed_pt(scene, width_mm)
     if pt is None or pt >= MIN_PT - 1e-6:
@@ -284,6 +284,26 @@ def _titles(head, width: float, left: float, right: float, least: float):
             size = max(least, t.size * room / w)
             t = replace(t, size=round(size, 2), y=round(t.y - t.size + size, 2))
         yield t
+
+
+def _title_to_body(scene: Scene, widest: float) -> Scene:
+    """Where the title alone makes the figure wider than WIDEST px (a figure
+    that does not wrap, such as a graph's column), the title made smaller,
+    down to the figure's smallest text, and the figure as wide as the rest."""
+    head = [i for i in scene.children if _is_title(i)]
+    body = _union([bounds(i) for i in scene.children if not _is_title(i)])
+    if not head or body is None or scene.width <= widest:
+        return scene
+    margin = min(t.x for t in head)
+    room = max(body[2] + margin, math.floor(widest) - 1.0)  # whole pixels: the width is rounded up
+    if max(bounds(t)[2] for t in head) + margin <= room:
+        return scene
+    titles = list(_titles(head, room, margin, margin, smallest_text(scene) or 0.0))
+    width = max([body[2] + margin] + [bounds(t)[2] + margin for t in titles])
+    if width >= scene.width:
+        return scene
+    swap = dict(zip(map(id, head), titles))
+    return replace(scene, width=math.ceil(width), children=tuple(swap.get(id(i), i) for i in scene.children))
 
 
 def _connectors(axis, row_cuts, shifts) -> list:

@@ -199,7 +199,8 @@ def model_view(model, styles=None, *, input=None, theme: str = "default", legend
     figures, skipped, drawn = [], [], []
     for style in styles:
         try:
-            fig = render(shaped, style=style, theme=theme, legend=legend and style != "org")
+            fig = render(shaped, style=style, theme=theme, legend=legend and style != "org",
+                         title="")  # the page names the model above its figures
         except UsageError as exc:
             if not every_style:
                 raise

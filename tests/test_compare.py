@@ -120,3 +120,58 @@ def test_a_row_without_a_title_is_named_by_its_name():
     shaped = netviz.shaped(netviz.readers.parse_spec(spec))
     assert row_name(shaped, "small") == "small"
     assert row_name(netviz.shaped("vgg16"), "vgg16") == "VGG-16"
+
+
+# --- stages: bracketed, labelled once ------------------------------------------
+
+def stage_groups(root) -> list:
+    return [g for g in root.iter(f"{SVG}g") if "stage" in (g.get("class") or "").split()]
+
+
+def stage_name(group) -> str:
+    (t,) = [t for t in group.iter(f"{SVG}text") if t.get("class") == "stage-name"]
+    return t.text
+
+
+def bracket(group) -> tuple[float, float, float]:
+    """A stage bracket's left and right ends and its lowest point."""
+    (p,) = [p for p in group.iter(f"{SVG}path") if p.get("class") == "stage-bracket"]
+    pts = [tuple(map(float, q.split(","))) for q in p.get("d")[1:].split(" L")]
+    return min(x for x, _ in pts), max(x for x, _ in pts), max(y for _, y in pts)
+
+
+@pytest.mark.parametrize("models", [VGGS, ["vgg13", "vgg11"], ["vgg19", "vgg11"]])
+def test_stage_labels_are_written_once_under_the_last_row(models):
+    """The stage labels (kernel, padding, stage N) of rows that share them are
+    written once, under the last row, each over that row's cells of the stage
+    (a one-cell stage included): ../reference/vgg.png."""
+    root = parse(netviz.render(models, style="bars").svg())
+    groups = stage_groups(root)
+    assert sorted(stage_name(g) for g in groups) == [f"stage {n}" for n in range(1, 6)]
+    last = netviz.load(models[-1])
+    rows = sorted({cell_x(g)[1] for g in cells(root)})
+    at = {g.get("class").split()[2][len("layer-"):]: cell_x(g)[0] for g in cells(root) if cell_x(g)[1] == rows[-1]}
+    convs = [l.name for l in last.layers if l.type == "conv"]
+    for g in groups:
+        x0, x1, y = bracket(g)
+        assert y > rows[-1]  # under the last row
+        under = [n for n in convs if x0 - 1 <= at[n] <= x1 + 1]
+        first = g.get("class").split()[-1][len("layer-"):]
+        assert first in under and all(n.split("_")[0] == first.split("_")[0] for n in under), (first, under)
+        assert x1 - x0 >= 20  # a bracket, even over one cell
+
+
+def test_a_one_conv_stage_is_bracketed_like_the_others():
+    """VGG-11 on its own: its first two stages (one convolution each) are
+    stages 1 and 2, bracketed as stages 3 to 5 are; AlexNet and LeNet-5,
+    whose lone convolutions form no stage of several cells, draw none."""
+    root = parse(netviz.render("vgg11", style="bars").svg())
+    groups = stage_groups(root)
+    assert [stage_name(g) for g in groups] == [f"stage {n}" for n in range(1, 6)]
+    assert [g.get("class").split()[-1] for g in groups] == [
+        "layer-conv1_1", "layer-conv2_1", "layer-conv3_1", "layer-conv4_1", "layer-conv5_1"]
+    for g in groups[:2]:
+        x0, x1, _ = bracket(g)
+        assert x1 - x0 >= 20
+    for model in ("alexnet", "lenet5"):
+        assert not stage_groups(parse(netviz.render(model, style="bars").svg()))

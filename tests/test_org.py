@@ -495,7 +495,7 @@ def test_branching_network_is_refused_with_the_way_out():
 
 
 def test_no_labels_draws_no_text():
-    _, root = svg_root("alexnet", labels=False)
+    _, root = svg_root("alexnet", labels=False, title="")  # no title, no labels: no text
     assert list(root.iter(SVG + "text")) == []
     assert len(tagged(root, "box")) == 11
 

@@ -476,7 +476,7 @@ def test_vgg_stages_share_one_label_under_a_bracket():
 def test_stages_are_bracketed_only_where_every_cell_reads_the_same():
     root = parse(netviz.render("alexnet", style="bars").svg())
     assert not groups(root, "stage")  # conv3..conv5 differ: each keeps its own label
-    root = parse(netviz.render("vgg16", style="bars", labels=False).svg())
+    root = parse(netviz.render("vgg16", style="bars", labels=False, title="").svg())
     assert not groups(root, "stage") and not list(root.iter(f"{SVG}text"))
 
 

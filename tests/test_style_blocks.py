@@ -309,7 +309,7 @@ def test_no_text_overlaps_or_leaves_canvas(model, extras):
 
 
 def test_options_labels_title_legend_theme():
-    _, plain = render("lenet5", labels=False)
+    _, plain = render("lenet5", labels=False, title="")  # no title, no labels: no text
     assert not [t for t in plain.iter(f"{SVG}text")]
     fig, root = render("lenet5", title="LeNet", legend=True)
     assert [t.text for t in root.iter(f"{SVG}text") if classes(t) == ["title"]] == ["LeNet"]

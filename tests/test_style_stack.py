@@ -459,12 +459,12 @@ def test_stages_that_share_a_tint_share_a_legend_row():
 # --- options and output formats ---------------------------------------------
 
 def test_options_title_labels_legend_theme_width():
-    plain = netviz.render("lenet5", style="stack")
+    plain = netviz.render("lenet5", style="stack", title="")  # the spec's title left out
     root = parse(plain.svg())
     titled = parse(netviz.render("lenet5", style="stack", title="LeNet-5").svg())
     assert [text_of(t) for t in texts(titled, "title")] == ["LeNet-5"]
     assert float(titled.get("height")) > float(root.get("height"))
-    bare = parse(netviz.render("lenet5", style="stack", labels=False).svg())
+    bare = parse(netviz.render("lenet5", style="stack", labels=False, title="").svg())
     bare_text = [text_of(t) for t in bare.iter(f"{SVG}text")]
     assert len(units(bare)) == len(units(root)) and not any(ch.isdigit() for s in bare_text for ch in s)
     legend = parse(netviz.render("lenet5", style="stack", legend=True).svg())
@@ -475,7 +475,7 @@ def test_options_title_labels_legend_theme_width():
     cb = parse(netviz.render("lenet5", style="stack", theme="colorblind").svg())
     conv = lambda r: [box_of(u).get("fill") for u in units(r) if "conv-pool" in classes(u)]
     assert conv(cb) != conv(root) and len(set(conv(cb))) == 2
-    wide = parse(netviz.render("lenet5", style="stack", width=600).svg())
+    wide = parse(netviz.render("lenet5", style="stack", width=600, title="").svg())
     assert float(wide.get("width")) == 600 and wide.get("viewBox") == root.get("viewBox")
     with pytest.raises(netviz.NetvizError, match="streams"):
         netviz.render("lenet5", style="stack", streams=2)

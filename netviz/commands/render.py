@@ -19,7 +19,8 @@ from ..cli import input_option, say, trace_kwargs, trace_options
                    "the interactive figure in one file). '-' writes SVG to stdout. "
                    "Default: MODEL-STYLE.svg.")
 @input_option
-@click.option("--title", default=None, help="A title drawn above the figure.")
+@click.option("--title", default=None,
+              help="A title drawn above the figure (default: the spec's title; --title '' for none).")
 @click.option("--labels/--no-labels", default=True, show_default=True, help="Draw kernel and size labels.")
 @click.option("--legend/--no-legend", default=False, help="Add a legend of the kinds drawn (every style but org).")
 @click.option("--theme", default="default", show_default=True, metavar="THEME",

@@ -256,8 +256,7 @@ def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float
             icon = marker(cx + 8, 7.0, kind, colours[kind])
             icon = [shift(i, 0, cy + 10) for i in icon]
         else:
-            fill, d = _look(kind, colours)[1:]
-            icon = Box(cx + 1, cy + 5, d, 14.0, 10.0).faces(fill, cls="swatch")[3:]
+            icon = Box(cx + 1, cy + 5, *SWATCH).faces(_look(kind, colours)[1], cls="swatch")[3:]
         items.append(Group(tuple(icon) + (Text(cx + 24, cy + 10 + size * 0.36, name, size=size, color="#404040",
                                                 anchor="start", cls="legend-text"),), cls=f"legend-entry {kind}"))
         widest = max(widest, cx + w - x)
@@ -267,8 +266,11 @@ def legend(kinds: list[str], colours: dict, x: float, y: float, max_width: float
     return [Group(tuple(items), cls="legend", id="legend")], widest, cy + row_h - y
 
 
+SWATCH = (10.0, 14.0, 10.0)  # every legend box: wide, high, deep (a pooling's slab too: its colour tells it)
+
+
 def _look(kind: str, colours: dict) -> tuple:
-    """What a kind's swatch draws: a marker or a box, its fill, its width."""
+    """What a kind's swatch draws: a marker or a box, and its fill."""
     if kind in ("add", "concat", "mul"):
-        return (kind, colours[kind], 0.0)
-    return ("box", colours[kind], 5.0 if kind == "pool" else 10.0)
+        return (kind, colours[kind])
+    return ("box", colours[kind])

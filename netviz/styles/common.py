@@ -255,11 +255,15 @@ def recurrent_text(layer: Layer) -> list[str]:
     return lines + (["last step"] if a.get("last") else [])
 
 
-def group_mark(kind: str, cx: float, cy: float, r: float, theme: Theme, show: bool) -> list:
-    """The 'G' of a group convolution cell (legend-cells)."""
+def group_mark(kind: str, cx: float, cy: float, r: float, theme: Theme, show: bool,
+               size: float | None = None) -> list:
+    """The 'G' of a group convolution cell (legend-cells): 0.6 r high unless
+    SIZE is given (a legend's small cells give their text's size, so that
+    the mark prints as large as the words beside it), its ink centred on the cell."""
     if kind != "conv_group" or not show:
         return []
-    return [Text(cx, cy + r * 0.22, "G", size=r * 0.6, color=theme["cell_text"], cls="mark")]
+    size = r * 0.6 if size is None else size
+    return [Text(cx, cy + size * 0.22 / 0.6, "G", size=size, color=theme["cell_text"], cls="mark")]
 
 
 _ID_BAD = re.compile(r"[^A-Za-z0-9_-]+")
@@ -369,6 +373,19 @@ def uncut(layer: Layer) -> str:
     return out
 
 
+# How far the icons drawn smaller than a cell reach, as a part of the cell's radius.
+ICON_REACH = {"add": 0.38, "concat": 0.38, "mul": 0.38, "custom": 0.85}
+
+
+def legend_icon(kind: str, cx: float, cy: float, r: float, theme: Theme, mark_size: float | None = None) -> list:
+    """A cell kind's swatch in a legend: every kind reaches R, the merge dots
+    and the other-module cell too (in a figure they are drawn smaller, but in a
+    legend a swatch shows a colour, and all swatches are one size); a group
+    convolution's 'G' MARK_SIZE high (see group_mark)."""
+    return (draw_cell(kind, cx, cy, r / ICON_REACH.get(kind, 1.0), theme)
+            + group_mark(kind, cx, cy, r, theme, show=True, size=mark_size))
+
+
 def legend_items(kinds: list[str], x: float, y: float, max_width: float, theme: Theme) -> tuple[list, float, float]:
     """A legend of the cell kinds used, wrapped into rows; returns items, width, height."""
     r, gap, size = 9.0, 18.0, 12.0
@@ -378,7 +395,7 @@ def legend_items(kinds: list[str], x: float, y: float, max_width: float, theme: 
         w = 2 * r + 6 + text_width(name, size)
         if cx > x and cx + w > x + max_width:
             cx, cy = x, cy + row_h
-        icon = draw_cell(kind, cx + r, cy, r, theme) + group_mark(kind, cx + r, cy, r, theme, show=True)
+        icon = legend_icon(kind, cx + r, cy, r, theme, mark_size=size)
         items.append(Group(tuple(icon) + (Text(cx + 2 * r + 6, cy + size * 0.36, name, size=size,
                                                      color="#404040", anchor="start", cls="legend-text"),),
                            cls=f"legend-item {kind}"))
@@ -386,6 +403,19 @@ def legend_items(kinds: list[str], x: float, y: float, max_width: float, theme: 
         widest = max(widest, cx - gap - x)
     height = (cy + r) - y if kinds else 0.0
     return [Group(tuple(items), cls="legend", id="legend")] if items else [], widest, height
+
+
+LEGEND_GAP = 20.0  # px between a figure's drawing and its legend
+LEGEND_LEAST = 300.0  # px: the narrowest a legend's rows are wrapped to
+
+
+def place_legend(draw, width: float, bottom: float, margin: float) -> tuple[list, float, float]:
+    """A legend under a figure whose drawing ends at BOTTOM: DRAW(x, y,
+    max_width) draws it (returning items, width, height) at the left margin,
+    wrapped to the figure's width (or LEGEND_LEAST). Returns its items and the
+    figure's width and bottom with the legend."""
+    items, w, h = draw(margin, bottom + LEGEND_GAP, max(width - 2 * margin, LEGEND_LEAST))
+    return items, max(width, margin * 2 + w), bottom + LEGEND_GAP + h
 
 
 def network_desc(shaped: ShapedNetwork) -> str:

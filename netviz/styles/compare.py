@@ -4,7 +4,7 @@ the left of its row, and the rows aligned on their feature-map sizes, so
 that the layers working on 56x56 maps stand under one another whatever
 came before (where the rows meet the sizes in different orders, they are
 not aligned: each keeps its own order, all starting together). In the ``bars`` style the bar chart is drawn once, under the
-last row, aligned with its cells.
+last row, aligned with its cells, and so are the stage labels the rows share.
 
 Only chains are compared: a branching network is drawn on its own.
 """
@@ -72,6 +72,24 @@ def _order(rows_keys: list[list[tuple]]) -> list[tuple]:
     return order
 
 
+def _written_below(rows) -> set[tuple[int, tuple]]:
+    """The stages, as (row, (number, first, end)), whose label the last row
+    writes: the same number, the same text, on maps of the same size. Their
+    cells stand over the last row's (the rows are aligned on map sizes), so
+    the label is written once, under the last row, as in ../reference/vgg.png."""
+    def keyed(segs) -> dict[int, tuple]:
+        return {i: key for key, idx in segs for i in idx}
+
+    *upper, (_, _, last_shared, last_segs) = rows
+    at = keyed(last_segs)
+    last = {(number, tuple(text), at[i]) for (number, i, _), text in last_shared.items()}
+    below = set()
+    for k, (_, _, shared, segs) in enumerate(upper):
+        key = keyed(segs)
+        below |= {(k, run) for run, text in shared.items() if (run[0], tuple(text), key[run[1]]) in last}
+    return below
+
+
 def build(shapeds: list[ShapedNetwork], names: list[str], options: common.RenderOptions, style: str) -> Scene:
     if style not in ("bars", "short"):
         raise UsageError(f"several models are compared in the bars and short styles; the {style} style "
@@ -84,12 +102,16 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
                              f"{branch.name}; draw it on its own")
     theme, with_bars = options.theme, style == "bars"
     ids = common.Ids()
-    rows = []
+    rows, every_cols = [], []
     for shaped in shapeds:
         cols = _columns(shaped, style, options)
         for col in cols:
             col.label = wrap_label(col.label) if options.labels else []
-        stages = stage_runs(cols) if with_bars and options.labels else []
+        every_cols.append(cols)
+    # one-cell stages are bracketed in every row where any row has a stage of several cells
+    singles = with_bars and options.labels and any(stage_runs(cols, singles=False) for cols in every_cols)
+    for shaped, cols in zip(shapeds, every_cols):
+        stages = stage_runs(cols, singles=singles) if with_bars and options.labels else []
         shared = {}
         for number, i, j in stages:
             shared[(number, i, j)] = cols[i].label
@@ -110,6 +132,7 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
         # no alignment keeps them all left to right, so the rows just start together
         rows = [(s, cols, shared, [(("row",), list(range(len(cols))))]) for s, cols, shared, _ in rows]
         order = [("row",)]
+    below = _written_below(rows) if order != [("row",)] else set()  # unaligned rows label their own
     slots: dict[tuple, list[float]] = {key: [] for key in order}  # the n-th cell's slot in each segment
     for k, (_, cols, _, segs) in enumerate(rows):
         for key, idx in segs:
@@ -155,13 +178,14 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
             kinds.append(col.kind)
             if col.label:
                 labels.append(label_group(col, xs[i], label_top, theme, ids))
-        for (number, i, j), text in shared.items():
+        drawn = {run: text for run, text in shared.items() if (k, run) not in below}
+        for (number, i, j), text in drawn.items():
             labels.append(stage_group(text, number, xs[i], xs[j - 1], cy, label_top, theme, ids, cols[i]))
             held.append((xs[i], xs[j - 1]))
         all_xs += xs.values()
         lines = max((len(c.label) for c in cols), default=0)
-        if shared:
-            lines = max(lines, max(len(t) for t in shared.values()) + 2)
+        if drawn:
+            lines = max(lines, max(len(t) for t in drawn.values()) + 2)
         top = label_top + lines * LABEL_LINE + ROW_GAP if lines else cy + R + ROW_GAP
         if last:
             last_xs = xs
@@ -182,11 +206,10 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
     if options.title:
         width = max(width, MARGIN * 2 + common.title_width(options.title))
     if options.legend:
-        legend, lw, lh = common.legend_items(list(dict.fromkeys(kinds)), MARGIN, bottom + 20,
-                                             max(width - 2 * MARGIN, 300), theme)
+        used = list(dict.fromkeys(kinds))
+        legend, width, bottom = common.place_legend(
+            lambda x, y, w: common.legend_items(used, x, y, w, theme), width, bottom, MARGIN)
         items += legend
-        width = max(width, MARGIN * 2 + lw)
-        bottom += 20 + lh
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(items),
                  title=f"{', '.join(names)} ({style})",
                  desc="; ".join(common.network_desc(s) for s in shapeds), background=theme["background"],

@@ -89,10 +89,9 @@ def draw(shaped: ShapedNetwork, columns: list[Column], found, options: common.Re
         width = max(width, MARGIN * 2 + common.title_width(options.title))
     if options.legend:
         kinds = list(dict.fromkeys(columns[c].kind for c in found.cells))
-        legend, lw, lh = common.legend_items(kinds, MARGIN, bottom + 20, max(width - 2 * MARGIN, 300), theme)
+        legend, width, bottom = common.place_legend(
+            lambda x, y, w: common.legend_items(kinds, x, y, w, theme), width, bottom, MARGIN)
         body += legend
-        width = max(width, MARGIN * 2 + lw)
-        bottom += 20 + lh
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(body),
                  title=f"{name} (graph)", desc=common.network_desc(shaped), background=theme["background"])

@@ -60,8 +60,7 @@ def build(theme: common.Theme, columns: int = 4) -> Scene:
                             weight="bold", cls="legend-group-title")]
             for n, kind in enumerate(kinds):
                 cy = y + HEAD + n * _row(kinds) + R + (_row(kinds) - ROW)
-                icon = common.draw_cell(kind, x + R, cy, R, theme) + common.group_mark(kind, x + R, cy, R, theme,
-                                                                                      show=True)
+                icon = common.legend_icon(kind, x + R, cy, R, theme)
                 entries.append(Group(tuple(icon) + (Text(x + 2 * R + 12, cy + NAME_SIZE * 0.36,
                                                          common.LEGEND_NAMES[kind], size=NAME_SIZE,
                                                          color=theme["title"], anchor="start",

@@ -204,10 +204,9 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
         width = max(width, MARGIN * 2 + common.title_width(title_text))
     if options.legend:
         kinds = list(dict.fromkeys(c.kind for c in columns))
-        legend, lw, lh = common.legend_items(kinds, MARGIN, bottom + 20, max(width - 2 * MARGIN, 300), theme)
+        legend, width, bottom = common.place_legend(
+            lambda x, y, w: common.legend_items(kinds, x, y, w, theme), width, bottom, MARGIN)
         items += legend
-        width = max(width, MARGIN * 2 + lw)
-        bottom += 20 + lh
     height = bottom + MARGIN
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),
@@ -295,10 +294,13 @@ def bar_group(col: Column, cx: float, bar_base: float, vmax: float, options, ids
                  id=ids.make("bar", first.name), title=f"{first.name}: {text}")
 
 
-def stage_runs(columns: list[Column]) -> list[tuple[int, int, int]]:
-    """Stages: runs of convolution cells between other cells, numbered from 1;
-    those of two or more cells with the same label, as (number, first, end)
-    (../reference/vgg.png brackets them under one label)."""
+def stage_runs(columns: list[Column], singles: bool | None = None) -> list[tuple[int, int, int]]:
+    """Stages: runs of convolution cells between other cells, numbered from 1,
+    whose cells all read the same, as (number, first, end)
+    (../reference/vgg.png brackets them under one label). A run of one cell
+    is a stage too where SINGLES says so, or (SINGLES None) where a run of
+    several cells is one: VGG-11's first two stages are bracketed as its
+    others are, while LeNet's and AlexNet's lone convolutions keep their labels."""
     runs, number, i = [], 0, 0
     while i < len(columns):
         if common.category(columns[i].layers[0]) != "conv":
@@ -309,11 +311,12 @@ def stage_runs(columns: list[Column]) -> list[tuple[int, int, int]]:
         while j < len(columns) and common.category(columns[j].layers[0]) == "conv":
             j += 1
         first = columns[i]
-        if (j - i >= 2 and first.label and all(c.label == first.label and c.kind == first.kind
-                                               for c in columns[i:j])):
+        if first.label and all(c.label == first.label and c.kind == first.kind for c in columns[i:j]):
             runs.append((number, i, j))
         i = j
-    return runs
+    if singles is None:
+        singles = any(j - i >= 2 for _, i, j in runs)
+    return [run for run in runs if singles or run[2] - run[1] >= 2]
 
 
 def stage_group(text: list[str], number: int, x0: float, x1: float, cy: float, top: float, theme, ids,
@@ -322,6 +325,8 @@ def stage_group(text: list[str], number: int, x0: float, x1: float, cy: float, t
     and the stage's number under that."""
     yb = top + 4
     xm = (x0 + x1) / 2
+    if x1 - x0 < R:  # one cell: a bracket as wide as its inner disc
+        x0, x1 = xm - R * 0.5, xm + R * 0.5
     prims = [Path(((x0, cy + R + 3), (x0, yb), (x1, yb), (x1, cy + R + 3)), stroke=theme["label"],
                   stroke_width=1.2, cls="stage-bracket"),
              Path(((xm, yb), (xm, yb + LABEL_LINE - 4)), stroke=theme["label"], stroke_width=1.2, arrow=True,

@@ -289,10 +289,9 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
     if options.title:
         width = max(width, 2 * MARGIN + common.title_width(options.title))
     if options.legend:
-        legend, lw, lh = legend_items(us, MARGIN, bottom + 20)
+        legend, width, bottom = common.place_legend(lambda x, y, _w: legend_items(us, x, y), width, bottom,
+                                                    MARGIN)
         items += legend
-        width = max(width, MARGIN * 2 + lw)
-        bottom += 20 + lh
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(items),
                  title=f"{name} (stack)", desc=common.network_desc(shaped), background=theme["background"])
