@@ -188,10 +188,10 @@ TITLE_CHARS = 120  # a spec's title longer than this is cut, with an ellipsis, o
 
 def spec_title(network) -> str | None:
     """The title a figure of NETWORK draws when none is given: the spec's
-    ``title:``, on one line and cut to TITLE_CHARS (the backends escape it)."""
-    from .safetext import cut
+    ``title:``, on one line (the styles cut a long one, whole in its tooltip;
+    the backends escape it)."""
     text = " ".join(str(network.title or "").split())
-    return cut(text, TITLE_CHARS) if text else None
+    return text or None
 
 
 FOLDS = ("structure", "exact")  # modules of one structure, or identical modules only
