@@ -131,7 +131,8 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     from .modules import plan
     # bars of parameters, MACs, time or memory belong to every layer: modules
     # would stack some cells in lanes without bars, and repeats hide others
-    items = (plan(shaped.network, columns, nested=options.fold != "exact")
+    from .tangle import limit
+    items = (plan(shaped.network, columns, nested=options.fold != "exact", tangles=limit(options))
              if not with_bars or options.bar_metric == "size" else None)
     if items is not None:
         from .modrow import layout as module_layout
