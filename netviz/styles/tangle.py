@@ -88,6 +88,8 @@ def place(tangle: Tangle, radius, reach, half_width, slot) -> Placement:
         pts = [rel(p) for part in parts for p in part]
         if a != tangle.entry:
             pts = _cut(pts, cells[a], radius(a) + 1)
+        else:  # from the point itself, where the row's line comes in
+            pts = [rel((ex, ey))] + pts[1:]
         pts = _cut(pts[::-1], cells[b], radius(b) + 1)[::-1]
         lines.append((a, b, tuple(pts)))
     xs, ys = [0.0], [0.0, ey - ay]
