@@ -47,7 +47,8 @@ from ..cli import input_option, say, trace_kwargs, trace_options
               help="graph: top-down (TB, the default) or left to right (LR).")
 @click.option("--max-nodes", type=click.IntRange(min=1), default=None,
               help="graph: refuse a network of more cells and edges than this (default 1000) "
-                   "rather than wait minutes for Graphviz.")
+                   "rather than wait minutes for Graphviz; bars, short: keep the row with brackets "
+                   "where a part laid out by Graphviz would have more (at most 120).")
 @trace_options
 def render(models, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
            bar_metric, expand, fold, tangles, fit, direction, max_nodes, device, depth, profile):
