@@ -249,3 +249,17 @@ def test_tangles_is_refused_where_it_means_nothing(cli):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == ["netviz: --tangles sets how the bars and short styles draw a part "
                                              "that does not split into modules; the stack style has no such parts"]
+
+
+def test_graphviz_is_imported_only_for_a_part_that_does_not_split():
+    import subprocess
+    import sys
+    code = ("import sys, netviz\n"
+            "for m in ('resnet18', 'googlenet', 'alexnet'):\n"
+            "    netviz.render(m, style='bars').svg(); netviz.render(m, style='short').svg()\n"
+            "print('graphviz' in sys.modules)\n"
+            f"netviz.render({NAS!r}).svg()\n"
+            "print('graphviz' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "True" if shutil.which("dot") else "False"]
