@@ -10,7 +10,9 @@ get none (their sizes are in the tooltips). Modules of one structure are
 folded (fold.py): drawn once, each cell whose text differs between copies
 keyed by a letter, and a table under the frame gives every copy's values;
 a shortcut that only some copies have is dashed. Every cell has a slot
-wide enough for its labels, so no two texts meet.
+wide enough for its labels, so no two texts meet. A part that does not
+split into lanes (a tangle) is framed with its cells where Graphviz's dot
+put them (tangle.py), drawn over the row's line, one bar at its merge.
 """
 from __future__ import annotations
 

@@ -8,7 +8,9 @@ the two; an edge straight from the cell before to the merge is a *shortcut*.
 Lanes are sequences again, so modules nest. A graph that does not split
 this way (skips that cross one another, DenseNet's all-to-all blocks) has no
 plan, and is drawn as one row with brackets instead; a U-Net's nested skips
-do split, into modules within modules.
+do split, into modules within modules. Asked to (``tangles``), the plan
+keeps such a part, between two cells every path runs through, as a
+*tangle*: its cells and edges, laid out by Graphviz in the row (tangle.py).
 
 Runs of identical modules (ResNet's blocks within a stage) are kept once
 with a repeat count, drawn "x3"; ``fold.py`` folds by structure instead
