@@ -4,9 +4,9 @@ inside a frame in the row: its cells where dot puts them, left to right,
 each with its label under it, and its edges as dot's splines.
 
 dot is handed one box per cell, as wide as the cell's slot in the row and
-twice as tall as the cell reaches below its centre (its label), so that the
-disc sits at the box's centre; edges run between the centres and are cut
-at the discs here. The cell before the part is a point at the frame's left,
+as tall as the part's tallest disc and label, the disc above the box's
+centre by the same length in each; edges run between the boxes' centres,
+and are moved here onto the discs' centres and cut at the discs. The cell before the part is a point at the frame's left,
 where the row's line comes in; the merge cell after it is the part's last
 cell, on the row's line, and carries its one bar. A row style never needs
 dot: where it is not installed, row.py does not ask for tangles at all.
@@ -22,7 +22,7 @@ from .modules import Tangle
 PAD = 12.0  # inside the frame, around what is drawn (as modrow.PAD)
 EDGE = 6.0  # from the part's slot to its frame (as modrow.EDGE)
 RANK_GAP = 16.0  # between dot's ranks: room for the lines to bend
-NODE_GAP = 6.0  # between two boxes of one rank (the labels are inside the boxes)
+NODE_GAP = 10.0  # between two boxes of one rank (the labels are inside the boxes)
 ENTRY = "in"
 MAX_CELLS = 120  # cells and edges in one part: dot takes seconds for more, and it reads no better
 MODES = ("graph", "brackets")  # --tangles
@@ -68,24 +68,28 @@ def place(tangle: Tangle, radius, reach, half_width, slot) -> Placement:
     of its icon and label from its centre; HALF_WIDTH(c): half of what is
     drawn of it across (disc or label); SLOT(c): its width in a row."""
     ends = tangle.cols + ([tangle.merge] if tangle.merge is not None else [])
-    nodes = [Node(ENTRY, 2.0, 2.0)]
-    for c in ends:
-        up, down = reach(c)
-        nodes.append(Node(f"n{c}", slot(c), 2 * max(up, down)))
+    # every box as tall as the tallest cell and label, each disc as far above
+    # its box's centre: the discs of a chain stay on one line
+    up = max(reach(c)[0] for c in ends)
+    down = max(reach(c)[1] for c in ends)
+    nodes = [Node(ENTRY, 2.0, up + down)] + [Node(f"n{c}", slot(c), up + down) for c in ends]
+    lift = {n.id: (down - up) / 2 for n in nodes}  # from a box's centre up to its disc's
     edges = tuple(Edge(f"e{k}", ENTRY if a == tangle.entry else f"n{a}", f"n{b}")
                   for k, (a, b) in enumerate(tangle.edges))
     placed = lay_out(Graph(tuple(nodes), edges, (), "LR", node_gap=NODE_GAP, rank_gap=RANK_GAP, clip=False))
-    ex, ey = placed.nodes[ENTRY]
-    ax, ay = ex, placed.nodes[f"n{tangle.merge}"][1] if tangle.merge is not None else ey
+    discs = {n: (x, y - lift[n]) for n, (x, y) in placed.nodes.items()}
+    ex, ey = discs[ENTRY]
+    ax, ay = ex, discs[f"n{tangle.merge}"][1] if tangle.merge is not None else ey
 
     def rel(p):
         return p[0] - ax, p[1] - ay
 
-    cells = {c: rel(placed.nodes[f"n{c}"]) for c in ends}
+    cells = {c: rel(discs[f"n{c}"]) for c in ends}
     lines = []
     for (a, b), e in zip(tangle.edges, edges):
         parts, _ = placed.edges[e.id]
-        pts = [rel(p) for part in parts for p in part]
+        pts = _lifted([p for part in parts for p in part], lift[e.src], lift[e.dst])
+        pts = [rel(p) for p in pts]
         if a != tangle.entry:
             pts = _cut(pts, cells[a], radius(a) + 1)
         else:  # from the point itself, where the row's line comes in
@@ -94,10 +98,9 @@ def place(tangle: Tangle, radius, reach, half_width, slot) -> Placement:
         lines.append((a, b, tuple(pts)))
     xs, ys = [0.0], [0.0, ey - ay]
     for c, (x, y) in cells.items():
-        up, down = reach(c)
         hw = half_width(c)
         xs += [x - hw, x + hw]
-        ys += [y - up, y + down]
+        ys += [y - reach(c)[0], y + reach(c)[1]]
     for _, _, pts in lines:
         xs += [p[0] for p in pts]
         ys += [p[1] for p in pts]
@@ -111,6 +114,17 @@ def place(tangle: Tangle, radius, reach, half_width, slot) -> Placement:
         w=w, up=-y0, down=y1, frame=(x0 + shift, y0, x1 + shift, y1),
         cells={c: (x + shift, y) for c, (x, y) in cells.items()}, entry=(shift, ey - ay),
         edges=[(a, b, tuple((x + shift, y) for x, y in pts)) for a, b, pts in lines])
+
+
+def _lifted(points: list, a: float, b: float) -> list:
+    """POINTS (a line from one box's centre to another's) moved up by A at
+    the start and B at the end, in between in proportion to the length run:
+    from disc to disc."""
+    run = [0.0]
+    for p, q in zip(points, points[1:]):
+        run.append(run[-1] + math.hypot(q[0] - p[0], q[1] - p[1]))
+    total = run[-1] or 1.0
+    return [(x, y - a - (b - a) * r / total) for (x, y), r in zip(points, run)]
 
 
 def _cut(points: list, centre: tuple[float, float], r: float) -> list:
