@@ -263,3 +263,11 @@ def test_graphviz_is_imported_only_for_a_part_that_does_not_split():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["False", "True" if shutil.which("dot") else "False"]
+
+
+def test_the_interactive_page_draws_it_again_in_other_styles():
+    from netviz.backends.html import scene_views
+    fig = netviz.render(NAS, tangles="brackets")
+    views = scene_views(fig, styles=["bars", "short", "stack"])
+    assert [v["style"] for v in views] == ["bars", "short", "stack"]
+    assert views[1]["svg"] == netviz.render(NAS, style="short", tangles="brackets").svg()  # asked for, kept
