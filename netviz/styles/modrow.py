@@ -335,7 +335,7 @@ class _Row:
                else ", ending the network")
         prims = [Rect(x + x0, y + y0, x1 - x0, y1 - y0, fill=theme["frame"], stroke=theme["label"],
                       stroke_width=1.0, rx=4.0, cls="tangle-frame"),
-                 Path(((x + x0, y), (x + p.entry[0], y), (x + p.entry[0], y + p.entry[1])),
+                 Path(((x + x0, y), (x + p.entry[0], y + p.entry[1])),
                       stroke=theme["label"], stroke_width=LINE, cls="axis-in")]
         token = self.ids.token
         for a, b, pts in p.edges:

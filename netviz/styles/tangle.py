@@ -6,10 +6,12 @@ each with its label under it, and its edges as dot's splines.
 dot is handed one box per cell, as wide as the cell's slot in the row and
 as tall as the part's tallest disc and label, the disc above the box's
 centre by the same length in each; edges run between the boxes' centres,
-and are moved here onto the discs' centres and cut at the discs. The cell before the part is a point at the frame's left,
-where the row's line comes in; the merge cell after it is the part's last
-cell, on the row's line, and carries its one bar. A row style never needs
-dot: where it is not installed, row.py does not ask for tangles at all.
+and are moved here onto the discs' centres and cut at the discs. The cell
+before the part is a point at the frame's left, where the row's line comes
+in (the lines from it are bent onto the row's line where dot put it above
+or below); the merge cell after it is the part's last cell, on the row's
+line, and carries its one bar. A row style never needs dot: where it is
+not installed, row.py does not ask for tangles at all.
 """
 from __future__ import annotations
 
@@ -88,15 +90,17 @@ def place(tangle: Tangle, radius, reach, half_width, slot) -> Placement:
     lines = []
     for (a, b), e in zip(tangle.edges, edges):
         parts, _ = placed.edges[e.id]
-        pts = _lifted([p for part in parts for p in part], lift[e.src], lift[e.dst])
+        # a line from the point starts on the row's line, wherever dot put the point
+        start = lift[e.src] + (ey - ay if e.src == ENTRY else 0.0)
+        pts = _lifted([p for part in parts for p in part], start, lift[e.dst])
         pts = [rel(p) for p in pts]
         if a != tangle.entry:
             pts = _cut(pts, cells[a], radius(a) + 1)
         else:  # from the point itself, where the row's line comes in
-            pts = [rel((ex, ey))] + pts[1:]
+            pts = [(0.0, 0.0)] + pts[1:]
         pts = _cut(pts[::-1], cells[b], radius(b) + 1)[::-1]
         lines.append((a, b, tuple(pts)))
-    xs, ys = [0.0], [0.0, ey - ay]
+    xs, ys = [0.0], [0.0]
     for c, (x, y) in cells.items():
         hw = half_width(c)
         xs += [x - hw, x + hw]
@@ -112,7 +116,7 @@ def place(tangle: Tangle, radius, reach, half_width, slot) -> Placement:
         w = max(w, cells[tangle.merge][0] + shift + slot(tangle.merge) / 2)
     return Placement(
         w=w, up=-y0, down=y1, frame=(x0 + shift, y0, x1 + shift, y1),
-        cells={c: (x + shift, y) for c, (x, y) in cells.items()}, entry=(shift, ey - ay),
+        cells={c: (x + shift, y) for c, (x, y) in cells.items()}, entry=(shift, 0.0),
         edges=[(a, b, tuple((x + shift, y) for x, y in pts)) for a, b, pts in lines])
 
 
