@@ -108,7 +108,8 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
            legend: bool = False, theme: str = "default", width: float | None = None,
            scale: float | None = None, streams: int | None = None, bar_metric: str = "size",
            expand: bool = False, fold: str | None = None, fit=None,
-           direction: str | None = None, max_nodes: int | None = None, **trace_options) -> Figure:
+           direction: str | None = None, max_nodes: int | None = None, tangles: str | None = None,
+           **trace_options) -> Figure:
     """Draw MODEL (zoo name, spec path, Network, ShapedNetwork or PyTorch target);
     a list of models draws them one row each, aligned on their map sizes.
     ``fit`` ("column", "page", "120mm" or a number of mm) lays the figure out
@@ -139,6 +140,11 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
                          f"the {style} style does not fold")
     if fold is not None and expand:
         raise UsageError("give --fold or --expand, not both: --expand draws every module")
+    if tangles is not None and tangles not in TANGLES:
+        raise UsageError(f"unknown --tangles {tangles!r}; use {' or '.join(TANGLES)}")
+    if tangles is not None and style not in ("bars", "short"):
+        raise UsageError(f"--tangles sets how the bars and short styles draw a part that does not split "
+                         f"into modules; the {style} style has no such parts")
     _theme(theme)  # an unknown one is refused before any work
     fit_mm = pagefit.parse(fit) if fit is not None else None
     if width is not None and scale is not None:
@@ -150,7 +156,7 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         raise UsageError("--streams must be at least 1")
     options = RenderOptions(title=title, labels=labels, legend=legend, theme=THEMES[theme],
                             bar_metric=bar_metric, streams=streams, expand=expand, fold=fold or FOLDS[0],
-                            **graph_options)
+                            tangles=tangles or TANGLES[0], **graph_options)
     if isinstance(model, (list, tuple)):
         if not model:
             raise UsageError("no model to draw")
@@ -179,7 +185,8 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
     elif scale is not None:
         scene = _rescale(scene, scale * shrink)
     drawn = dict(title=title, labels=labels, legend=legend, theme=theme, width=width, scale=scale,
-                 streams=streams, bar_metric=bar_metric, expand=expand, fold=fold, **graph_options)
+                 streams=streams, bar_metric=bar_metric, expand=expand, fold=fold, tangles=tangles,
+                 **graph_options)
     return Figure(scene, shaped, style, [note], drawn)  # style as normalised above
 
 
@@ -195,6 +202,7 @@ def spec_title(network) -> str | None:
 
 
 FOLDS = ("structure", "exact")  # modules of one structure, or identical modules only
+TANGLES = ("graph", "brackets")  # a part that does not split: laid out by dot, or the bracketed row
 
 
 def _graph_options(style: str, direction, max_nodes) -> dict:

@@ -11,7 +11,8 @@ source folder when it starts with ``/``) or a PyTorch target
 (``torchvision:alexnet``); without an argument the directive's content is an
 inline YAML spec. Options: ``:style:``, ``:format: svg|png``, ``:input:``,
 ``:caption:``, ``:alt:``, ``:width:``, ``:theme:``, ``:title:``,
-``:legend:`` (a flag), ``:align:``, ``:fold: structure|exact``, ``:fit:``,
+``:legend:`` (a flag), ``:align:``, ``:fold: structure|exact``,
+``:tangles: graph|brackets``, ``:fit:``,
 ``:interactive:`` (a flag: the HTML page shows the interactive figure,
 ``netviz-<hash>.html`` beside the images, in a frame, with a link to open it
 on its own).
@@ -43,7 +44,7 @@ from sphinx.util.docutils import SphinxDirective
 logger = logging.getLogger(__name__)
 
 FORMATS = ("svg", "png")
-RENDER_OPTIONS = ("style", "format", "input", "theme", "title", "legend", "fold", "fit")
+RENDER_OPTIONS = ("style", "format", "input", "theme", "title", "legend", "fold", "tangles", "fit")
 
 
 class _Failure(Exception):
@@ -111,6 +112,7 @@ class NetvizDirective(SphinxDirective):
         "legend": directives.flag,
         "align": lambda a: directives.choice(a, ("left", "center", "right")),
         "fold": lambda a: directives.choice(a, ("structure", "exact")),
+        "tangles": lambda a: directives.choice(a, ("graph", "brackets")),
         "fit": directives.unchanged_required,
         "interactive": directives.flag,
     }
@@ -224,7 +226,7 @@ def _draw(model, opts: dict):
     return figure.render(model, style=opts.get("style", "bars"), input=opts.get("input"),
                          title=opts.get("title"), legend=opts["legend"],
                          theme=opts.get("theme", "default"), fold=opts.get("fold"),
-                         fit=opts.get("fit"))
+                         tangles=opts.get("tangles"), fit=opts.get("fit"))
 
 
 # --- writers ---------------------------------------------------------------

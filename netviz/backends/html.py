@@ -137,6 +137,7 @@ def _options_for(style: str, options: dict) -> dict:
         kwargs.pop("bar_metric", None)
     if style not in ("bars", "short"):
         kwargs.pop("fold", None)
+        kwargs.pop("tangles", None)
     if style != "graph":
         kwargs.pop("direction", None)
         if style not in ("bars", "short"):

@@ -40,14 +40,19 @@ from ..cli import input_option, say, trace_kwargs, trace_options
 @click.option("--fold", type=click.Choice(["structure", "exact"]), default=None,
               help="bars, short: fold modules of one structure, drawn once with their count and a table "
                    "of what differs (default), or only identical ones (exact).")
+@click.option("--tangles", type=click.Choice(["graph", "brackets"]), default=None,
+              help="bars, short: draw a part that does not split into modules in a frame laid out by "
+                   "Graphviz (graph, the default where dot is installed) or keep the row with brackets "
+                   "over it (brackets).")
 @click.option("--direction", type=click.Choice(["TB", "LR"], case_sensitive=False), default=None,
               help="graph: top-down (TB, the default) or left to right (LR).")
 @click.option("--max-nodes", type=click.IntRange(min=1), default=None,
               help="graph: refuse a network of more cells and edges than this (default 1000) "
-                   "rather than wait minutes for Graphviz.")
+                   "rather than wait minutes for Graphviz; bars, short: keep the row with brackets "
+                   "where a part laid out by Graphviz would have more (at most 120).")
 @trace_options
 def render(models, style, output, input_shape, title, labels, legend, theme, width, scale, streams,
-           bar_metric, expand, fold, fit, direction, max_nodes, device, depth, profile):
+           bar_metric, expand, fold, tangles, fit, direction, max_nodes, device, depth, profile):
     """Draw MODEL as a figure (e.g. netviz render alexnet --style short -o alexnet.svg).
 
     Several models (netviz render vgg11 vgg13 vgg16 vgg19) are drawn one row
@@ -69,7 +74,7 @@ def render(models, style, output, input_shape, title, labels, legend, theme, wid
         check_not_input(output, models)
     fig = do_render(model, style=style, input=input_shape, title=title, labels=labels, legend=legend,
                     theme=theme, width=width, scale=scale, streams=streams, bar_metric=bar_metric,
-                    expand=expand, fold=fold, fit=fit, direction=direction,
+                    expand=expand, fold=fold, tangles=tangles, fit=fit, direction=direction,
                     max_nodes=max_nodes, **trace_kwargs(device, depth, profile))
     if output is None:  # a spec from standard input: named by its name
         shapeds = fig.shaped if isinstance(fig.shaped, list) else [fig.shaped]

@@ -74,6 +74,7 @@ class Graph:
     node_gap: float = 18.0  # between nodes of one rank
     rank_gap: float = 22.0  # between ranks
     cluster_margin: float = 14.0  # from a cluster's nodes to its box
+    clip: bool = True  # edges end at the nodes' boxes; False: at their centres
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,8 @@ def source(graph: Graph) -> str:
                                "ranksep": _inches(graph.rank_gap), "margin": "0", "pad": "0",
                                "labeljust": "l", "labelloc": "t"},
                    node_attr={"shape": "box", "fixedsize": "true", "label": "", "margin": "0"},
-                   edge_attr={"arrowsize": "0.8"})
+                   edge_attr={"arrowsize": "0.8"} if graph.clip else
+                   {"arrowsize": "0.8", "headclip": "false", "tailclip": "false"})
     homes = _homes(graph)
     labels_in: dict[str | None, list[Edge]] = {}
     for edge in graph.edges:

@@ -94,6 +94,7 @@ class RenderOptions:
     fold: str = "structure"  # bars, short: fold modules of one structure, or only identical ones ("exact")
     direction: str = "TB"  # graph: top-down (TB) or left to right (LR)
     max_nodes: int = 1000  # graph: the most cells handed to Graphviz's dot
+    tangles: str = "graph"  # bars, short: a part that does not split laid out by dot, or "brackets"
 
 
 LEGEND_NAMES = {

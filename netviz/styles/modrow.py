@@ -10,7 +10,9 @@ get none (their sizes are in the tooltips). Modules of one structure are
 folded (fold.py): drawn once, each cell whose text differs between copies
 keyed by a letter, and a table under the frame gives every copy's values;
 a shortcut that only some copies have is dashed. Every cell has a slot
-wide enough for its labels, so no two texts meet.
+wide enough for its labels, so no two texts meet. A part that does not
+split into lanes (a tangle) is framed with its cells where Graphviz's dot
+put them (tangle.py), drawn over the row's line, one bar at its merge.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from ..ir import ShapedNetwork
 from ..scene import Group, Path, Rect, Scene, Text, text_width
 from . import common
 from . import fold
-from .modules import Cell, Module, Run, cells_of, collapse
+from .modules import Cell, Module, Run, Tangle, cells_of, collapse
 from .row import (BAR_MAX, LABEL_LINE, LABEL_SIZE, MARGIN, SCALE_ROOM, TEXT_GAP, R, Column,
                   bar_group, cell_group, label_group, label_width, scale_labels, scales)
 
@@ -64,6 +66,8 @@ class _Row:
         self.cells: list = []
         self.labels: list = []
         self.marks: list = []
+        self.tangles: list = []  # frames laid out by dot, over the row's line
+        self.placed: dict = {}  # id(tangle) -> tangle.Placement
         self.barred: list[tuple[Column, float]] = []
         self.tables: dict[int, fold.Table] = {}
         self.with_bar: set[int] = set()  # columns that get a bar: the row's cells, modules' merges
@@ -74,7 +78,7 @@ class _Row:
     def _fold(self, items, columns) -> None:
         """Each folded item's table, and its cells' text and tooltips."""
         for item in items:
-            if isinstance(item, Cell):
+            if isinstance(item, (Cell, Tangle)):
                 continue
             if item.copies:
                 t = fold.table(item, columns)
@@ -99,6 +103,9 @@ class _Row:
                     self.with_bar.add(item.col)
             elif isinstance(item, Run):
                 self._bars(item.items, top)
+            elif isinstance(item, Tangle):
+                if top and item.merge is not None:
+                    self.with_bar.add(item.merge)
             else:
                 if top and item.merge is not None:
                     self.with_bar.add(item.merge)
@@ -140,6 +147,9 @@ class _Row:
                 tw, th = self.table_size(item)
                 self.boxes[key] = Box(max(inner.w + 2 * (EDGE + RUN_PAD), tw + 2 * EDGE), inner.up + RUN_PAD + EDGE,
                                       inner.down + RUN_PAD + REPEAT_SIZE + 7 + EDGE + th)
+            elif isinstance(item, Tangle):
+                p = self.place_tangle(item)
+                self.boxes[key] = Box(p.w, p.up, p.down)
             else:
                 self.boxes[key] = self._module_box(item)
         return self.boxes[key]
@@ -262,6 +272,8 @@ class _Row:
                 centres.append((cx, cx))
             elif isinstance(item, Run):
                 centres.append(self.draw_run(item, x, y, on_axis))
+            elif isinstance(item, Tangle):
+                centres.append(self.draw_tangle(item, x, y, on_axis))
             else:
                 centres.append(self.draw_module(item, x, y, on_axis))
             x += box.w
@@ -296,6 +308,52 @@ class _Row:
                                color=theme["label"], anchor="end", cls="repeat"))
         self.draw_table(run, x + box.w / 2, bottom)
         return ends
+
+    def place_tangle(self, item: Tangle):
+        from .tangle import place
+        if id(item) not in self.placed:
+            labels = self.options.labels
+
+            def reach(c):
+                b = self.cell_box(c)
+                return b.up, b.down
+
+            def half_width(c):
+                return max(self.radius(c), label_width(self.columns[c].label) / 2 if labels else 0.0)
+
+            self.placed[id(item)] = place(item, self.radius, reach, half_width, lambda c: self.slot(c, bar=False))
+        return self.placed[id(item)]
+
+    def draw_tangle(self, item: Tangle, x: float, y: float, on_axis: bool) -> tuple[float, float]:
+        """A part that does not split, in a frame drawn over the row's line:
+        its cells where dot put them, its edges as dot's lines."""
+        theme = self.options.theme
+        p = self.place_tangle(item)
+        x0, y0, x1, y1 = p.frame
+        first = self.columns[item.cols[0]].layers[0].name
+        end = (f", merging at {self.columns[item.merge].layers[0].name}" if item.merge is not None
+               else ", ending the network")
+        prims = [Rect(x + x0, y + y0, x1 - x0, y1 - y0, fill=theme["frame"], stroke=theme["label"],
+                      stroke_width=1.0, rx=4.0, cls="tangle-frame"),
+                 Path(((x + x0, y), (x + p.entry[0], y + p.entry[1])),
+                      stroke=theme["label"], stroke_width=LINE, cls="axis-in")]
+        token = self.ids.token
+        for a, b, pts in p.edges:
+            src = "entry" if a == item.entry else token(self.columns[a].layers[-1].name)
+            prims.append(Path(tuple((x + px, y + py) for px, py in pts), stroke=theme["label"], stroke_width=LINE,
+                              arrow=True, cls=f"tangle-edge from-{src} to-{token(self.columns[b].layers[0].name)}"))
+        if item.merge is not None:
+            mx = x + p.cells[item.merge][0]
+            prims.append(Path(((mx, y), (x + x1, y)), stroke=theme["label"], stroke_width=LINE, cls="axis-out"))
+        self.tangles.append(Group(tuple(prims), cls="tangle", id=self.ids.make("tangle", first),
+                                  title=f"part starting at {first}{end}, laid out by Graphviz"))
+        for c in item.cols:
+            cx, cy = p.cells[c]
+            self.draw_cell(c, x + cx, y + cy, False)
+        if item.merge is not None:
+            self.draw_cell(item.merge, x + p.cells[item.merge][0], y, on_axis)
+            return x + x0, x + p.cells[item.merge][0]
+        return x + x0, x + x1
 
     def draw_module(self, module: Module, x: float, y: float, on_axis: bool) -> tuple[float, float]:
         theme = self.options.theme
@@ -371,8 +429,10 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
     bottom = cy + box.down
     width = MARGIN + box.w + MARGIN
     body = head + [Group(tuple(row.frames), cls="modules", id="modules"),
-                   Group(tuple(row.links), cls="links", id="links"),
-                   Group(tuple(row.cells), cls="cells", id="cells")]
+                   Group(tuple(row.links), cls="links", id="links")]
+    if row.tangles:  # over the row's line, which runs under them
+        body.append(Group(tuple(row.tangles), cls="tangles", id="tangles"))
+    body.append(Group(tuple(row.cells), cls="cells", id="cells"))
     if row.labels:
         body.append(Group(tuple(row.labels), cls="labels", id="labels"))
     if row.marks:

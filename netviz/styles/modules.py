@@ -8,7 +8,9 @@ the two; an edge straight from the cell before to the merge is a *shortcut*.
 Lanes are sequences again, so modules nest. A graph that does not split
 this way (skips that cross one another, DenseNet's all-to-all blocks) has no
 plan, and is drawn as one row with brackets instead; a U-Net's nested skips
-do split, into modules within modules.
+do split, into modules within modules. Asked to (``tangles``), the plan
+keeps such a part, between two cells every path runs through, as a
+*tangle*: its cells and edges, laid out by Graphviz in the row (tangle.py).
 
 Runs of identical modules (ResNet's blocks within a stage) are kept once
 with a repeat count, drawn "x3"; ``fold.py`` folds by structure instead
@@ -42,6 +44,19 @@ class Module:
     # each copy's shortcut where they differ: "identity", "none", or the
     # column of the first copy's projection (a cell on a lane of its own)
     shortcuts: list = field(default_factory=list)
+
+
+@dataclass
+class Tangle:
+    """A part between two cells every path runs through that does not split
+    into lanes (a branch feeding two merges, skips that cross): its cells in
+    the order of the spec and its edges, drawn as a graph inside a frame."""
+    cols: list[int]
+    entry: int  # the cell before it
+    merge: int | None  # the cell after it, where every path meets; None where it ends the network
+    edges: list[tuple[int, int]] = field(default_factory=list)  # among entry, cols and merge
+    repeat: int = 1
+    first_cols: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -115,19 +130,22 @@ def column_edges(network, columns, inputs=None) -> tuple[list[set[int]], list[se
     return succ, pred
 
 
-def plan(network, columns, nested: bool = False) -> list | None:
+def plan(network, columns, nested: bool = False, tangles: int = 0) -> list | None:
     """Cells and modules in drawing order, or None for a graph that is a
     chain (nothing to plan) or does not split into modules. NESTED: read
-    flattened concatenations as nested ones (see nested_concats)."""
+    flattened concatenations as nested ones (see nested_concats). TANGLES:
+    keep a part that does not split, of at most this many cells and edges,
+    as a Tangle instead of giving up (0: none; a part with no cell before
+    it, several inputs, or a larger one still gives None)."""
     succ, pred = column_edges(network, columns, nested_concats(network) if nested else None)
     if all(len(s) <= 1 for s in succ) and all(len(p) <= 1 for p in pred):
         return None
     if any(i >= j for j, ps in enumerate(pred) for i in ps):
         return None  # columns out of topological order
-    return _sequence(list(range(len(columns))), None, succ, pred)
+    return _sequence(list(range(len(columns))), None, succ, pred, tangles)
 
 
-def _sequence(nodes: list[int], entry: int | None, succ, pred) -> list | None:
+def _sequence(nodes: list[int], entry: int | None, succ, pred, tangles: int = 0) -> list | None:
     """Split NODES (in topological order, fed from ENTRY) at the cells every
     path runs through."""
     pos = {n: p for p, n in enumerate(nodes)}
@@ -139,7 +157,7 @@ def _sequence(nodes: list[int], entry: int | None, succ, pred) -> list | None:
     for p, n in enumerate(nodes):
         if far <= p:  # no edge jumps over n: every path runs through it
             if region:
-                module = _module(region, before, n, succ, pred)
+                module = _module(region, before, n, succ, pred, tangles)
                 if module is None:
                     return None
                 items.append(module)
@@ -159,16 +177,39 @@ def _sequence(nodes: list[int], entry: int | None, succ, pred) -> list | None:
         if not succ[n]:  # an output of the network: its path ends past everything here
             far = max(far, end)
     if region:  # branches that end the network (several outputs)
-        module = _module(region, before, None, succ, pred)
+        module = _module(region, before, None, succ, pred, tangles)
         if module is None:
             return None
         items.append(module)
     return items
 
 
-def _module(region: list[int], entry: int | None, merge: int | None, succ, pred) -> Module | None:
+def _module(region: list[int], entry: int | None, merge: int | None, succ, pred,
+            tangles: int = 0) -> Module | Tangle | None:
     if entry is None:
         return None  # branches with no cell before them: several inputs
+    found = _lanes(region, entry, merge, succ, pred, tangles)
+    if found is None and tangles:
+        return _tangle(region, entry, merge, succ, tangles)
+    return found
+
+
+def _tangle(region: list[int], entry: int, merge: int | None, succ, limit: int) -> Tangle | None:
+    """REGION as a tangle, or None where it has more than LIMIT cells and
+    edges, or edges out of
+    it (a part that ends a lane feeds the lane's merge: the part that holds
+    that merge is the tangle)."""
+    ends = [entry] + region + ([merge] if merge is not None else [])
+    inside = set(ends)
+    if any(b not in inside for a in region for b in succ[a]):
+        return None
+    edges = [(a, b) for a in ends for b in sorted(succ[a]) if b in inside and b != entry]
+    if len(region) + len(edges) > limit:
+        return None
+    return Tangle(cols=list(region), entry=entry, merge=merge, edges=edges, first_cols=[region[0]])
+
+
+def _lanes(region: list[int], entry: int, merge: int | None, succ, pred, tangles: int) -> Module | None:
     inside = set(region)
     comps: list[list[int]] = []
     seen: set[int] = set()
@@ -191,7 +232,7 @@ def _module(region: list[int], entry: int | None, merge: int | None, succ, pred)
     for comp in comps:
         if not any(entry in pred[n] for n in comp):
             return None  # a branch not fed by the module's first cell
-        lane = _sequence(comp, entry, succ, pred)
+        lane = _sequence(comp, entry, succ, pred, tangles)
         if lane is None:
             return None
         lanes.append(lane)
@@ -210,6 +251,8 @@ def signature(item, columns, key=cell_text) -> tuple:
         return key(columns[item.col])
     if isinstance(item, Run):
         return ("run", item.repeat, tuple(signature(x, columns, key) for x in item.items))
+    if isinstance(item, Tangle):  # its own: a tangle is never folded
+        return ("tangle", item.entry, tuple(item.cols))
     lanes = tuple(tuple(x.repeat if isinstance(x, Module) else 1 for x in lane) +
                   tuple(signature(x, columns, key) for x in lane) for lane in item.lanes)
     merge = key(columns[item.merge]) if item.merge is not None else None
@@ -288,5 +331,7 @@ def cells_of(item) -> list[int]:
         return [item.col]
     if isinstance(item, Run):
         return [c for x in item.items for c in cells_of(x)]
+    if isinstance(item, Tangle):
+        return item.cols + ([item.merge] if item.merge is not None else [])
     cols = [c for lane in item.lanes for x in lane for c in cells_of(x)]
     return cols + ([item.merge] if item.merge is not None else [])

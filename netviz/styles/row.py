@@ -131,8 +131,14 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     from .modules import plan
     # bars of parameters, MACs, time or memory belong to every layer: modules
     # would stack some cells in lanes without bars, and repeats hide others
-    items = (plan(shaped.network, columns, nested=options.fold != "exact")
-             if not with_bars or options.bar_metric == "size" else None)
+    items = None
+    if not with_bars or options.bar_metric == "size":
+        nested = options.fold != "exact"
+        items = plan(shaped.network, columns, nested=nested)
+        if items is None and not shaped.network.is_chain:  # parts that do not split: dot, where it is there
+            from .tangle import limit
+            most = limit(options)
+            items = plan(shaped.network, columns, nested=nested, tangles=most) if most else None
     if items is not None:
         from .modrow import layout as module_layout
         return module_layout(shaped, columns, items, options, with_bars, style)
