@@ -4,6 +4,7 @@ one that fits is drawn as without --fit. Checked from the scene's geometry."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import replace
 
@@ -46,11 +47,11 @@ def assert_lines_whole(scene):
         assert len(paths) == (2 if label is not None else 1), edge.title
 
 
-@pytest.mark.parametrize("model", ["googlenet", INCEPTION])
-def test_a_graph_too_wide_for_the_column_is_laid_out_tighter(model):
+@pytest.mark.parametrize("model,fit", [("googlenet", "column"), (INCEPTION, "column"), ("googlenet", "75mm")])
+def test_a_graph_too_wide_for_the_width_is_laid_out_tighter(model, fit):
     plain = render(model)
-    fig = render(model, fit="column")
-    assert pagefit.printed_pt(plain.scene, 85) < 6  # what there is to fix
+    fig = render(model, fit=fit)
+    assert pagefit.printed_pt(plain.scene, pagefit.parse(fit)) < 6  # what there is to fix
     assert not fig.notes and smallest_pt(fig) >= 6.0 - 1e-6
     assert fig.scene.width < plain.scene.width and "rows" not in fig.scene.meta
     assert drawn(fig.scene) == drawn(plain.scene)  # the same cells, edges, labels and frames
@@ -73,6 +74,26 @@ def test_the_tighter_graph_has_each_label_just_after_its_source():
             gaps.append(label.box[1] - (y + r))  # from the source's disc down to its label
         assert min(gaps) > 0
         assert (max(gaps) < 36) == near, max(gaps)  # under a cell's radius: the rank after the source
+
+
+def test_a_narrower_width_brings_the_cells_of_a_rank_closer():
+    """In 75 mm, the labels by their source are not enough: the lanes close up."""
+    column, narrow = render("googlenet", fit="column").scene, render("googlenet", fit="75mm").scene
+    assert narrow.width < column.width
+
+    def lane_pitch(scene):  # the least distance between two cells side by side
+        discs = [disc(c) for c in groups(scene, "cell")]
+        return min(abs(a[0] - b[0]) for a in discs for b in discs if a is not b and abs(a[1] - b[1]) < 1)
+    assert lane_pitch(narrow) < lane_pitch(column)
+
+
+def test_a_graph_that_cannot_fit_says_which_width_would():
+    fig = render("googlenet", fit="70mm")
+    assert len(fig.notes) == 1 and "under 6 pt" in fig.notes[0]
+    need = int(re.search(r"--fit (\d+)mm", fig.notes[0]).group(1))
+    assert 70 < need < 85  # the tightest layout's width, not the first one's
+    wider = render("googlenet", fit=f"{need}mm")
+    assert not wider.notes and smallest_pt(wider) >= 6.0 - 1e-6
 
 
 @pytest.mark.parametrize("model", [INCEPTION, INCEPTION_RESNET])

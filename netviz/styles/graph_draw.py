@@ -82,7 +82,7 @@ def graph_of(shaped: ShapedNetwork, columns: list[Column], found, direction: str
 # one into an Inception module's lone 1*1 lane, then runs down inside the
 # module instead of round it, its label beside its source), then the cells
 # of a rank closer together.
-TIGHTER = ({"label_weight": 4}, {"label_weight": 4, "node_gap": 9.0})
+TIGHTER = ({"label_weight": 4}, {"label_weight": 4, "node_gap": 6.0})
 
 
 def draw(shaped: ShapedNetwork, columns: list[Column], found, options: common.RenderOptions) -> Scene:
