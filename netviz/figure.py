@@ -156,7 +156,7 @@ def render(model, style: str = "bars", *, input=None, title=None, labels: bool =
         raise UsageError("--streams must be at least 1")
     options = RenderOptions(title=title, labels=labels, legend=legend, theme=THEMES[theme],
                             bar_metric=bar_metric, streams=streams, expand=expand, fold=fold or FOLDS[0],
-                            tangles=tangles or TANGLES[0], **graph_options)
+                            tangles=tangles or TANGLES[0], fit_mm=fit_mm, **graph_options)
     if isinstance(model, (list, tuple)):
         if not model:
             raise UsageError("no model to draw")

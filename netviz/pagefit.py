@@ -9,7 +9,9 @@ size). Wrapping is a transform of the laid-out scene, so every style gets it:
 a style may say where its row may be cut (``scene.meta["cuts"]``: x positions
 between its top-level cells or modules) and the height of the line that runs
 along it (``scene.meta["axis"]``); where it says nothing, the row is cut in
-the gaps that no shape or text covers. Everything on one side of a cut moves
+the gaps that no shape or text covers; a figure whose parts cannot be set
+one under another (a top-down graph: its lanes side by side) says so with
+``scene.meta["whole"]`` and is not cut at all. Everything on one side of a cut moves
 as one, lines that cross a cut are cut there, and the row's line continues
 from the end of one row to the start of the next.
 """
@@ -58,6 +60,13 @@ def printed_pt(scene: Scene, width_mm: float) -> float | None:
     """The smallest text's size in points when the scene is printed WIDTH_MM wide."""
     s = smallest_text(scene)
     return None if s is None else s * width_mm / scene.width / PT
+
+
+def fitted_pt(scene: Scene, width_mm: float) -> float:
+    """The smallest text's size in points once SCENE is fitted to WIDTH_MM
+    (wrapped where it can be; a scene without text counts as fitting)."""
+    pt = printed_pt(fit(scene, width_mm)[0], width_mm)
+    return math.inf if pt is None else pt
 
 
 def fit(scene: Scene, width_mm: float) -> tuple[Scene, str | None]:
@@ -223,6 +232,8 @@ def _partition(boxes, limit: float) -> list[tuple[int, int]]:
 
 def wrap(scene: Scene, widest: float) -> Scene:
     """The scene with its row wrapped onto rows no wider than WIDEST px in all."""
+    if scene.meta.get("whole"):  # parts that cannot be set one under another (a top-down graph)
+        return scene
     head = [i for i in scene.children if _is_title(i)]
     tail = [i for i in scene.children if _is_legend(i)]
     band = [i for i in scene.children if not (_is_title(i) or _is_legend(i))]

@@ -105,11 +105,7 @@ def test_png_keeps_its_pixels_and_says_its_resolution():
 @pytest.mark.parametrize("style", list(STYLES))
 @pytest.mark.parametrize("model", zoo.names())
 @pytest.mark.parametrize("fit", ["column", "page"])
-def test_every_zoo_figure_prints_its_text_at_6pt(model, style, fit, request):
-    if (model, style, fit) == ("googlenet", "graph", "column"):  # known: see docs/styles-graph.md
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=(
-            "the graph style cannot wrap: an Inception cluster's four lanes side by side print "
-            "at 4.8 pt in 85 mm (the warning names 106 mm)")))
+def test_every_zoo_figure_prints_its_text_at_6pt(model, style, fit):
     fig = _fit(model, style, fit)
     assert not fig.notes
     assert smallest_pt(fig) >= 6.0 - 1e-6

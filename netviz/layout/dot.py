@@ -75,6 +75,7 @@ class Graph:
     rank_gap: float = 22.0  # between ranks
     cluster_margin: float = 14.0  # from a cluster's nodes to its box
     clip: bool = True  # edges end at the nodes' boxes; False: at their centres
+    label_weight: int = 1  # more than 1: each edge's label kept next to the edge's source
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,10 @@ def label_node(edge_id: str) -> str:
 def source(graph: Graph) -> str:
     """The graph in dot's language, written by the graphviz package. An
     edge's label is a node of its own on the edge (src -> label -> dst), so
-    dot keeps it clear of everything else and the edge runs straight through."""
+    dot keeps it clear of everything else and the edge runs straight through.
+    With a LABEL_WEIGHT over 1, dot shortens the half into the label before
+    the half out of it: the label sits just after the edge's source, and a
+    long edge runs on from there, instead of dot choosing any rank between."""
     gv = graphviz_package()
     g = gv.Digraph(graph_attr={"rankdir": graph.direction, "nodesep": _inches(graph.node_gap),
                                "ranksep": _inches(graph.rank_gap), "margin": "0", "pad": "0",
@@ -169,7 +173,8 @@ def source(graph: Graph) -> str:
         if edge.label is None:
             g.edge(edge.src, edge.dst, id=edge.id)
         else:
-            g.edge(edge.src, label_node(edge.id), id=f"{edge.id}:in", arrowhead="none")
+            extra = {"weight": str(graph.label_weight)} if graph.label_weight != 1 else {}
+            g.edge(edge.src, label_node(edge.id), id=f"{edge.id}:in", arrowhead="none", **extra)
             g.edge(label_node(edge.id), edge.dst, id=f"{edge.id}:out")
     return g.source
 

@@ -95,6 +95,7 @@ class RenderOptions:
     direction: str = "TB"  # graph: top-down (TB) or left to right (LR)
     max_nodes: int = 1000  # graph: the most cells handed to Graphviz's dot
     tangles: str = "graph"  # bars, short: a part that does not split laid out by dot, or "brackets"
+    fit_mm: float | None = None  # --fit: the printed width in mm (graph: a tighter layout where it helps)
 
 
 LEGEND_NAMES = {

@@ -3,6 +3,7 @@ in this style's pixels), then draw what comes back through the scene."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from ..ir import ShapedNetwork
 from ..layout.dot import Cluster, Edge, Graph, Node, Placed, lay_out
@@ -75,10 +76,36 @@ def graph_of(shaped: ShapedNetwork, columns: list[Column], found, direction: str
     return graph, texts, captions
 
 
+# Where the figure's text would print under 6 pt at the width it is fitted
+# to (--fit), dot lays it out again, tighter at each step, until it fits:
+# each edge's label kept just after its source (a long edge, such as the
+# one into an Inception module's lone 1*1 lane, then runs down inside the
+# module instead of round it, its label beside its source), then the cells
+# of a rank closer together.
+TIGHTER = ({"label_weight": 4}, {"label_weight": 4, "node_gap": 6.0})
+
+
 def draw(shaped: ShapedNetwork, columns: list[Column], found, options: common.RenderOptions) -> Scene:
+    graph, texts, captions = graph_of(shaped, columns, found, getattr(options, "direction", "TB"),
+                                      options.labels)
+    scene = _scene(shaped, columns, found, graph, texts, captions, options)
+    width_mm = getattr(options, "fit_mm", None)
+    if width_mm is None:
+        return scene
+    from .. import pagefit
+    best, best_pt = scene, pagefit.fitted_pt(scene, width_mm)
+    for tighter in TIGHTER:
+        if best_pt >= pagefit.MIN_PT - 1e-6:
+            break
+        again = _scene(shaped, columns, found, replace(graph, **tighter), texts, captions, options)
+        pt = pagefit.fitted_pt(again, width_mm)
+        if pt > best_pt:
+            best, best_pt = again, pt
+    return best
+
+
+def _scene(shaped, columns, found, graph: Graph, texts, captions, options: common.RenderOptions) -> Scene:
     theme = options.theme
-    direction = getattr(options, "direction", "TB")
-    graph, texts, captions = graph_of(shaped, columns, found, direction, options.labels)
     placed = lay_out(graph)
     title, title_h = common.title_items(options.title, MARGIN, MARGIN, theme)
     ox, oy = MARGIN, MARGIN + title_h
@@ -93,8 +120,11 @@ def draw(shaped: ShapedNetwork, columns: list[Column], found, options: common.Re
             lambda x, y, w: common.legend_items(kinds, x, y, w, theme), width, bottom, MARGIN)
         body += legend
     name = shaped.network.title or shaped.network.name
+    # cut at an x, a top-down graph would set the lanes right of the cut under
+    # those left of it, and cut the edges between them: --fit does not wrap it
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(body),
-                 title=f"{name} (graph)", desc=common.network_desc(shaped), background=theme["background"])
+                 title=f"{name} (graph)", desc=common.network_desc(shaped), background=theme["background"],
+                 meta={"whole": graph.direction == "TB"})
 
 
 def figure_items(shaped, columns, found, placed: Placed, texts, captions, options, ox: float, oy: float,
