@@ -55,8 +55,8 @@ def check_counts(name):
     shape = res.default_input
     expected = flop_counter_macs(model, shape)
     for method in ("fx", "hooks"):
-        if method == "fx" and name.startswith(("mvit", "swin3d")):
-            continue  # torch.fx cannot trace or run these forwards: auto uses the hooks
+        if method == "fx" and name.startswith("swin3d"):
+            continue  # the fx graph fails on their window sizes' list mutation: auto uses hooks
         traced = trace_module(model, shape, device="meta", method=method)
         assert traced.total_macs == expected, (name, method, traced.total_macs, expected)
 
