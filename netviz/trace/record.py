@@ -169,6 +169,10 @@ class Recorder:
 
     def function(self, target, scope: str, args, kwargs, result, macs: int = 0):
         name = op_name(target)
+        if name == "setitem" and result is None and len(args) == 3:
+            # x[i] = v (and x[i] += v) writes into x: from here on x holds what v
+            # was computed from, so the work behind v is part of the forward
+            result = flat_tensors(args[0])
         outs = flat_tensors(result)
         if not outs:
             return
