@@ -439,12 +439,13 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
         body.append(Group(tuple(row.marks), cls="repeats", id="repeats"))
     if with_bars:
         vmax = scales(row.barred)
-        bar_base = bottom + 12 + BAR_MAX + (SCALE_ROOM if len(vmax) > 1 and options.labels else 0)
+        bars_band = bottom + 12
+        bar_base = bars_band + BAR_MAX + (SCALE_ROOM if len(vmax) > 1 and options.labels else 0)
         mixed = len(vmax) > 1
+        named = scale_labels(row.barred, bar_base, options)
+        bars_band = min([bars_band] + [t.box[1] for t in named])
         body.append(Group(tuple(bar_group(c, cx, bar_base, vmax[c.scale], options, row.ids, mixed)
-                                for c, cx in row.barred)
-                          + tuple(scale_labels(row.barred, bar_base, options)),
-                          cls="bars", id="bars"))
+                                for c, cx in row.barred) + tuple(named), cls="bars", id="bars"))
         bottom = bar_base + (6 + LABEL_SIZE + 5 if options.labels else 0)
     if title_text:
         width = max(width, MARGIN * 2 + common.title_width(title_text))
@@ -456,7 +457,8 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(body),
                  title=f"{name} ({style})", desc=common.network_desc(shaped), background=theme["background"],
-                 meta={"cuts": _cuts(row, items), "axis": (cy, theme["label"], LINE)})
+                 meta={"cuts": _cuts(row, items), "axis": (cy, theme["label"], LINE),
+                       **({"bars": (bars_band, 12.0)} if with_bars else {})})
 
 
 def _cuts(row: _Row, items) -> list[float]:
