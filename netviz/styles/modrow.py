@@ -12,7 +12,8 @@ keyed by a letter, and a table under the frame gives every copy's values;
 a shortcut that only some copies have is dashed. Every cell has a slot
 wide enough for its labels, so no two texts meet. A part that does not
 split into lanes (a tangle) is framed with its cells where Graphviz's dot
-put them (tangle.py), drawn over the row's line, one bar at its merge.
+put them (tangle.py), drawn over the row's line, one bar at its merge; a
+part that ends the network has no merge, and each of its cells has its bar.
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from ..ir import ShapedNetwork
 from ..scene import Group, Path, Rect, Scene, Text, text_width
 from . import common
 from . import fold
-from .modules import Cell, Module, Run, Tangle, cells_of, collapse
-from .row import (BAR_MAX, LABEL_LINE, LABEL_SIZE, MARGIN, SCALE_ROOM, TEXT_GAP, R, Column,
+from .modules import Cell, Module, Run, Tangle, cells_of, collapse, projection
+from .row import (BAR_MAX, BAR_WIDTH, LABEL_LINE, LABEL_SIZE, MARGIN, SCALE_ROOM, TEXT_GAP, R, Column,
                   bar_group, cell_group, label_group, label_width, scale_labels, scales)
 
 DOT = R * 0.38  # radius of a merge cell
@@ -84,7 +85,7 @@ class _Row:
                 t = fold.table(item, columns)
                 self.tables[id(item)] = t
                 last = {c: [copy[p] for copy in item.copies if p < len(copy) and copy[p] is not None][-1]
-                        for p, c in enumerate(_drawn_cols(item))}
+                        for p, c in enumerate(fold.drawn_cols(item))}
                 for c, names in t.names.items():
                     col = self.columns[c]
                     bar = columns[last[c]].bar if col.bar is not None else None
@@ -106,6 +107,8 @@ class _Row:
             elif isinstance(item, Tangle):
                 if top and item.merge is not None:
                     self.with_bar.add(item.merge)
+                elif top:  # no merge to carry its bar: each cell has its own (tangle.place)
+                    self.with_bar.update(item.cols)
             else:
                 if top and item.merge is not None:
                     self.with_bar.add(item.merge)
@@ -129,6 +132,12 @@ class _Row:
             if bar and self.barred_here(i):
                 widths.append(text_width(col.bar[1], LABEL_SIZE) + TEXT_GAP)
         return max(widths)
+
+    def bar_room(self, i: int) -> float:
+        """The width a cell's bar and its label need side by side with others (0: no bar)."""
+        if not self.barred_here(i):
+            return 0.0
+        return max(BAR_WIDTH, text_width(self.columns[i].bar[1], LABEL_SIZE) if self.options.labels else 0) + TEXT_GAP
 
     def cell_box(self, i: int) -> Box:
         col = self.columns[i]
@@ -220,7 +229,7 @@ class _Row:
         width = max(b.w for b in boxes)
         top = min(o - b.up for o, b in zip(offsets, boxes)) - (SHORTCUT if module.shortcut else 0) - PAD
         bottom = max(o + b.down for o, b in zip(offsets, boxes)) + PAD
-        if _projection(module) is not None:
+        if projection(module) is not None:
             bottom += SHORTCUT + (REPEAT_SIZE if module.repeat > 1 else 0)  # the xN under the line
         if module.merge is None:
             return width, top, bottom, IN + width, IN + width + PAD
@@ -321,7 +330,11 @@ class _Row:
             def half_width(c):
                 return max(self.radius(c), label_width(self.columns[c].label) / 2 if labels else 0.0)
 
-            self.placed[id(item)] = place(item, self.radius, reach, half_width, lambda c: self.slot(c, bar=False))
+            def bar_room(c):  # a part that ends the network: each cell's bar (tangle.place)
+                return self.bar_room(c) if item.merge is None else 0.0
+
+            self.placed[id(item)] = place(item, self.radius, reach, half_width, lambda c: self.slot(c, bar=False),
+                                          bar_room)
         return self.placed[id(item)]
 
     def draw_tangle(self, item: Tangle, x: float, y: float, on_axis: bool) -> tuple[float, float]:
@@ -350,6 +363,8 @@ class _Row:
         for c in item.cols:
             cx, cy = p.cells[c]
             self.draw_cell(c, x + cx, y + cy, False)
+        if on_axis:
+            self.barred += [(self.columns[c], x + bx) for c, bx in sorted(p.bars.items(), key=lambda b: b[1])]
         if item.merge is not None:
             self.draw_cell(item.merge, x + p.cells[item.merge][0], y, on_axis)
             return x + x0, x + p.cells[item.merge][0]
@@ -399,7 +414,7 @@ class _Row:
             dash = DASH if "none" in module.shortcuts else None  # some copies have none
             self.link([(split, y), (split, sy + BEND), (split + BEND, sy), (join - BEND, sy),
                        (join, sy + BEND), (join, y - DOT)], "shortcut", dash)
-        if _projection(module) is not None:  # the first copy's projection, under the lanes
+        if projection(module) is not None:  # the first copy's projection, under the lanes
             py = y + max(o + b.down for o, b in zip(offsets, boxes)) + SHORTCUT / 2 + 2
             self.link([(split, y), (split, py - BEND), (split + BEND, py), (join - BEND, py),
                        (join, py - BEND), (join, y + DOT)], "shortcut projection", DASH)
@@ -478,14 +493,3 @@ def _cuts(row: _Row, items) -> list[float]:
 
 def _drawn(items) -> list[int]:
     return [c for item in items for c in cells_of(item)]
-
-
-def _drawn_cols(item) -> list[int]:
-    """The columns drawn for a module or run, in the order of its copies' columns."""
-    return cells_of(item) if isinstance(item, Module) else [c for x in item.items for c in cells_of(x)]
-
-
-def _projection(module: Module) -> int | None:
-    """The column of the first copy's projection, when it has one."""
-    first = module.shortcuts[0] if module.shortcuts else None
-    return first if isinstance(first, int) and not isinstance(first, bool) else None
