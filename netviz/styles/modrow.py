@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from ..ir import ShapedNetwork
 from ..scene import Group, Path, Rect, Scene, Text, text_width
 from . import common
-from . import fold
+from . import endbars, fold
 from .modules import Cell, Module, Run, Tangle, cells_of, collapse, projection
 from .row import (BAR_MAX, BAR_WIDTH, LABEL_LINE, LABEL_SIZE, MARGIN, SCALE_ROOM, TEXT_GAP, R, Column,
                   bar_group, cell_group, label_group, label_width, scale_labels, scales)
@@ -73,6 +73,8 @@ class _Row:
         self.tables: dict[int, fold.Table] = {}
         self.with_bar: set[int] = set()  # columns that get a bar: the row's cells, modules' merges
         self.gates: set[int] = set()  # squeeze-and-excite gates, drawn small
+        self.centres: dict[int, tuple[float, float]] = {}  # each drawn cell's centre
+        self.bars_right = 0.0  # how far right the bars of lanes that end the network reach
         self._fold(items, columns)
         self._bars(items)
 
@@ -112,6 +114,8 @@ class _Row:
             else:
                 if top and item.merge is not None:
                     self.with_bar.add(item.merge)
+                elif top:  # lanes that end the network: each of their cells has its bar (endbars.py)
+                    self.with_bar.update(endbars.lane_cells(item.lanes))
                 for lane in item.lanes:
                     self._bars(lane, False)
 
@@ -265,6 +269,7 @@ class _Row:
         col = self.columns[col_index]
         r = GATE if col_index in self.gates else R  # a merge cell's icon is drawn small by itself
         self.cells.append(cell_group(col, cx, cy, self.options, self.ids, self.style, r))
+        self.centres[col_index] = (cx, cy)
         if self.options.labels and col.label:
             self.labels.append(label_group(col, cx, cy + R + 8, self.options.theme, self.ids))
         if on_axis and self.barred_here(col_index):
@@ -323,18 +328,12 @@ class _Row:
         if id(item) not in self.placed:
             labels = self.options.labels
 
-            def reach(c):
-                b = self.cell_box(c)
-                return b.up, b.down
-
             def half_width(c):
                 return max(self.radius(c), label_width(self.columns[c].label) / 2 if labels else 0.0)
 
-            def bar_room(c):  # a part that ends the network: each cell's bar (tangle.place)
-                return self.bar_room(c) if item.merge is None else 0.0
-
-            self.placed[id(item)] = place(item, self.radius, reach, half_width, lambda c: self.slot(c, bar=False),
-                                          bar_room)
+            self.placed[id(item)] = place(  # a part that ends the network: a bar for each cell
+                item, self.radius, lambda c: (self.cell_box(c).up, self.cell_box(c).down), half_width,
+                lambda c: self.slot(c, bar=False), lambda c: self.bar_room(c) if item.merge is None else 0.0)
         return self.placed[id(item)]
 
     def draw_tangle(self, item: Tangle, x: float, y: float, on_axis: bool) -> tuple[float, float]:
@@ -420,6 +419,11 @@ class _Row:
                        (join, py - BEND), (join, y + DOT)], "shortcut projection", DASH)
         if join is not None:
             self.draw_cell(module.merge, join, y, on_axis)
+        elif on_axis:  # no merge to carry the bar: each lane's cells have theirs
+            for c, bx in endbars.side_by_side([(c, *self.centres[c], self.bar_room(c)) for c in
+                                               endbars.lane_cells(module.lanes) if self.barred_here(c)], x + EDGE):
+                self.barred.append((self.columns[c], bx))
+                self.bars_right = max(self.bars_right, bx + self.bar_room(c) / 2)
         if module.repeat > 1:
             self.marks.append(Text(x + right - BEND, y + bottom - BEND, f"x{module.repeat}", size=REPEAT_SIZE,
                                    color=theme["label"], anchor="end", cls="repeat"))
@@ -442,7 +446,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
     first, last = row.draw_seq(items, MARGIN, cy, True)
     row.links.insert(0, Path(((first, cy), (last, cy)), stroke=theme["label"], stroke_width=LINE, cls="axis"))
     bottom = cy + box.down
-    width = MARGIN + box.w + MARGIN
+    width = max(MARGIN + box.w, row.bars_right) + MARGIN
     body = head + [Group(tuple(row.frames), cls="modules", id="modules"),
                    Group(tuple(row.links), cls="links", id="links")]
     if row.tangles:  # over the row's line, which runs under them
@@ -465,7 +469,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
     if title_text:
         width = max(width, MARGIN * 2 + common.title_width(title_text))
     if options.legend:
-        kinds = list(dict.fromkeys(columns[i].kind for i in _drawn(items)))
+        kinds = list(dict.fromkeys(columns[i].kind for item in items for i in cells_of(item)))
         legend, width, bottom = common.place_legend(
             lambda x, y, w: common.legend_items(kinds, x, y, w, theme), width, bottom, MARGIN)
         body += legend
@@ -489,7 +493,3 @@ def _cuts(row: _Row, items) -> list[float]:
         x += row.measure(item).w
         cuts.append(x)
     return cuts[:-1]
-
-
-def _drawn(items) -> list[int]:
-    return [c for item in items for c in cells_of(item)]
