@@ -7,11 +7,14 @@ rows, each as wide as the smallest text allows, so that the text grows; the
 scene then carries its printed width (the SVG's width="85mm", the PDF's page
 size). Wrapping is a transform of the laid-out scene, so every style gets it:
 a style may say where its row may be cut (``scene.meta["cuts"]``: x positions
-between its top-level cells or modules) and the height of the line that runs
-along it (``scene.meta["axis"]``); where it says nothing, the row is cut in
-the gaps that no shape or text covers; a figure whose parts cannot be set
-one under another (a top-down graph: its lanes side by side) says so with
-``scene.meta["whole"]`` and is not cut at all. Everything on one side of a cut moves
+between its top-level cells or modules), the height of the line that runs
+along it (``scene.meta["axis"]``) and where its bar chart starts
+(``scene.meta["bars"]``: the top of the chart's band and the least gap
+above it, so that each row's bars rise to what that row draws above them);
+where it says nothing, the row is cut in the gaps that no shape or text
+covers; a figure whose parts cannot be set one under another (a top-down
+graph: its lanes side by side) says so with ``scene.meta["whole"]`` and is
+not cut at all. Everything on one side of a cut moves
 as one, lines that cross a cut are cut there, and the row's line continues
 from the end of one row to the start of the next.
 """
@@ -260,6 +263,8 @@ def wrap(scene: Scene, widest: float) -> Scene:
     for item in band:
         for k, part in split(item, row_cuts):
             parts[k].append(part)
+    if scene.meta.get("bars"):
+        parts = [_raise_bars(items, *scene.meta["bars"]) for items in parts]
     placed, shifts, y = [], [], whole[1]
     for items in parts:
         box = _union([bounds(i) for i in items])
@@ -283,6 +288,39 @@ def wrap(scene: Scene, widest: float) -> Scene:
     meta = dict(scene.meta, rows=len(rows))
     return replace(scene, width=math.ceil(width), height=math.ceil(bottom + below), children=tuple(out),
                    meta=meta)
+
+
+def _leaves(item):
+    if isinstance(item, Group):
+        for c in item.children:
+            yield from _leaves(c)
+    else:
+        yield item
+
+
+def _raise_bars(items: list, band: float, gap: float) -> list:
+    """A wrapped row's bar chart raised to what this row draws above it: the
+    bars stand on one baseline, under room for the whole figure's tallest
+    bar and under the row's tallest cell, label or frame, so a row whose
+    bars are short, or whose cells are plain, would stand far above them.
+    Everything from the chart's band (BAND: the bars, their labels, the
+    names of their scales) moves up until it stands GAP under the rest."""
+    chart, rest = [], []
+    for item in items:
+        for leaf in _leaves(item):
+            b = bounds(leaf)
+            (chart if b[1] >= band - 0.01 else rest).append(b)
+    if not chart or not rest:
+        return items
+    rise = min(b[1] for b in chart) - (max(b[3] for b in rest) + gap)
+    if rise <= 0.01:
+        return items
+
+    def lift(item):
+        if isinstance(item, Group):
+            return replace(item, children=tuple(lift(c) for c in item.children))
+        return moved(item, 0.0, -rise) if bounds(item)[1] >= band - 0.01 else item
+    return [lift(i) for i in items]
 
 
 def _titles(head, width: float, left: float, right: float, least: float):

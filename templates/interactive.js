@@ -349,8 +349,13 @@
     svg.querySelectorAll('.nv-hit, .nv-hover, .nv-selected, .nv-flash').forEach(function (e) {
       e.classList.remove('nv-hit', 'nv-hover', 'nv-selected', 'nv-flash');
     });
+    var top = cur.svg.getAttribute('data-drawn-top');
+    if (top !== null && r.y <= cur.full.y + 0.5) {  // the figure's top shows: with the title it draws
+      r = {x: r.x, y: +top, w: r.w, h: r.h + r.y - top};
+    }
     svg.removeAttribute('class');
     svg.removeAttribute('data-prefix');
+    svg.removeAttribute('data-drawn-top');
     svg.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
     svg.setAttribute('viewBox', [r.x, r.y, r.w, r.h].map(function (v) { return +v.toFixed(2); }).join(' '));
     svg.setAttribute('width', +r.w.toFixed(2));

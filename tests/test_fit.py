@@ -277,3 +277,66 @@ def test_compare_rows_wrap_together():
     assert len(names) == 2 and fig.scene.meta["rows"] >= 2
     assert smallest_pt(fig) >= 6 - 1e-6
     assert not problems(fig.scene)
+
+
+def _spans(root) -> list[tuple[float, float, str]]:
+    """(top, bottom, class) of every drawn element of an SVG, from its
+    attributes: circles, rects, lines' points, texts' font boxes (DejaVu
+    Sans: 0.93 em above the baseline, 0.24 em below)."""
+    defs = {id(e) for d in root.iter(f"{SVG}defs") for e in d.iter()}
+    out = []
+    for el in root.iter():
+        if id(el) in defs:
+            continue
+        tag, cls = el.tag.removeprefix(SVG), el.get("class") or ""
+        if tag == "circle" or tag == "ellipse":
+            cy, r = float(el.get("cy")), float(el.get("r") or el.get("ry"))
+            out.append((cy - r, cy + r, cls))
+        elif tag == "rect":
+            y = float(el.get("y", 0))
+            out.append((y, y + float(el.get("height")), cls))
+        elif tag == "text":
+            y, size = float(el.get("y")), float(el.get("font-size"))
+            out.append((y - 0.93 * size, y + 0.24 * size, cls))
+        elif tag in ("path", "polygon", "polyline"):
+            nums = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", el.get("d") or el.get("points"))]
+            ys = nums[1::2]
+            out.append((min(ys), max(ys), cls))
+    return out
+
+
+def test_wrapped_compared_rows_sit_without_gaps():
+    """VGG-11 to -19 compared and fitted to a page: the bars stood on the
+    baseline of the whole figure's tallest bar, so a wrapped row whose bars
+    are short stood far above them. Each row of bars now stands close under
+    its row's cells and labels (as in the unwrapped figure, or half the gap
+    between wrapped rows), and the next row follows its bars' labels at the wrapped rows' gap."""
+    models = ["vgg11", "vgg13", "vgg16", "vgg19"]
+
+    def bar_rows(root):
+        spans = _spans(root)
+        bars = sorted((s for s in spans if "bar-rect" in s[2]), key=lambda s: s[1])
+        rows: list[list] = []
+        for bar in bars:
+            if rows and abs(rows[-1][0][1] - bar[1]) < 1:
+                rows[-1].append(bar)
+            else:
+                rows.append([bar])
+        out = []
+        for row in rows:
+            top, base = min(b[0] for b in row), row[0][1]
+            above = max(s[1] for s in spans if s[1] <= top + 0.01 and "bar" not in s[2])
+            labels = max(s[1] for s in spans if "bar-label" in s[2] and base < s[0] < base + 20)
+            below = min((s[0] for s in spans if s[0] > labels), default=None)
+            out.append((top - above, None if below is None else below - labels))
+        return out
+
+    (natural, _), = bar_rows(ET.fromstring(netviz.render(models).svg()))
+    fig = netviz.render(models, fit="page")
+    rows = bar_rows(ET.fromstring(fig.svg()))
+    assert fig.scene.meta["rows"] >= 3 and len(rows) == fig.scene.meta["rows"]
+    for k, (over, under) in enumerate(rows):
+        assert over <= max(natural, pagefit.ROW_GAP / 2), \
+            f"row {k + 1}'s bars stand {over:.0f} px under its cells ({natural:.0f} unwrapped)"
+        if k < len(rows) - 1:
+            assert under <= pagefit.ROW_GAP + 1, f"{under:.0f} px between row {k + 1}'s bars and the next row"

@@ -86,6 +86,41 @@ def test_chain_without_repeats_has_one_scene_and_every_style_writes_html(tmp_pat
         assert len(inline_svgs(text)) == 1
 
 
+TWO_HEADS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "two_heads.yaml")
+
+
+def _drawn_titles(root) -> list:
+    return [t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "title"]
+
+
+@pytest.mark.parametrize("styles", [None, ["bars", "short", "stack"]])
+def test_the_title_shows_once_in_the_page(styles):
+    """The page's heading says the figure's title, so the figure's own drawn
+    title (a spec's title: examples/two_heads.yaml) is left out of the
+    page's view: each scene's view starts under it (the margin above it
+    kept), and the page's style sheet hides it; it stays in the SVG for
+    the downloads. A figure that draws no title keeps its whole view."""
+    fig = netviz.render(TWO_HEADS)
+    text = fig.html(styles=styles)
+    (heading,) = re.findall(r"<h1[^>]*>(.*?)</h1>", text)
+    assert heading.startswith("Two heads on a crossed trunk")
+    assert re.search(r"\.nv-scene\[data-drawn-top\] > text\.title \{ display: none; \}", text)
+    for root in inline_svgs(text):
+        (title,) = _drawn_titles(root)
+        assert title.text == "Two heads on a crossed trunk"
+        x, y, w, h = map(float, root.get("viewBox").split())
+        assert float(root.get("data-drawn-top")) == 0.0 and y > 0
+        assert y > float(title.get("y")) - float(title.get("font-size"))  # the room over the title left out
+        below = [float(c.get("cy")) - float(c.get("r")) for c in root.iter("{http://www.w3.org/2000/svg}circle")]
+        below += [float(r.get("y")) for r in root.iter("{http://www.w3.org/2000/svg}rect")
+                  if r.get("class") != "background"]
+        assert min(below) - y >= float(title.get("y")) - float(title.get("font-size"))  # the margin kept
+    plain = netviz.render(TWO_HEADS, title="").html()
+    for root in inline_svgs(plain):
+        assert not _drawn_titles(root) and root.get("data-drawn-top") is None
+        assert root.get("viewBox").split()[:2] == ["0", "0"]
+
+
 def test_traced_resnet152_is_under_3_mb(tmp_path):
     pytest.importorskip("torchvision")
     fig = netviz.render("torchvision:resnet152", device="meta")
@@ -305,6 +340,24 @@ def test_style_switch_and_downloads(browser, tmp_path):
     with Image.open(io.BytesIO(open(dl.value.path(), "rb").read())) as im:
         assert im.format == "PNG" and im.width > 100
         assert len(im.convert("RGB").getcolors(maxcolors=1 << 20)) > 4  # not blank
+    assert pg.errors == []
+    pg.page.close()
+
+
+@needs_chromium
+def test_the_drawn_title_is_hidden_in_the_page_and_kept_in_downloads(browser, tmp_path):
+    path = tmp_path / "two_heads.html"
+    path.write_text(netviz.render(TWO_HEADS).html(), encoding="utf-8")
+    pg = Page(browser, path)
+    assert pg.page.locator("h1.nv-title").inner_text().startswith("Two heads on a crossed trunk")
+    assert not pg.page.locator(f"{VISIBLE} svg > text.title").is_visible()
+    with pg.page.expect_download() as dl:
+        pg.page.click("#nv-svg")
+    root = ET.parse(dl.value.path()).getroot()
+    (title,) = _drawn_titles(root)
+    x, y, w, h = map(float, root.get("viewBox").split())
+    assert y <= float(title.get("y")) - float(title.get("font-size"))  # the title inside the view
+    assert root.get("data-drawn-top") is None
     assert pg.errors == []
     pg.page.close()
 

@@ -143,3 +143,39 @@ def test_every_swatch_one_size(model, style):
     assert len(boxes) <= 1 and len(discs) <= 1, found
     if boxes and discs:
         assert next(iter(discs))[1] == next(iter(boxes))[1], found
+
+
+def norm_entries(root) -> list:
+    return [g for g in entries(root) if {"layernorm", "groupnorm", "rmsnorm"} & set(classes(g))]
+
+
+@pytest.mark.parametrize("model", ["examples/transformer.yaml", "torchvision:vit_b_16", "legend"])
+def test_norm_letters_read_in_a_legend(model):
+    """The letters of the normalisation cells (LN, GN, RMS) are written in a
+    legend as large as its words, beside the swatch and before the words,
+    overlapping neither; and a transformer's figure fitted to a column with
+    its legend prints its text at 6 pt or more, the legend's letters too."""
+    if model.startswith("torchvision:"):
+        pytest.importorskip("torchvision")
+    from netviz.scene import text_width
+    from netviz.styles.common import NORM_MARKS
+    fit = None if model == "legend" else "column"
+    fig = netviz.legend() if model == "legend" else netviz.render(model, style="bars", legend=True, fit=fit)
+    root = ET.fromstring(fig.svg())
+    found = norm_entries(root)
+    assert found
+    for entry in found:
+        kind = next(k for k in NORM_MARKS if k in classes(entry))
+        (mark,) = [t for t in entry.iter(f"{SVG}text") if classes(t) == ["mark"]]
+        (words,) = [t for t in entry.iter(f"{SVG}text") if classes(t) == ["legend-text"]]
+        assert mark.text == NORM_MARKS[kind]
+        size = float(mark.get("font-size"))
+        assert size >= float(words.get("font-size"))
+        reach = max(float(c.get("cx")) + float(c.get("r")) for c in entry.iter(f"{SVG}circle"))
+        x = float(mark.get("x"))
+        assert reach < x and x + text_width(mark.text, size, "bold") < float(words.get("x")), kind
+        if fit is not None:
+            mm, px = float(root.get("width").removesuffix("mm")), float(root.get("viewBox").split()[2])
+            assert size * mm / px / PT >= 6.0, f"the legend's {mark.text} prints at {size * mm / px / PT:.1f} pt"
+    if fit is not None:
+        assert not fig.notes, fig.notes

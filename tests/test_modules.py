@@ -433,3 +433,57 @@ def test_runs_are_chosen_so_that_the_fewest_modules_are_drawn():
     run = next(g for g in groups(root, "run"))
     assert "2 identical runs of 3" in run.find(f"{SVG}title").text
     assert len(frames(root)) == 2 + 3
+
+
+HEADS = """name: heads
+input: 3x32x32
+layers:
+  - conv: {name: stem, out: 16, kernel: 3, pad: 1}
+  - global_avgpool: {name: gap}
+  - flatten: {name: flat}
+  - fc: {name: cls, out: 1000, inputs: flat}
+  - fc: {name: box, out: 4, inputs: flat}
+  - fc: {name: mask, out: 4096, inputs: flat}
+  - fc: {name: mask2, out: 64}
+"""
+
+
+def test_lanes_that_end_the_network_give_each_cell_its_bar():
+    """Three heads from one trunk: lanes with no merge to carry their bar.
+    Each of their cells has its own, read from the SVG: two heads' cells
+    stand one above another, so the bars stand side by side in the order of
+    their cells (the upper first), as a group centred under them; none
+    overlaps another, and the figure is wide enough for them."""
+    from netviz.scene import text_width
+    from netviz.styles.common import Ids
+    net = parse_spec(HEADS)
+    root = ET.fromstring(netviz.render(net, style="bars").svg())
+
+    def token(g):
+        return next(c[len("layer-"):] for c in g.get("class").split() if c.startswith("layer-"))
+
+    drawn, found = {}, {}
+    for g in root.iter(f"{SVG}g"):
+        first = (g.get("class") or "").split()[:1]
+        if first == ["cell"]:
+            c = next(g.iter(f"{SVG}circle"))
+            drawn[token(g)] = (float(c.get("cx")), float(c.get("cy")))
+        elif first == ["bar"]:
+            rect, label = next(g.iter(f"{SVG}rect")), next(g.iter(f"{SVG}text"))
+            x, w = float(rect.get("x")), float(rect.get("width"))
+            half = max(w, text_width(label.text, float(label.get("font-size")))) / 2
+            assert token(g) not in found
+            found[token(g)] = (x + w / 2, half)
+    want = {Ids.token(c.layers[0].name) for c in bars.columns(netviz.shaped(net)) if c.bar is not None}
+    assert {"cls", "box", "mask", "mask2"} <= set(found) and set(found) == want
+    assert round(drawn["cls"][0]) == round(drawn["box"][0])  # one above another
+    ends = sorted(["cls", "box", "mask", "mask2"], key=lambda t: (round(drawn[t][0]), drawn[t][1]))
+    xs = [found[t][0] for t in ends]
+    assert xs == sorted(xs)  # in the order of their cells, the upper first
+    # too close to stand each under its cell: one group, centred where the cells are
+    centre = (xs[0] - found[ends[0]][1] + xs[-1] + found[ends[-1]][1]) / 2
+    assert centre == pytest.approx(sum(drawn[t][0] for t in ends) / len(ends), abs=0.01)
+    spans = sorted((cx - half, cx + half, t) for t, (cx, half) in found.items())
+    for (_, right, a), (left, _, b) in zip(spans, spans[1:]):
+        assert right <= left + 0.01, f"the bars of {a} and {b} overlap"
+    assert spans[-1][1] <= float(root.get("viewBox").split()[2])

@@ -271,3 +271,48 @@ def test_the_interactive_page_draws_it_again_in_other_styles():
     views = scene_views(fig, styles=["bars", "short", "stack"])
     assert [v["style"] for v in views] == ["bars", "short", "stack"]
     assert views[1]["svg"] == netviz.render(NAS, style="short", tangles="brackets").svg()  # asked for, kept
+
+
+@needs_dot
+def test_a_part_that_ends_the_network_gives_each_cell_its_bar():
+    """two_heads ends in a part with two outputs and no merge to carry its
+    bar: each of its cells has its own, read from the SVG. A cell alone in
+    its column of the layout has its bar under it; cells that dot put one
+    above another have their bars side by side under them, the top cell's
+    first; no two bars or bar labels overlap."""
+    import xml.etree.ElementTree as ET
+    from netviz.scene import text_width
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    root = ET.fromstring(netviz.render(TWO_HEADS, style="bars").svg())
+
+    def token(g):
+        return next(c[len("layer-"):] for c in g.get("class").split() if c.startswith("layer-"))
+
+    drawn, found = {}, {}
+    for g in root.iter(f"{svg_ns}g"):
+        first = (g.get("class") or "").split()[:1]
+        if first == ["cell"]:
+            c = next(g.iter(f"{svg_ns}circle"))
+            drawn[token(g)] = (float(c.get("cx")), float(c.get("cy")))
+        elif first == ["bar"]:
+            rect, label = next(g.iter(f"{svg_ns}rect")), next(g.iter(f"{svg_ns}text"))
+            x, w = float(rect.get("x")), float(rect.get("width"))
+            half = max(w, text_width(label.text, float(label.get("font-size")))) / 2
+            assert token(g) not in found, f"{token(g)} has two bars"
+            found[token(g)] = (x + w / 2, half)
+    shaped = netviz.shaped(TWO_HEADS)
+    want = {Ids.token(c.layers[0].name) for c in bars.columns(shaped) if c.bar is not None}
+    assert len(want) == 12 and set(found) == want
+    ranks: dict[float, list[str]] = {}
+    for tok in found:
+        ranks.setdefault(round(drawn[tok][0]), []).append(tok)
+    assert any(len(r) > 1 for r in ranks.values())  # a and b, c and seg
+    for x, rank in ranks.items():
+        rank.sort(key=lambda t: drawn[t][1])
+        xs = [found[t][0] for t in rank]
+        assert xs == sorted(xs), rank  # the top cell's bar first
+        left, right = xs[0] - found[rank[0]][1], xs[-1] + found[rank[-1]][1]
+        assert (left + right) / 2 == pytest.approx(drawn[rank[0]][0], abs=0.01), rank  # centred under them
+    spans = sorted((cx - half, cx + half, tok) for tok, (cx, half) in found.items())
+    for (_, right, a), (left, _, b) in zip(spans, spans[1:]):
+        assert right <= left + 0.01, f"the bars of {a} and {b} overlap"

@@ -64,9 +64,28 @@ def json_block(data) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _svg_for_page(svg: str, prefix: str) -> str:
+def title_drop(scene) -> float:
+    """How far down a scene's page view starts: past the title the figure
+    draws (the page's heading says it already), keeping the margin above
+    it; 0 where the figure draws none."""
+    from ..scene import Text, bounds
+    titles = [i for i in scene.children if isinstance(i, Text) and i.cls == "title"]
+    body = [bounds(i)[1] for i in scene.children if not (isinstance(i, Text) and i.cls == "title")]
+    body = [y for y in body if y != float("inf")]
+    if not titles or not body:
+        return 0.0
+    top = min(bounds(t)[1] for t in titles)
+    return round(max(0.0, min(body) - max(0.0, top)), 3)
+
+
+def _svg_for_page(svg: str, prefix: str, drop: float = 0.0) -> str:
     """Scene SVG ready to sit in the page: ids prefixed (several scenes share
-    the page), sized by the page rather than by its own width and height."""
+    the page), sized by the page rather than by its own width and height.
+    Where the figure draws its title (DROP > 0), the view starts DROP
+    lower, so that the title shows once, in the page's heading; the title
+    stays in the SVG, hidden by the page's style sheet, and the downloads
+    (which the style sheet does not reach) show it with the figure's top
+    (``data-drawn-top``: where the drawing itself starts)."""
     import re
 
     from ..reports import inline_svg
@@ -74,6 +93,11 @@ def _svg_for_page(svg: str, prefix: str) -> str:
     svg = inline_svg(svg, prefix)
     head_end = svg.index(">")
     head = re.sub(r'\s(?:width|height)="[^"]*"', "", svg[:head_end])
+    if drop > 0:
+        box = re.search(r'\sviewBox="([^"]*)"', head)
+        x, y, w, h = (float(v) for v in box.group(1).replace(",", " ").split())
+        view = " ".join(f"{v:g}" for v in (x, y + drop, w, h - drop))
+        head = head[:box.start()] + f' viewBox="{view}" data-drawn-top="{y:g}"' + head[box.end():]
     head += f' class="nv-scene" data-prefix="{prefix}-" preserveAspectRatio="xMidYMid meet"'
     return head + svg[head_end:]
 
@@ -122,7 +146,7 @@ def views_of(figures) -> list[dict]:
                     pair.append((expanded, expanded_svg, True))
         for fig, svg, is_expanded in pair:
             views.append({"style": style, "expanded": is_expanded, "svg": svg,
-                          "width": fig.scene.width, "height": fig.scene.height})
+                          "width": fig.scene.width, "height": fig.scene.height, "drop": title_drop(fig.scene)})
     return views
 
 
@@ -158,7 +182,7 @@ def page(views: list[dict], shaped=None, title: str = "netviz figure") -> str:
     for i, view in enumerate(views):
         key = f"s{i}"
         scenes.append({"key": key, "style": view["style"], "expanded": view["expanded"],
-                       "svg": _svg_for_page(view["svg"], key)})
+                       "svg": _svg_for_page(view["svg"], key, view.get("drop", 0.0))})
     data = {
         "title": title,
         "scenes": [{"key": s["key"], "style": s["style"], "expanded": s["expanded"]} for s in scenes],
@@ -193,5 +217,5 @@ def to_html(scene) -> bytes:
     """A scene alone (no layer details) as an interactive page."""
     from .svg import to_svg
     view = {"style": "figure", "expanded": False, "svg": to_svg(scene),
-            "width": scene.width, "height": scene.height}
+            "width": scene.width, "height": scene.height, "drop": title_drop(scene)}
     return page([view], None, scene.title or "netviz figure").encode("utf-8")

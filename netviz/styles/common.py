@@ -383,9 +383,28 @@ def legend_icon(kind: str, cx: float, cy: float, r: float, theme: Theme, mark_si
     """A cell kind's swatch in a legend: every kind reaches R, the merge dots
     and the other-module cell too (in a figure they are drawn smaller, but in a
     legend a swatch shows a colour, and all swatches are one size); a group
-    convolution's 'G' MARK_SIZE high (see group_mark)."""
-    return (draw_cell(kind, cx, cy, r / ICON_REACH.get(kind, 1.0), theme)
-            + group_mark(kind, cx, cy, r, theme, show=True, size=mark_size))
+    convolution's 'G' MARK_SIZE high (see group_mark). A normalisation
+    cell's letters are left out of its swatch: at a legend's size they do not
+    fit in it legibly, so legend_mark writes them beside it."""
+    items = draw_cell(kind, cx, cy, r / ICON_REACH.get(kind, 1.0), theme)
+    if kind in NORM_MARKS:
+        items = [i for i in items if not isinstance(i, Text)]
+    return items + group_mark(kind, cx, cy, r, theme, show=True, size=mark_size)
+
+
+LEGEND_MARK_GAP = 0.4  # em: between a normalisation cell's letters and its name in a legend
+
+
+def legend_mark(kind: str, x: float, baseline: float, size: float, color: str) -> tuple[list, float]:
+    """A normalisation cell's letters (LN, GN, RMS) in a legend, bold, as
+    large as the entry's words (SIZE) and starting at X, so that the letters
+    read as well as the 'G' in its swatch; returns the items and how far
+    the words after them move right (nothing for other kinds)."""
+    if kind not in NORM_MARKS:
+        return [], 0.0
+    text = NORM_MARKS[kind]
+    return ([Text(x, baseline, text, size=size, color=color, anchor="start", weight="bold", cls="mark")],
+            text_width(text, size, "bold") + LEGEND_MARK_GAP * size)
 
 
 def legend_items(kinds: list[str], x: float, y: float, max_width: float, theme: Theme) -> tuple[list, float, float]:
@@ -394,12 +413,15 @@ def legend_items(kinds: list[str], x: float, y: float, max_width: float, theme: 
     items, cx, cy, row_h, widest = [], x, y + r, 2 * r + 8, 0.0
     for kind in kinds:
         name = LEGEND_NAMES[kind]
-        w = 2 * r + 6 + text_width(name, size)
+        _, shift = legend_mark(kind, 0.0, 0.0, size, "#404040")
+        w = 2 * r + 6 + shift + text_width(name, size)
         if cx > x and cx + w > x + max_width:
             cx, cy = x, cy + row_h
         icon = legend_icon(kind, cx + r, cy, r, theme, mark_size=size)
-        items.append(Group(tuple(icon) + (Text(cx + 2 * r + 6, cy + size * 0.36, name, size=size,
-                                                     color="#404040", anchor="start", cls="legend-text"),),
+        mark, _ = legend_mark(kind, cx + 2 * r + 6, cy + size * 0.36, size, "#404040")
+        items.append(Group(tuple(icon) + tuple(mark) + (Text(cx + 2 * r + 6 + shift, cy + size * 0.36, name,
+                                                             size=size, color="#404040", anchor="start",
+                                                             cls="legend-text"),),
                            cls=f"legend-item {kind}"))
         cx += w + gap
         widest = max(widest, cx - gap - x)

@@ -213,7 +213,8 @@ def build(shapeds: list[ShapedNetwork], names: list[str], options: common.Render
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(items),
                  title=f"{', '.join(names)} ({style})",
                  desc="; ".join(common.network_desc(s) for s in shapeds), background=theme["background"],
-                 meta={"cuts": _cuts(all_xs, held)})
+                 meta={"cuts": _cuts(all_xs, held),
+                       **({"bars": (bar_base - BAR_MAX, 12.0)} if bars else {})})
 
 
 def _cuts(xs: list[float], held: list[tuple[float, float]]) -> list[float]:

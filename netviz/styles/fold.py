@@ -232,3 +232,7 @@ def all_names(item, columns) -> list[str]:
     """The first layer of every copy, for the frame's tooltip."""
     return [columns[next(c for c in copy if c is not None)].layers[0].name for copy in item.copies]
 
+
+def drawn_cols(item) -> list[int]:
+    """The columns drawn for a module or run, in the order of its copies' columns."""
+    return cells_of(item) if isinstance(item, Module) else [c for x in item.items for c in cells_of(x)]

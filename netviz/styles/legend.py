@@ -34,6 +34,11 @@ def _row(kinds) -> float:
     return ROW + (R * 0.45 if set(kinds) & set(common.RECURRENT_KINDS) else 0.0)
 
 
+def _shift(kind: str) -> float:
+    """How far a kind's name moves right for the letters written before it."""
+    return common.legend_mark(kind, 0.0, 0.0, NAME_SIZE, "")[1]
+
+
 def build(theme: common.Theme, columns: int = 4) -> Scene:
     """Every kind of LEGEND_NAMES, grouped, in COLUMNS columns (groups are
     dealt to the columns in order, each to the shortest so far)."""
@@ -50,7 +55,7 @@ def build(theme: common.Theme, columns: int = 4) -> Scene:
         w = 0.0
         for title, kinds, _ in col:
             w = max(w, text_width(title, HEAD_SIZE, "bold"),
-                    *(2 * R + 12 + text_width(common.LEGEND_NAMES[k], NAME_SIZE) for k in kinds))
+                    *(2 * R + 12 + _shift(k) + text_width(common.LEGEND_NAMES[k], NAME_SIZE) for k in kinds))
         widths.append(w)
     items, x = [], MARGIN
     for col, w in zip(placed, widths):
@@ -61,10 +66,12 @@ def build(theme: common.Theme, columns: int = 4) -> Scene:
             for n, kind in enumerate(kinds):
                 cy = y + HEAD + n * _row(kinds) + R + (_row(kinds) - ROW)
                 icon = common.legend_icon(kind, x + R, cy, R, theme)
-                entries.append(Group(tuple(icon) + (Text(x + 2 * R + 12, cy + NAME_SIZE * 0.36,
-                                                         common.LEGEND_NAMES[kind], size=NAME_SIZE,
-                                                         color=theme["title"], anchor="start",
-                                                         cls="legend-text"),), cls=f"legend-item {kind}"))
+                mark, _ = common.legend_mark(kind, x + 2 * R + 12, cy + NAME_SIZE * 0.36, NAME_SIZE,
+                                             theme["title"])
+                entries.append(Group(tuple(icon) + tuple(mark) + (
+                    Text(x + 2 * R + 12 + _shift(kind), cy + NAME_SIZE * 0.36, common.LEGEND_NAMES[kind],
+                         size=NAME_SIZE, color=theme["title"], anchor="start", cls="legend-text"),),
+                    cls=f"legend-item {kind}"))
             items.append(Group(tuple(entries), cls="legend-group"))
         x += w + GAP
     width = x - GAP + MARGIN

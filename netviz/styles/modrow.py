@@ -12,7 +12,8 @@ keyed by a letter, and a table under the frame gives every copy's values;
 a shortcut that only some copies have is dashed. Every cell has a slot
 wide enough for its labels, so no two texts meet. A part that does not
 split into lanes (a tangle) is framed with its cells where Graphviz's dot
-put them (tangle.py), drawn over the row's line, one bar at its merge.
+put them (tangle.py), drawn over the row's line, one bar at its merge; a
+part that ends the network has no merge, and each of its cells has its bar.
 """
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from dataclasses import dataclass, replace
 from ..ir import ShapedNetwork
 from ..scene import Group, Path, Rect, Scene, Text, text_width
 from . import common
-from . import fold
-from .modules import Cell, Module, Run, Tangle, cells_of, collapse
-from .row import (BAR_MAX, LABEL_LINE, LABEL_SIZE, MARGIN, SCALE_ROOM, TEXT_GAP, R, Column,
+from . import endbars, fold
+from .modules import Cell, Module, Run, Tangle, cells_of, collapse, projection
+from .row import (BAR_MAX, BAR_WIDTH, LABEL_LINE, LABEL_SIZE, MARGIN, SCALE_ROOM, TEXT_GAP, R, Column,
                   bar_group, cell_group, label_group, label_width, scale_labels, scales)
 
 DOT = R * 0.38  # radius of a merge cell
@@ -72,6 +73,8 @@ class _Row:
         self.tables: dict[int, fold.Table] = {}
         self.with_bar: set[int] = set()  # columns that get a bar: the row's cells, modules' merges
         self.gates: set[int] = set()  # squeeze-and-excite gates, drawn small
+        self.centres: dict[int, tuple[float, float]] = {}  # each drawn cell's centre
+        self.bars_right = 0.0  # how far right the bars of lanes that end the network reach
         self._fold(items, columns)
         self._bars(items)
 
@@ -84,7 +87,7 @@ class _Row:
                 t = fold.table(item, columns)
                 self.tables[id(item)] = t
                 last = {c: [copy[p] for copy in item.copies if p < len(copy) and copy[p] is not None][-1]
-                        for p, c in enumerate(_drawn_cols(item))}
+                        for p, c in enumerate(fold.drawn_cols(item))}
                 for c, names in t.names.items():
                     col = self.columns[c]
                     bar = columns[last[c]].bar if col.bar is not None else None
@@ -106,9 +109,13 @@ class _Row:
             elif isinstance(item, Tangle):
                 if top and item.merge is not None:
                     self.with_bar.add(item.merge)
+                elif top:  # no merge to carry its bar: each cell has its own (tangle.place)
+                    self.with_bar.update(item.cols)
             else:
                 if top and item.merge is not None:
                     self.with_bar.add(item.merge)
+                elif top:  # lanes that end the network: each of their cells has its bar (endbars.py)
+                    self.with_bar.update(endbars.lane_cells(item.lanes))
                 for lane in item.lanes:
                     self._bars(lane, False)
 
@@ -129,6 +136,12 @@ class _Row:
             if bar and self.barred_here(i):
                 widths.append(text_width(col.bar[1], LABEL_SIZE) + TEXT_GAP)
         return max(widths)
+
+    def bar_room(self, i: int) -> float:
+        """The width a cell's bar and its label need side by side with others (0: no bar)."""
+        if not self.barred_here(i):
+            return 0.0
+        return max(BAR_WIDTH, text_width(self.columns[i].bar[1], LABEL_SIZE) if self.options.labels else 0) + TEXT_GAP
 
     def cell_box(self, i: int) -> Box:
         col = self.columns[i]
@@ -220,7 +233,7 @@ class _Row:
         width = max(b.w for b in boxes)
         top = min(o - b.up for o, b in zip(offsets, boxes)) - (SHORTCUT if module.shortcut else 0) - PAD
         bottom = max(o + b.down for o, b in zip(offsets, boxes)) + PAD
-        if _projection(module) is not None:
+        if projection(module) is not None:
             bottom += SHORTCUT + (REPEAT_SIZE if module.repeat > 1 else 0)  # the xN under the line
         if module.merge is None:
             return width, top, bottom, IN + width, IN + width + PAD
@@ -256,6 +269,7 @@ class _Row:
         col = self.columns[col_index]
         r = GATE if col_index in self.gates else R  # a merge cell's icon is drawn small by itself
         self.cells.append(cell_group(col, cx, cy, self.options, self.ids, self.style, r))
+        self.centres[col_index] = (cx, cy)
         if self.options.labels and col.label:
             self.labels.append(label_group(col, cx, cy + R + 8, self.options.theme, self.ids))
         if on_axis and self.barred_here(col_index):
@@ -314,14 +328,12 @@ class _Row:
         if id(item) not in self.placed:
             labels = self.options.labels
 
-            def reach(c):
-                b = self.cell_box(c)
-                return b.up, b.down
-
             def half_width(c):
                 return max(self.radius(c), label_width(self.columns[c].label) / 2 if labels else 0.0)
 
-            self.placed[id(item)] = place(item, self.radius, reach, half_width, lambda c: self.slot(c, bar=False))
+            self.placed[id(item)] = place(  # a part that ends the network: a bar for each cell
+                item, self.radius, lambda c: (self.cell_box(c).up, self.cell_box(c).down), half_width,
+                lambda c: self.slot(c, bar=False), lambda c: self.bar_room(c) if item.merge is None else 0.0)
         return self.placed[id(item)]
 
     def draw_tangle(self, item: Tangle, x: float, y: float, on_axis: bool) -> tuple[float, float]:
@@ -350,6 +362,8 @@ class _Row:
         for c in item.cols:
             cx, cy = p.cells[c]
             self.draw_cell(c, x + cx, y + cy, False)
+        if on_axis:
+            self.barred += [(self.columns[c], x + bx) for c, bx in sorted(p.bars.items(), key=lambda b: b[1])]
         if item.merge is not None:
             self.draw_cell(item.merge, x + p.cells[item.merge][0], y, on_axis)
             return x + x0, x + p.cells[item.merge][0]
@@ -399,12 +413,17 @@ class _Row:
             dash = DASH if "none" in module.shortcuts else None  # some copies have none
             self.link([(split, y), (split, sy + BEND), (split + BEND, sy), (join - BEND, sy),
                        (join, sy + BEND), (join, y - DOT)], "shortcut", dash)
-        if _projection(module) is not None:  # the first copy's projection, under the lanes
+        if projection(module) is not None:  # the first copy's projection, under the lanes
             py = y + max(o + b.down for o, b in zip(offsets, boxes)) + SHORTCUT / 2 + 2
             self.link([(split, y), (split, py - BEND), (split + BEND, py), (join - BEND, py),
                        (join, py - BEND), (join, y + DOT)], "shortcut projection", DASH)
         if join is not None:
             self.draw_cell(module.merge, join, y, on_axis)
+        elif on_axis:  # no merge to carry the bar: each lane's cells have theirs
+            for c, bx in endbars.side_by_side([(c, *self.centres[c], self.bar_room(c)) for c in
+                                               endbars.lane_cells(module.lanes) if self.barred_here(c)], x + EDGE):
+                self.barred.append((self.columns[c], bx))
+                self.bars_right = max(self.bars_right, bx + self.bar_room(c) / 2)
         if module.repeat > 1:
             self.marks.append(Text(x + right - BEND, y + bottom - BEND, f"x{module.repeat}", size=REPEAT_SIZE,
                                    color=theme["label"], anchor="end", cls="repeat"))
@@ -427,7 +446,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
     first, last = row.draw_seq(items, MARGIN, cy, True)
     row.links.insert(0, Path(((first, cy), (last, cy)), stroke=theme["label"], stroke_width=LINE, cls="axis"))
     bottom = cy + box.down
-    width = MARGIN + box.w + MARGIN
+    width = max(MARGIN + box.w, row.bars_right) + MARGIN
     body = head + [Group(tuple(row.frames), cls="modules", id="modules"),
                    Group(tuple(row.links), cls="links", id="links")]
     if row.tangles:  # over the row's line, which runs under them
@@ -439,24 +458,26 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
         body.append(Group(tuple(row.marks), cls="repeats", id="repeats"))
     if with_bars:
         vmax = scales(row.barred)
-        bar_base = bottom + 12 + BAR_MAX + (SCALE_ROOM if len(vmax) > 1 and options.labels else 0)
+        bars_band = bottom + 12
+        bar_base = bars_band + BAR_MAX + (SCALE_ROOM if len(vmax) > 1 and options.labels else 0)
         mixed = len(vmax) > 1
+        named = scale_labels(row.barred, bar_base, options)
+        bars_band = min([bars_band] + [t.box[1] for t in named])
         body.append(Group(tuple(bar_group(c, cx, bar_base, vmax[c.scale], options, row.ids, mixed)
-                                for c, cx in row.barred)
-                          + tuple(scale_labels(row.barred, bar_base, options)),
-                          cls="bars", id="bars"))
+                                for c, cx in row.barred) + tuple(named), cls="bars", id="bars"))
         bottom = bar_base + (6 + LABEL_SIZE + 5 if options.labels else 0)
     if title_text:
         width = max(width, MARGIN * 2 + common.title_width(title_text))
     if options.legend:
-        kinds = list(dict.fromkeys(columns[i].kind for i in _drawn(items)))
+        kinds = list(dict.fromkeys(columns[i].kind for item in items for i in cells_of(item)))
         legend, width, bottom = common.place_legend(
             lambda x, y, w: common.legend_items(kinds, x, y, w, theme), width, bottom, MARGIN)
         body += legend
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(body),
                  title=f"{name} ({style})", desc=common.network_desc(shaped), background=theme["background"],
-                 meta={"cuts": _cuts(row, items), "axis": (cy, theme["label"], LINE)})
+                 meta={"cuts": _cuts(row, items), "axis": (cy, theme["label"], LINE),
+                       **({"bars": (bars_band, 12.0)} if with_bars else {})})
 
 
 def _cuts(row: _Row, items) -> list[float]:
@@ -472,18 +493,3 @@ def _cuts(row: _Row, items) -> list[float]:
         x += row.measure(item).w
         cuts.append(x)
     return cuts[:-1]
-
-
-def _drawn(items) -> list[int]:
-    return [c for item in items for c in cells_of(item)]
-
-
-def _drawn_cols(item) -> list[int]:
-    """The columns drawn for a module or run, in the order of its copies' columns."""
-    return cells_of(item) if isinstance(item, Module) else [c for x in item.items for c in cells_of(x)]
-
-
-def _projection(module: Module) -> int | None:
-    """The column of the first copy's projection, when it has one."""
-    first = module.shortcuts[0] if module.shortcuts else None
-    return first if isinstance(first, int) and not isinstance(first, bool) else None

@@ -335,3 +335,9 @@ def cells_of(item) -> list[int]:
         return item.cols + ([item.merge] if item.merge is not None else [])
     cols = [c for lane in item.lanes for x in lane for c in cells_of(x)]
     return cols + ([item.merge] if item.merge is not None else [])
+
+
+def projection(module: Module) -> int | None:
+    """The column of the first copy's projection, when it has one."""
+    first = module.shortcuts[0] if module.shortcuts else None
+    return first if isinstance(first, int) and not isinstance(first, bool) else None

@@ -168,6 +168,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
     label_top = cy + R + 8
     bars_top = label_top + label_lines * LABEL_LINE + (12 if label_lines else 4)
     barred = [(c, x) for c, x in zip(columns, xs) if c.bar is not None] if with_bars else []
+    bars_band = bars_top
     if len(scales(barred)) > 1 and options.labels:
         bars_top += SCALE_ROOM
     bar_base = bars_top + BAR_MAX
@@ -202,7 +203,9 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
         items.append(Group(tuple(labels), cls="labels", id="labels"))
     bottom = label_top + label_lines * LABEL_LINE if label_lines else cy + R
     if with_bars:
-        bars += scale_labels(barred, bar_base, options)
+        named = scale_labels(barred, bar_base, options)
+        bars += named
+        bars_band = min([bars_band] + [t.box[1] for t in named])
         items.append(Group(tuple(bars), cls="bars", id="bars"))
         bottom = bar_base + (6 + LABEL_SIZE + 5 if options.labels else 0)
     width = right_edge + MARGIN
@@ -219,7 +222,9 @@ def layout(shaped: ShapedNetwork, columns: list[Column], options: common.RenderO
                  title=f"{name} ({style})", desc=common.network_desc(shaped),
                  background=theme["background"],
                  meta={"cuts": cuts_between(xs, [(i, j - 1) for _, i, j in stages]),
-                       "axis": (cy, theme["label"], 1.2)})
+                       "axis": (cy, theme["label"], 1.2),
+                       **({"bars": (bars_band, bars_band - (label_top + label_lines * LABEL_LINE if label_lines
+                                                             else cy + R))} if with_bars else {})})
 
 
 def cuts_between(xs: list[float], spans: list[tuple[int, int]]) -> list[float]:

@@ -10,7 +10,8 @@ and are moved here onto the discs' centres and cut at the discs. The cell
 before the part is a point at the frame's left, where the row's line comes
 in (the lines from it are bent onto the row's line where dot put it above
 or below); the merge cell after it is the part's last cell, on the row's
-line, and carries its one bar. A row style never needs dot: where it is
+line, and carries its one bar; a part that ends the network gives each
+of its cells its bar. A row style never needs dot: where it is
 not installed, row.py does not ask for tangles at all.
 """
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Placement:
     cells: dict  # column -> (x, y)
     entry: tuple[float, float]  # where the edges from the cell before start
     edges: list  # (src column, dst column, polyline); src is tangle.entry for the lines from the point
+    bars: dict  # column -> x of its bar, for a part that ends the network (each cell has its bar)
 
 
 def limit(options) -> int:
@@ -65,20 +67,33 @@ def available() -> bool:
     return True
 
 
-def place(tangle: Tangle, radius, reach, half_width, slot) -> Placement:
+def place(tangle: Tangle, radius, reach, half_width, slot, bar_room=lambda c: 0.0) -> Placement:
     """Lay TANGLE out with dot. RADIUS(c): a cell's disc; REACH(c): (up, down)
     of its icon and label from its centre; HALF_WIDTH(c): half of what is
-    drawn of it across (disc or label); SLOT(c): its width in a row."""
+    drawn of it across (disc or label); SLOT(c): its width in a row;
+    BAR_ROOM(c): the width its bar and the bar's label need (0: no bar).
+
+    A part that ends the network has no merge to carry its bar, so each of
+    its cells carries its own: under the cell, or, where dot puts several
+    barred cells one above another (one rank), side by side under them, the
+    top cell's first; such a rank is laid out again, wide enough for them."""
     ends = tangle.cols + ([tangle.merge] if tangle.merge is not None else [])
     # every box as tall as the tallest cell and label, each disc as far above
     # its box's centre: the discs of a chain stay on one line
     up = max(reach(c)[0] for c in ends)
     down = max(reach(c)[1] for c in ends)
-    nodes = [Node(ENTRY, 2.0, up + down)] + [Node(f"n{c}", slot(c), up + down) for c in ends]
-    lift = {n.id: (down - up) / 2 for n in nodes}  # from a box's centre up to its disc's
     edges = tuple(Edge(f"e{k}", ENTRY if a == tangle.entry else f"n{a}", f"n{b}")
                   for k, (a, b) in enumerate(tangle.edges))
-    placed = lay_out(Graph(tuple(nodes), edges, (), "LR", node_gap=NODE_GAP, rank_gap=RANK_GAP, clip=False))
+    widths = {c: max(slot(c), bar_room(c)) for c in ends}
+    for _ in range(2):
+        nodes = [Node(ENTRY, 2.0, up + down)] + [Node(f"n{c}", widths[c], up + down) for c in ends]
+        placed = lay_out(Graph(tuple(nodes), edges, (), "LR", node_gap=NODE_GAP, rank_gap=RANK_GAP, clip=False))
+        ranks = _ranks({c: placed.nodes[f"n{c}"] for c in ends if bar_room(c) > 0})
+        wider = {c: sum(bar_room(d) for d in rank) for rank in ranks for c in rank}
+        if all(wider[c] <= widths[c] + 0.01 for c in wider):
+            break
+        widths.update({c: max(widths[c], w) for c, w in wider.items()})
+    lift = {n.id: (down - up) / 2 for n in nodes}  # from a box's centre up to its disc's
     discs = {n: (x, y - lift[n]) for n, (x, y) in placed.nodes.items()}
     ex, ey = discs[ENTRY]
     ax, ay = ex, discs[f"n{tangle.merge}"][1] if tangle.merge is not None else ey
@@ -114,10 +129,29 @@ def place(tangle: Tangle, radius, reach, half_width, slot) -> Placement:
     w = x1 + shift + EDGE
     if tangle.merge is not None:  # the merge's bar label may reach past the frame
         w = max(w, cells[tangle.merge][0] + shift + slot(tangle.merge) / 2)
+    bars = {}
+    for rank in _ranks({c: cells[c] for c in ends if bar_room(c) > 0}):
+        left = sum(cells[c][0] for c in rank) / len(rank) - sum(bar_room(c) for c in rank) / 2
+        for c in rank:
+            bars[c] = round(left + bar_room(c) / 2 + shift, 3)
+            left += bar_room(c)
+            w = max(w, bars[c] + bar_room(c) / 2)
     return Placement(
         w=w, up=-y0, down=y1, frame=(x0 + shift, y0, x1 + shift, y1),
         cells={c: (x + shift, y) for c, (x, y) in cells.items()}, entry=(shift, 0.0),
-        edges=[(a, b, tuple((x + shift, y) for x, y in pts)) for a, b, pts in lines])
+        edges=[(a, b, tuple((x + shift, y) for x, y in pts)) for a, b, pts in lines], bars=bars)
+
+
+def _ranks(at: dict) -> list[list]:
+    """The cells of AT (column -> (x, y)) in groups of one x (a rank of dot's
+    left-to-right layout), left to right, each top to bottom."""
+    ranks: list[list] = []
+    for c in sorted(at, key=lambda c: (at[c][0], at[c][1], c)):
+        if ranks and abs(at[ranks[-1][0]][0] - at[c][0]) < 1.0:
+            ranks[-1].append(c)
+        else:
+            ranks.append([c])
+    return ranks
 
 
 def _lifted(points: list, a: float, b: float) -> list:
