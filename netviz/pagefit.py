@@ -7,7 +7,9 @@ rows, each as wide as the smallest text allows, so that the text grows; the
 scene then carries its printed width (the SVG's width="85mm", the PDF's page
 size). Wrapping is a transform of the laid-out scene, so every style gets it:
 a style may say where its row may be cut (``scene.meta["cuts"]``: x positions
-between its top-level cells or modules) and the height of the line that runs
+between its top-level cells or modules, and ``scene.meta["inner_cuts"]``,
+used only inside a part wider than the row: between the items of a module's
+lane on the row's line) and the height of the line that runs
 along it (``scene.meta["axis"]``); where it says nothing, the row is cut in
 the gaps that no shape or text covers. Everything on one side of a cut moves
 as one, lines that cross a cut are cut there, and the row's line continues
@@ -190,6 +192,19 @@ def free_cuts(items) -> list[float]:
     return cuts
 
 
+def _atoms(band, cuts: list[float]) -> tuple[list[float], list]:
+    """The cuts that separate something from something, and the bounds of
+    what lies between each two (spans with nothing in them join their neighbours)."""
+    if not cuts:
+        return [], [_union([bounds(i) for i in band])]
+    atoms: dict[int, list] = {}
+    for item in band:
+        for k, part in split(item, cuts):
+            atoms.setdefault(k, []).append(bounds(part))
+    filled = sorted(k for k, b in atoms.items() if _union(b) is not None)
+    return [cuts[k - 1] for k in filled[1:]], [_union(atoms[k]) for k in filled]
+
+
 def _rows(width, n_atoms: int, limit: float) -> list[tuple[int, int]]:
     """Consecutive atoms shared into rows (first, end) no wider than LIMIT
     (an atom wider than that has a row of its own)."""
@@ -230,18 +245,16 @@ def wrap(scene: Scene, widest: float) -> Scene:
     if whole is None:
         return scene
     left, right = whole[0], max(0.0, scene.width - whole[2])
+    limit = widest - left - right
     cuts = sorted(set(scene.meta.get("cuts") or free_cuts(band)))
+    cuts, boxes = _atoms(band, cuts)
+    inner = [c for c in scene.meta.get("inner_cuts") or () if c not in cuts
+             and any(b[0] < c < b[2] and b[2] - b[0] > limit for b in boxes)]
+    if inner:  # a part too wide for the row is cut inside too, where its style allows
+        cuts, boxes = _atoms(band, sorted(set(cuts) | set(inner)))
     if not cuts:
         return scene
-    atoms: dict[int, list] = {}
-    for item in band:
-        for k, part in split(item, cuts):
-            atoms.setdefault(k, []).append(bounds(part))
-    # spans with nothing in them join their neighbours
-    filled = sorted(k for k, b in atoms.items() if _union(b) is not None)
-    cuts = [cuts[k - 1] for k in filled[1:]]
-    boxes = [_union(atoms[k]) for k in filled]
-    rows = _partition(boxes, widest - left - right)
+    rows = _partition(boxes, limit)
     if len(rows) < 2:
         return scene
     row_cuts = [cuts[end - 1] for _, end in rows[:-1]]
