@@ -97,6 +97,8 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
     if t == "fc":
         return nn.Linear(ins[0][-1], a["out"], bias=a["bias"])
     if t == "dropout":
+        if a.get("drops", "elements") != "elements":
+            return modern_classes()["stochastic_depth"](a["p"], a["drops"])
         return nn.Dropout(a["p"])
     if t == "embedding":
         return nn.Embedding(a["num"], a["dim"], padding_idx=a.get("padding_idx"))

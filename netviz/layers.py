@@ -128,8 +128,15 @@ TYPES: tuple[LayerType, ...] = (
         Field("out", "pos", REQUIRED, "output features"),
         Field("bias", "bool", True, "learn an additive bias"),
     ), short="out", aliases=("linear", "dense", "innerproduct", "fully_connected")),
-    LayerType("dropout", "dropout", "Dropout (only active in training).",
-              (Field("p", "prob", 0.5, "probability of zeroing an element"),), short="p"),
+    LayerType("dropout", "dropout", "Dropout (only active in training): of single elements "
+              "(torch.nn.Dropout), or, with drops: samples or batch, stochastic depth "
+              "(torchvision.ops.StochasticDepth): a residual branch's whole output dropped for "
+              "some samples of the batch, or for the whole batch at once; what is kept is "
+              "scaled by 1/(1-p).", (
+        Field("p", "prob", 0.5, "probability of zeroing an element (a sample's output, the batch's)"),
+        Field("drops", "str", "elements", "what is dropped together: elements, samples "
+              "(stochastic depth's row mode) or batch"),
+    ), short="p"),
     LayerType("batchnorm", "batchnorm", "Batch normalisation over channels "
               "(torch.nn.BatchNorm2d, or BatchNorm1d on vectors).", (
         Field("eps", "float", 1e-5, "added to the variance"),

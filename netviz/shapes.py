@@ -320,8 +320,19 @@ def _lrn(ctx):
     return shape, 0, 0
 
 
-@rule("dropout", "softmax", *ACTIVATIONS)
+@rule("softmax", *ACTIVATIONS)
 def _same(ctx):
+    return ctx.ins[0], 0, 0
+
+
+DROPS = ("elements", "samples", "batch")  # torch.nn.Dropout; StochasticDepth's row and batch modes
+
+
+@rule("dropout")
+def _dropout(ctx):
+    drops = ctx.layer.attrs.get("drops", "elements")
+    if drops not in DROPS:
+        ctx.fail(f"unknown dropout drops {drops!r}: use {', '.join(DROPS)}")
     return ctx.ins[0], 0, 0
 
 

@@ -47,3 +47,69 @@ def test_a_segmentation_head_wider_than_a_column_wraps_inside_its_module(style, 
     # the frames of the repeated blocks inside the head's module are not cut
     assert sum(isinstance(r, Rect) and r.cls == "run-frame" for r in items) == \
         sum(isinstance(r, Rect) and r.cls == "run-frame" for r in before)
+
+
+# --- stochastic depth: EfficientNet, ConvNeXt, Swin, MaxViT -------------------
+
+@pytest.mark.parametrize("name", ["efficientnet_b0", "efficientnet_v2_s", "convnext_tiny", "swin_t"])
+def test_stochastic_depth_is_traced_as_dropout_of_samples_not_custom(name):
+    """torchvision.ops.StochasticDepth is a standard layer: traced as dropout
+    of whole samples with its own probability, never a custom layer."""
+    import torchvision
+    from torchvision.ops import StochasticDepth
+
+    from netviz.models import shaped
+    import torch
+    with torch.device("meta"):
+        model = getattr(torchvision.models, name)().eval()
+    want = {}  # those the forward pass runs (a block without a shortcut has one it never calls)
+    for n, m in model.named_modules():
+        if isinstance(m, StochasticDepth):
+            m.register_forward_hook(lambda mod, i, o, n=n: want.setdefault(n, mod.p))
+    model(torch.empty(1, 3, 224, 224, device="meta"))
+    assert want
+    s = shaped(f"torchvision:{name}", device="meta")
+    got = {l.name: l for l in s.layers if l.name in want}
+    assert set(got) == set(want)
+    for n, layer in got.items():
+        assert layer.type == "dropout" and layer.attrs["drops"] == "samples"
+        assert layer.attrs["p"] == pytest.approx(want[n])
+    assert not [l for l in s.layers if l.type == "custom" and l.attrs["kind"] == "StochasticDepth"]
+
+
+@pytest.mark.parametrize("drops,mode", [("samples", "row"), ("batch", "batch")])
+def test_built_stochastic_depth_drops_what_torchvision_drops(drops, mode):
+    """A spec's dropout of samples (or of the batch) builds into a module that
+    drops, keeps and scales as torchvision's StochasticDepth, draw for draw, and
+    traces back to the same layer."""
+    import torch
+    from torchvision.ops import StochasticDepth
+
+    from netviz.build import build
+    from netviz.readers import parse_spec
+    from netviz.trace import trace_module
+    net = parse_spec(f"input: 4x3x3\nlayers:\n  - dropout: {{name: sd, p: 0.4, drops: {drops}}}\n")
+    built = build(net)
+    ours, theirs = built.sd, StochasticDepth(0.4, mode)
+    x = torch.randn(64, 4, 3, 3)
+    for seed in range(3):
+        torch.manual_seed(seed)
+        got = ours.train()(x)
+        torch.manual_seed(seed)
+        assert torch.equal(got, theirs.train()(x))
+    kept = (got != 0).flatten(1).any(1)
+    assert 0 < int(kept.sum()) < 64 if drops == "samples" else True
+    assert torch.equal(ours.eval()(x), x)
+    traced = trace_module(built.eval(), (4, 3, 3))
+    layer = next(l for l in traced.layers if l.type == "dropout")
+    assert dict(layer.attrs) == {"p": 0.4, "drops": drops}
+
+
+def test_dropout_refuses_an_unknown_drops_in_one_line():
+    from netviz.errors import NetvizError
+    from netviz.readers import parse_spec
+    from netviz.shapes import infer
+    net = parse_spec("input: 8\nlayers:\n  - dropout: {p: 0.1, drops: rows}\n", file="net.yaml")
+    with pytest.raises(NetvizError, match=r"net.yaml:3:\d+: .*unknown dropout drops 'rows': "
+                                          r"use elements, samples, batch"):
+        infer(net)

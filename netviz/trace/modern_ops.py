@@ -1,6 +1,6 @@
 """The traced calls that are normalisation, attention or gating layers: the
 torch modules (nn.LayerNorm, GroupNorm, RMSNorm, MultiheadAttention, netviz's
-own, ConvNeXt's LayerNorm2d known by name) and the functions (F.layer_norm,
+own, ConvNeXt's LayerNorm2d and torchvision's StochasticDepth known by name) and the functions (F.layer_norm,
 F.group_norm, F.rms_norm, F.scaled_dot_product_attention, torchvision's
 shifted_window_attention, x * y). Each gives (type, attrs) or None; the
 tracer keeps the type only where the shape engine agrees with what was measured.
@@ -66,8 +66,18 @@ def _window_attention(m):
                   rel_pos=m.rel_pos_table is not None, dropout=m.dropout)
 
 
+def _stochastic_depth(m):
+    """torchvision.ops.StochasticDepth: dropout of whole samples (its row
+    mode) or of the whole batch."""
+    drops = {"row": "samples", "batch": "batch"}.get(getattr(m, "mode", None))
+    if drops is None:
+        return None
+    return _attrs("dropout", p=float(m.p), drops=drops)
+
+
 # classes of other libraries known by name, so that importing them is never needed
-NAMED = {("torchvision.models.convnext", "LayerNorm2d"): _channel_layernorm}
+NAMED = {("torchvision.models.convnext", "LayerNorm2d"): _channel_layernorm,
+         ("torchvision.ops.stochastic_depth", "StochasticDepth"): _stochastic_depth}
 
 
 def modern_function(name: str, a: dict, n_data: int, n_const: int):
@@ -135,6 +145,7 @@ def modern_module_table() -> dict:
         own["window_attention"]: _window_attention,
         own["products"]: lambda m: _attrs("attention", heads=m.heads, project=False,
                                           dropout=m.dropout),
+        own["stochastic_depth"]: lambda m: _attrs("dropout", p=m.p, drops=m.drops),
         own["mul"]: lambda m: _attrs("mul", scale=tuple(m.scale.shape) if m.scale is not None
                                      else None),
     }
