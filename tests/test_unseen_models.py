@@ -113,3 +113,24 @@ def test_dropout_refuses_an_unknown_drops_in_one_line():
     with pytest.raises(NetvizError, match=r"net.yaml:3:\d+: .*unknown dropout drops 'rows': "
                                           r"use elements, samples, batch"):
         infer(net)
+
+
+# --- repeats longer than a transformer block's two modules --------------------
+
+def test_maxvit_layers_that_repeat_are_drawn_once_with_their_count():
+    """A MaxViT layer is eleven items in the row (the MBConv block, window
+    attention and its MLP, grid attention and its MLP, the partitions
+    between): the identical layers of a stage after its first are one run,
+    drawn once and marked with their count, as a transformer's blocks are."""
+    import torch
+    import torchvision
+    with torch.device("meta"):
+        model = torchvision.models.maxvit_t()
+    depths = [len(stage.layers) for stage in model.blocks]
+    fig = netviz.render("torchvision:maxvit_t", style="bars", device="meta")
+    marks = sorted(t.text for t in fig.scene.texts() if t.cls == "repeat")
+    assert marks == sorted(f"x{d - 1}" for d in depths if d > 2)
+    # a stage's first layer and the run are drawn; each layer has two attentions
+    drawn = sum(min(d, 2) for d in depths)
+    softmax = [t for t in fig.scene.texts() if t.text == "softmax"]
+    assert len(softmax) == 2 * drawn
