@@ -134,3 +134,34 @@ def test_maxvit_layers_that_repeat_are_drawn_once_with_their_count():
     drawn = sum(min(d, 2) for d in depths)
     softmax = [t for t in fig.scene.texts() if t.text == "softmax"]
     assert len(softmax) == 2 * drawn
+
+
+def test_fold_table_rows_of_hyphenated_block_names_read_as_ranges():
+    """RegNet names its blocks block2-0, block2-1, ...: a folded stage's table
+    names its rows by the number that tells the copies apart, and a range of
+    copies as first-last ("1-2", not "2-1-2-2")."""
+    import re
+
+    import torchvision
+    depths = [len(stage) for stage in torchvision.models.regnet_y_400mf().trunk_output]
+    fig = netviz.render("torchvision:regnet_y_400mf", style="bars", device="meta")
+    tables = []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, Group):
+                if item.cls == "fold-table":
+                    tables.append([t.text for t in _flat(item.children)
+                                   if isinstance(t, Text) and t.cls == "table-copy"])
+                else:
+                    walk(item.children)
+    walk(fig.scene.children)
+    assert len(tables) == sum(d > 1 for d in depths)
+    for rows, depth in zip(tables, [d for d in depths if d > 1]):
+        covered = []
+        for row in rows:
+            m = re.fullmatch(r"(\d+)(?:-(\d+))?", row)
+            assert m, rows
+            first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+            covered += range(first, last + 1)
+        assert covered == list(range(depth)), rows
