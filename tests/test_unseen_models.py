@@ -165,3 +165,34 @@ def test_fold_table_rows_of_hyphenated_block_names_read_as_ranges():
             first, last = int(m.group(1)), int(m.group(2) or m.group(1))
             covered += range(first, last + 1)
         assert covered == list(range(depth)), rows
+
+
+# --- video: 5-D tensors ---------------------------------------------------------
+
+def test_a_video_networks_bars_stand_for_the_height_of_its_frames():
+    """r3d_18's maps are C x T x H x W: each bar is the frames' height, on
+    one scale with the class vector's (1), as a 2-D network's bars are the
+    maps' side; before, every 4-D output was a bar of 1 and all bars stood
+    equally tall."""
+    from netviz.models import shaped
+    s = shaped("torchvision:r3d_18", device="meta")
+    fig = netviz.render(s, style="bars")
+    bars = {}
+    for g in _groups(fig.scene.children):
+        if g.cls.startswith("bar layer-"):
+            rect = next(r for r in g.children if isinstance(r, Rect))
+            bars[g.title.split(": ")[0]] = rect.h
+    assert len(bars) > 10
+    height = {n: (s.info[n].output[-2] if len(s.info[n].output) > 3 else 1) for n in bars}
+    tallest = max(height.values())
+    assert tallest == s.info["input"].output[-2] == 112
+    for n, h in bars.items():
+        assert h == pytest.approx(max(1.0, bars["input"] * height[n] / tallest)), n
+    assert not any(t.cls and "bar-scale" in t.cls for t in fig.scene.texts())  # one scale
+
+
+def _groups(items):
+    for item in items:
+        if isinstance(item, Group):
+            yield item
+            yield from _groups(item.children)
