@@ -9,7 +9,8 @@ size). Wrapping is a transform of the laid-out scene, so every style gets it:
 a style may say where its row may be cut (``scene.meta["cuts"]``: x positions
 between its top-level cells or modules, and ``scene.meta["inner_cuts"]``,
 used only inside a part wider than the row: between the items of a module's
-lane on the row's line) and the height of the line that runs
+lane on the row's line) and the class of a group that rises in each row to
+just below the rest of it (``scene.meta["rise"]``: the bar chart), and the height of the line that runs
 along it (``scene.meta["axis"]``); where it says nothing, the row is cut in
 the gaps that no shape or text covers. Everything on one side of a cut moves
 as one, lines that cross a cut are cut there, and the row's line continues
@@ -264,6 +265,7 @@ def wrap(scene: Scene, widest: float) -> Scene:
             parts[k].append(part)
     placed, shifts, y = [], [], whole[1]
     for items in parts:
+        items = _rise(items, scene.meta.get("rise"))
         box = _union([bounds(i) for i in items])
         dx, dy = left - box[0], y - box[1]
         placed.append([moved(i, dx, dy) for i in items])
@@ -285,6 +287,26 @@ def wrap(scene: Scene, widest: float) -> Scene:
     meta = dict(scene.meta, rows=len(rows))
     return replace(scene, width=math.ceil(width), height=math.ceil(bottom + below), children=tuple(out),
                    meta=meta)
+
+
+RISE_GAP = 12.0  # px left between a row's cells (their labels, frames and tables) and its bars
+
+
+def _rise(items: list, cls: str | None) -> list:
+    """A row's part of the group of class CLS (the bar chart) moved up to
+    just below the rest of the row: the chart stands under the tallest
+    module of the whole figure, which a row without it would leave as a gap."""
+    if not cls:
+        return items
+    rising = [i for i in items if isinstance(i, Group) and i.cls == cls]
+    rest = _union([bounds(i) for i in items if not (isinstance(i, Group) and i.cls == cls)])
+    top = _union([bounds(i) for i in rising])
+    if rest is None or top is None:
+        return items
+    dy = rest[3] + RISE_GAP - top[1]
+    if dy >= 0:
+        return items
+    return [moved(i, 0.0, dy) if isinstance(i, Group) and i.cls == cls else i for i in items]
 
 
 def _titles(head, width: float, left: float, right: float, least: float):

@@ -196,3 +196,39 @@ def _groups(items):
         if isinstance(item, Group):
             yield item
             yield from _groups(item.children)
+
+
+@pytest.mark.parametrize("model", ["torchvision:regnet_y_400mf", "torchvision:lraspp_mobilenet_v3_large"])
+def test_wrapped_rows_keep_their_bars_just_under_their_cells(model):
+    """Wrapped for a column, each row's bars stand just under the row's own
+    cells, labels, frames and tables, not under the tallest module of the
+    whole figure with a gap that row does not need."""
+    from netviz import pagefit
+    from netviz.scene import bounds
+    fig = netviz.render(model, style="bars", fit="column", device="meta")
+    scene = fig.scene
+    links = [p for g in _groups(scene.children) if g.id == "wrap-links" for p in g.children]
+    assert len(links) == scene.meta["rows"] - 1 >= 2
+    mids = [link.points[2][1] for link in links]  # halfway between two rows
+    edges = [0.0] + mids + [scene.height]
+    flat = []
+
+    def walk(items, in_bars):
+        for item in items:
+            if isinstance(item, Group):
+                if item.id != "wrap-links":
+                    walk(item.children, in_bars or item.cls == "bars")
+            elif not (isinstance(item, Text) and item.cls == "title"):
+                flat.append((bounds(item), in_bars))
+    walk(scene.children, False)
+    checked = 0
+    for top, bottom in zip(edges, edges[1:]):
+        here = [(b, bar) for b, bar in flat if top <= (b[1] + b[3]) / 2 <= bottom]
+        bars = [b for b, bar in here if bar]
+        rest = [b for b, bar in here if not bar]
+        if not bars or not rest:
+            continue
+        gap = min(b[1] for b in bars) - max(b[3] for b in rest)
+        assert 0 < gap <= pagefit.RISE_GAP + 0.5, (top, gap)
+        checked += 1
+    assert checked >= 2

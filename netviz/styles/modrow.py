@@ -463,7 +463,7 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(body),
                  title=f"{name} ({style})", desc=common.network_desc(shaped), background=theme["background"],
                  meta={"cuts": _cuts(row, items), "inner_cuts": _inner_cuts(row, cy),
-                       "axis": (cy, theme["label"], LINE)})
+                       "axis": (cy, theme["label"], LINE), "rise": "bars"})
 
 
 def _cuts(row: _Row, items) -> list[float]:
