@@ -91,6 +91,8 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
     if t == "adaptive_maxpool":
         return nn.AdaptiveMaxPool2d(a["output"])
     if t == "global_avgpool":
+        if not a.get("keepdim", True):
+            return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         return nn.AdaptiveAvgPool2d(1)
     if t == "flatten":
         return nn.Flatten()

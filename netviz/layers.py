@@ -120,7 +120,9 @@ TYPES: tuple[LayerType, ...] = (
               (Field("output", "pair_pos", REQUIRED, "output size: n or [h, w]"),),
               short="output", aliases=("adaptivemaxpool2d", "adaptive_max_pool")),
     LayerType("global_avgpool", "avgpool", "Average over the whole spatial extent "
-              "(adaptive average pooling to 1x1).", aliases=("gap",)),
+              "(adaptive average pooling to 1x1; x.mean((2, 3), keepdim=True)).",
+              (Field("keepdim", "bool", True, "keep the 1x1: false gives the C features alone, "
+                     "as x.mean((2, 3)) does"),), aliases=("gap",)),
     LayerType("flatten", "flatten", "Flatten CxHxW into one vector of C*H*W features."),
     LayerType("fc", "fc", "Fully connected layer (torch.nn.Linear), applied to the "
               "last dimension of its input as torch does: put a flatten before it "

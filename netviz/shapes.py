@@ -232,7 +232,7 @@ def _adaptive(ctx):
 @rule("global_avgpool")
 def _gap(ctx):
     c, _, _ = ctx.chw()
-    return (c, 1, 1), 0, 0
+    return ((c, 1, 1) if ctx.layer.attrs.get("keepdim", True) else (c,)), 0, 0
 
 
 @rule("flatten")

@@ -238,3 +238,30 @@ def test_wrapped_rows_keep_their_bars_just_under_their_cells(model):
         assert 0 < gap <= pagefit.RISE_GAP + 0.5, (top, gap)
         checked += 1
     assert checked >= 2
+
+
+# --- x.mean((2, 3)): global average pooling without the 1x1 ---------------------
+
+def test_mean_over_height_and_width_is_global_average_pooling():
+    """MNASNet (and ShuffleNet, and many a user's model) pools with
+    x.mean([2, 3]): traced as global_avgpool with keepdim: false, C features,
+    not a custom "mean"; the spec builds, computes the same mean, and draws in
+    every style (blocks draws the vector as a bar, not a pooled map's slab)."""
+    import torch
+
+    from netviz.build import build
+    from netviz.models import shaped
+    from netviz.readers import parse_spec
+    s = shaped("torchvision:mnasnet0_5", device="meta")
+    means = [l for l in s.layers if l.name == "mean"]
+    assert len(means) == 1 and means[0].type == "global_avgpool" and means[0].attrs["keepdim"] is False
+    assert s.info["mean"].output == (1280,)
+    assert not [l for l in s.layers if l.type == "custom"]
+    for style in ("bars", "short", "stack", "blocks", "graph"):
+        netviz.render(s, style=style)
+    net = parse_spec("input: 4x5x6\nlayers:\n  - global_avgpool: {name: gap, keepdim: false}\n  - fc: 3\n")
+    m = build(net).eval()
+    x = torch.randn(2, 4, 5, 6)
+    with torch.no_grad():
+        assert torch.allclose(m.gap(x), x.mean((2, 3)))
+        assert m(x).shape == (2, 3)

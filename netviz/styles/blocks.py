@@ -112,7 +112,7 @@ def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
         owner[layer.name] = len(units)
         if cat == "conv":
             found = pool_after(shaped, layer)
-            if found is not None:
+            if found is not None and len(shaped.info[found[1].name].output) == 3:  # a map: its slab
                 unit.pool = found[1]
                 owner[unit.pool.name] = len(units)
         units.append(unit)
