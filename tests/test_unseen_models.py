@@ -265,3 +265,36 @@ def test_mean_over_height_and_width_is_global_average_pooling():
     with torch.no_grad():
         assert torch.allclose(m.gap(x), x.mean((2, 3)))
         assert m(x).shape == (2, 3)
+
+
+# --- the blocks style on ConvNeXt: MLPs on channels-last maps, stochastic depth ------
+
+def test_blocks_draws_an_mlp_on_a_map_as_boxes_and_folds_blocks_alike():
+    """ConvNeXt's MLP is nn.Linear on each position of a channels-last map:
+    blocks draws it as a box (C x H x W, as a 1x1 convolution), not as a bar
+    of C*H*W features (capped at the longest bar, 384x56x56 as long as the
+    classifier's 1000); the blocks of a stage, alike but for their stochastic
+    depth's probability, fold into one frame marked with their count; and
+    the figure fits a column at 6 pt."""
+    import torch
+    import torchvision
+
+    from netviz.models import shaped
+    from netviz.styles import blocks
+    s = shaped("torchvision:convnext_tiny", device="meta")
+    units, _ = blocks.plan(s)
+    mlp = [u for u in units if u.kind == "fc" and len(u.shape) == 3]
+    assert len(mlp) == 2 * 18 and all(u.boxed for u in mlp)
+    assert not [u for u in units if u.kind == "fc" and len(u.shape) == 1 and u.boxed]
+    with torch.device("meta"):
+        model = torchvision.models.convnext_tiny()
+    stages = [m for m in model.features if isinstance(m, torch.nn.Sequential) and
+              type(m[0]).__name__ == "CNBlock"]
+    fig = netviz.render(s, style="blocks")
+    folded = [g for g in _groups(fig.scene.children) if g.cls == "frame folded"]
+    whole = [g for g in _groups(fig.scene.children) if g.cls == "frame"]
+    marks = [int(t.text[1:]) for t in fig.scene.texts() if t.cls == "repeat"]
+    assert len(folded) == len(marks) >= len(stages)
+    assert len(whole) + sum(marks) == sum(len(st) for st in stages)
+    col = netviz.render(s, style="blocks", fit="column")
+    assert not col.notes and _smallest_pt(col.scene) >= 6.0 - 1e-6

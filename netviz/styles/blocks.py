@@ -64,7 +64,10 @@ class Unit:
 
     @property
     def boxed(self) -> bool:
-        return self.kind not in ("fc", "output", *MARKERS) and len(self.shape) == 3
+        """A map is a box, a fully connected layer's too where it is applied at
+        each position of a map (ConvNeXt's and Swin's MLPs on channels-last
+        maps); a vector or a sequence is a bar."""
+        return self.kind not in ("output", *MARKERS) and len(self.shape) == 3
 
     @property
     def marked(self) -> bool:
@@ -182,8 +185,10 @@ def _tip(u: Unit, shaped: ShapedNetwork) -> str:
 
 def _same(u: Unit) -> tuple:
     """What makes two blocks the same, for folding identical modules: what
-    is drawn, and every layer's type and settings."""
-    return (u.kind, u.shape, u.pool_shape, tuple((l.type, repr(sorted(l.attrs.items()))) for l in u.layers))
+    is drawn, and every layer's type and settings (a dropout's probability
+    aside: stochastic depth grows block by block, and is not drawn)."""
+    return (u.kind, u.shape, u.pool_shape,
+            tuple((l.type, "" if l.type == "dropout" else repr(sorted(l.attrs.items()))) for l in u.layers))
 
 
 def modules_of(shaped: ShapedNetwork, units: list[Unit]) -> list:
