@@ -298,3 +298,30 @@ def test_blocks_draws_an_mlp_on_a_map_as_boxes_and_folds_blocks_alike():
     assert len(whole) + sum(marks) == sum(len(st) for st in stages)
     col = netviz.render(s, style="blocks", fit="column")
     assert not col.notes and _smallest_pt(col.scene) >= 6.0 - 1e-6
+
+
+def test_blocks_frames_reach_no_lower_than_their_own_blocks():
+    """Swin-T in blocks: a repeated run's frame (stage 3's blocks, x2) spans
+    its own blocks and their labels, not the tallest block drawn before it
+    in the row (stage 1's 56x56 maps), which left a tall empty frame."""
+    from netviz.scene import bounds
+    from netviz.styles import blocks_lanes as L
+    fig = netviz.render("torchvision:swin_t", style="blocks", device="meta")
+    frames, boxes = [], []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, Group):
+                if item.cls in ("frame", "frame folded"):
+                    frames.append((item.cls, bounds(item)))
+                elif (item.cls or "").startswith("block "):
+                    boxes.append(bounds(item))
+                else:
+                    walk(item.children)
+    walk(fig.scene.children)
+    assert any(cls == "frame folded" for cls, _ in frames)
+    for cls, f in frames:
+        inside = [b for b in boxes if b[0] >= f[0] and b[2] <= f[2]]
+        assert inside
+        below = f[3] - max(b[3] for b in inside)
+        assert below <= L.LABEL_ROOM + L.FRAME_PAD + L.MARK_ROOM + 0.5, (cls, below)
