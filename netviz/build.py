@@ -118,6 +118,8 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
     if t == "softmax":
         return nn.Identity()  # folded into the cross-entropy loss: the model returns logits
     if t == "add":
+        if a.get("bias") is not None:
+            return modern_classes()["add_bias"](a["bias"])
         return add_class()()
     if t == "concat":
         return concat_class()()

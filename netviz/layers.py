@@ -204,8 +204,11 @@ TYPES: tuple[LayerType, ...] = (
     LayerType("softmax", "softmax", "Softmax over the classes: the network's output.",
               aliases=("prob",)),
     LayerType("add", "add", "Element-wise sum of two or more inputs of the same shape "
-              "(residual connections).", aliases=("sum", "eltwise"),
-              min_inputs=2, max_inputs=None),
+              "(residual connections), or of one input and a learned addend broadcast over it "
+              "as torch does (ViT's position embedding).", (
+        Field("bias", "shape", None, "one input: the shape of the learned addend, e.g. 197x768 "
+              "for ViT-B/16's position embedding"),
+    ), aliases=("sum", "eltwise"), min_inputs=1, max_inputs=None),
     LayerType("concat", "concat", "Concatenation along the channels (Inception "
               "branches); all inputs share their other dimensions.",
               aliases=("cat",), min_inputs=2, max_inputs=None),

@@ -156,7 +156,7 @@ _modern: dict = {}
 def modern_classes() -> dict:
     """The modules of the layer types transformers brought (defined once):
     "channel_norm", "attention", "products", "window_attention", "mul",
-    "stochastic_depth"."""
+    "stochastic_depth", "add_bias"."""
     if not _modern:
         _modern.update(_define_modern())
     return _modern
@@ -310,6 +310,17 @@ def _define_modern() -> dict:
                 keep = keep / (1.0 - self.p)
             return x * keep
 
+    class AddBias(nn.Module):
+        """One input plus a learned addend of shape ``bias`` (a position
+        embedding), broadcast as torch does."""
+
+        def __init__(self, bias):
+            super().__init__()
+            self.bias = nn.Parameter(torch.zeros(tuple(bias)))
+
+        def forward(self, x):
+            return x + self.bias
+
     return {"channel_norm": ChannelLayerNorm, "attention": SelfAttention,
             "products": DotProductAttention, "window_attention": WindowAttention, "mul": Mul,
-            "stochastic_depth": StochasticDepth}
+            "stochastic_depth": StochasticDepth, "add_bias": AddBias}

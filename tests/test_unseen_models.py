@@ -325,3 +325,55 @@ def test_blocks_frames_reach_no_lower_than_their_own_blocks():
         assert inside
         below = f[3] - max(b[3] for b in inside)
         assert below <= L.LABEL_ROOM + L.FRAME_PAD + L.MARK_ROOM + 0.5, (cls, below)
+
+
+# --- ViT's position embedding: x + a learned parameter ----------------------------
+
+def test_a_learned_position_embedding_is_an_add_with_its_bias_not_custom():
+    """ViT adds a learned position embedding to its tokens: traced as add with
+    bias: 197x768 (its parameters counted), no custom layer; drawn as the
+    add dot labelled bias; a spec's add with a bias builds, computes
+    x + bias, and traces back to the same layer."""
+    import torch
+    import torchvision
+
+    from netviz.build import build
+    from netviz.models import shaped
+    from netviz.readers import parse_spec
+    from netviz.trace import trace_module
+    with torch.device("meta"):
+        model = torchvision.models.vit_b_16()
+    pos = model.encoder.pos_embedding
+    s = shaped("torchvision:vit_b_16", device="meta")
+    adds = [l for l in s.layers if l.type == "add" and l.attrs.get("bias") is not None]
+    assert [(l.attrs["bias"], s.info[l.name].params) for l in adds] == [(tuple(pos.shape[1:]), pos.numel())]
+    assert not [l for l in s.layers if l.type == "custom" and l.attrs["kind"] == "add"]
+    assert s.total_params == sum(p.numel() for p in model.parameters())
+    fig = netviz.render(s, style="bars")
+    assert "bias" in {t.text for t in fig.scene.texts()}
+
+    net = parse_spec("input: 5x4\nlayers:\n  - add: {name: pos, bias: 5x4}\n  - fc: 3\n")
+    built = build(net).eval()
+    assert sum(p.numel() for p in built.pos.parameters()) == 20
+    with torch.no_grad():
+        built.pos.bias.copy_(torch.randn(5, 4))
+        x = torch.randn(2, 5, 4)
+        assert torch.equal(built.pos(x), x + built.pos.bias)
+    traced = trace_module(built, (5, 4))
+    layer = next(l for l in traced.layers if l.type == "add")
+    assert dict(layer.attrs) == {"bias": (5, 4)} and traced.info[layer.name].params == 20
+
+
+@pytest.mark.parametrize("spec,words", [
+    ("  - add: {name: a}\n", r"add with one input adds a learned addend: give its shape, e.g. bias: 5x4"),
+    ("  - add: {name: a, bias: 3x4}\n", r"the learned addend 3x4 does not broadcast over 5x4"),
+    ("  - fc: {name: f, out: 4}\n  - add: {name: a, inputs: [f, input], bias: 4}\n",
+     r"add with two or more inputs sums them: leave 'bias' out"),
+])
+def test_add_refuses_a_bias_that_does_not_fit_in_one_line(spec, words):
+    from netviz.errors import NetvizError
+    from netviz.readers import parse_spec
+    from netviz.shapes import infer
+    net = parse_spec("input: 5x4\nlayers:\n" + spec, file="net.yaml")
+    with pytest.raises(NetvizError, match=r"net.yaml:\d+:\d+: .*" + words):
+        infer(net)
