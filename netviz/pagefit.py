@@ -136,9 +136,24 @@ def split(item, cuts) -> list[tuple[int, object]]:
             out.append((bisect.bisect_right(cuts, mid),
                         replace(item, points=tuple(pts), arrow=item.arrow and n == len(pieces) - 1)))
         return out
+    if isinstance(item, Polygon) and item.opacity == 1.0:
+        box = _upright_box(item.points)
+        if box is not None and any(box[0] < c < box[2] for c in cuts):  # a frame drawn as a polygon
+            item = Rect(box[0], box[1], box[2] - box[0], box[3] - box[1], fill=item.fill, stroke=item.stroke,
+                        stroke_width=item.stroke_width, dash=item.dash, cls=item.cls)
     if isinstance(item, Rect) and any(item.x < c < item.x + item.w for c in cuts):
         return _split_frame(item, cuts)
     return [(bisect.bisect_right(cuts, _anchor_x(item)), item)]
+
+
+def _upright_box(points) -> tuple[float, float, float, float] | None:
+    """(x0, y0, x1, y1) of four points that are an upright rectangle, else None."""
+    if len(points) != 4:
+        return None
+    xs, ys = sorted({p[0] for p in points}), sorted({p[1] for p in points})
+    if len(xs) != 2 or len(ys) != 2 or len(set(points)) != 4:
+        return None
+    return xs[0], ys[0], xs[1], ys[1]
 
 
 def _split_frame(rect: Rect, cuts) -> list[tuple[int, object]]:

@@ -299,7 +299,47 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
         height += 8 + lh
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),
-                 title=f"{name} (blocks)", desc=common.network_desc(shaped), background=theme["background"])
+                 title=f"{name} (blocks)", desc=common.network_desc(shaped), background=theme["background"],
+                 meta=dict(zip(("cuts", "inner_cuts"), _cuts(items)), axis=(dy, colours["arrow"], LINE_WIDTH)))
+
+
+def _gaps(spans, least: float) -> list[float]:
+    cuts, right = [], None
+    for x0, x1 in sorted(spans):
+        if right is not None and x0 > right + least:
+            cuts.append(round((right + x0) / 2, 3))
+        right = x1 if right is None else max(right, x1)
+    return cuts
+
+
+def _cuts(items) -> tuple[list[float], list[float]]:
+    """Where the row may be cut when it wraps (netviz.pagefit): between two
+    top-level modules or blocks, where no block, label or frame is; and,
+    used only inside a module wider than the printed row, between the
+    blocks of its lanes, never inside the modules and runs nested in it,
+    whose frames stay whole."""
+    from ..scene import bounds
+    frames, spans = [], []
+
+    def walk(group_items):
+        for item in group_items:
+            if isinstance(item, Group) and item.cls in ("frame", "frame folded"):
+                frames.append(bounds(item))
+            elif isinstance(item, Group) and (item.cls or "").split()[0] in ("block", "slab"):
+                b = bounds(item)
+                spans.append((b[0], b[2]))
+            elif isinstance(item, Group):
+                walk(item.children)
+            elif isinstance(item, Text) and item.cls != "title":
+                b = bounds(item)
+                spans.append((b[0], b[2]))
+    walk(items)
+
+    def inside(a, b) -> bool:
+        return a != b and b[0] <= a[0] and a[2] <= b[2] and b[1] <= a[1] and a[3] <= b[3]
+    top = [(f[0], f[2]) for f in frames if not any(inside(f, g) for g in frames)]
+    nested = [(f[0], f[2]) for f in frames if any(inside(f, g) for g in frames)]
+    return _gaps(spans + top, 0.0), _gaps(spans + nested, 4.0)
 
 
 def _frames(frames, units: list[Unit], theme) -> tuple[list, list]:
