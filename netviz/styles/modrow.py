@@ -67,8 +67,8 @@ class _Row:
         self.labels: list = []
         self.marks: list = []
         self.tangles: list = []  # frames laid out by dot, over the row's line
-        self.seams: list[tuple[float, float, int]] = []  # (x, y, depth) between two items of a lane
-        self.depth = 0  # how many sequences the one being drawn is inside
+        self.seams: list[tuple[float, float, int]] = []  # (x, y, depth of nesting) between two items
+        self.depth = 0
         self.placed: dict = {}  # id(tangle) -> tangle.Placement
         self.barred: list[tuple[Column, float]] = []
         self.tables: dict[int, fold.Table] = {}
@@ -482,11 +482,9 @@ def _cuts(row: _Row, items) -> list[float]:
 
 
 def _inner_cuts(row: _Row, cy: float) -> list[float]:
-    """Where the row may be cut inside a module, for a module wider than the
-    printed row (netviz.pagefit): between two items of a lane drawn on the
-    row's line (a long backbone inside a segmentation head's module, whose
-    other lane is a short skip under it); not inside the modules and runs
-    of that lane, whose frames and tables stay whole."""
+    """Cuts for a module wider than the printed row (netviz.pagefit): between
+    the items of a top-level module's lane on the row's line, not inside the
+    modules and runs of that lane (their frames and tables stay whole)."""
     return sorted({round(x, 3) for x, y, depth in row.seams if depth == 2 and abs(y - cy) < 1e-6})
 
 
