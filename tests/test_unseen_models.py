@@ -409,3 +409,18 @@ def test_an_upright_polygon_frame_is_cut_like_a_rectangle():
     assert all(isinstance(p, (Rect, Path)) for _, p in parts)
     slanted = Polygon(((0, 0), (100, 10), (100, 40), (0, 40)), fill="#eee")
     assert pagefit.split(slanted, [30.0]) == [(1, slanted)]  # a box's face: moved whole
+
+
+def test_blocks_wrapped_rows_each_hold_a_block():
+    """A module cut for a column is cut between its blocks, never in its
+    margin: no row holds only a sliver of a frame and the lines beside it."""
+    from netviz.scene import bounds
+    fig = netviz.render("torchvision:lraspp_mobilenet_v3_large", style="blocks", fit="column", device="meta")
+    scene = fig.scene
+    links = [p for g in _groups(scene.children) if g.id == "wrap-links" for p in g.children]
+    edges = [0.0] + [link.points[2][1] for link in links] + [scene.height]
+    centres = [(lambda b: (b[1] + b[3]) / 2)(bounds(g)) for g in _groups(scene.children)
+               if (g.cls or "").startswith("block ")]
+    assert len(edges) - 1 == scene.meta["rows"] >= 5
+    for top, bottom in zip(edges, edges[1:]):
+        assert any(top <= c <= bottom for c in centres), (top, bottom)

@@ -339,7 +339,14 @@ def _cuts(items) -> tuple[list[float], list[float]]:
         return a != b and b[0] <= a[0] and a[2] <= b[2] and b[1] <= a[1] and a[3] <= b[3]
     top = [(f[0], f[2]) for f in frames if not any(inside(f, g) for g in frames)]
     nested = [(f[0], f[2]) for f in frames if any(inside(f, g) for g in frames)]
-    return _gaps(spans + top, 0.0), _gaps(spans + nested, 4.0)
+
+    def between_blocks(c) -> bool:  # of one top-level frame, not in its margin
+        for f0, f1 in top:
+            held = [sp for sp in spans + nested if f0 <= sp[0] and sp[1] <= f1]
+            if f0 < c < f1:
+                return any(sp[1] < c for sp in held) and any(sp[0] > c for sp in held)
+        return False
+    return _gaps(spans + top, 0.0), [c for c in _gaps(spans + nested, 4.0) if between_blocks(c)]
 
 
 def _frames(frames, units: list[Unit], theme) -> tuple[list, list]:
