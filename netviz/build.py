@@ -91,12 +91,16 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
     if t == "adaptive_maxpool":
         return nn.AdaptiveMaxPool2d(a["output"])
     if t == "global_avgpool":
+        if not a.get("keepdim", True):
+            return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         return nn.AdaptiveAvgPool2d(1)
     if t == "flatten":
         return nn.Flatten()
     if t == "fc":
         return nn.Linear(ins[0][-1], a["out"], bias=a["bias"])
     if t == "dropout":
+        if a.get("drops", "elements") != "elements":
+            return modern_classes()["stochastic_depth"](a["p"], a["drops"])
         return nn.Dropout(a["p"])
     if t == "embedding":
         return nn.Embedding(a["num"], a["dim"], padding_idx=a.get("padding_idx"))
@@ -114,6 +118,8 @@ def _layer_module(torch, layer: Layer, ins: tuple, shaped: ShapedNetwork, inplac
     if t == "softmax":
         return nn.Identity()  # folded into the cross-entropy loss: the model returns logits
     if t == "add":
+        if a.get("bias") is not None:
+            return modern_classes()["add_bias"](a["bias"])
         return add_class()()
     if t == "concat":
         return concat_class()()

@@ -120,7 +120,9 @@ TYPES: tuple[LayerType, ...] = (
               (Field("output", "pair_pos", REQUIRED, "output size: n or [h, w]"),),
               short="output", aliases=("adaptivemaxpool2d", "adaptive_max_pool")),
     LayerType("global_avgpool", "avgpool", "Average over the whole spatial extent "
-              "(adaptive average pooling to 1x1).", aliases=("gap",)),
+              "(adaptive average pooling to 1x1; x.mean((2, 3), keepdim=True)).",
+              (Field("keepdim", "bool", True, "keep the 1x1: false gives the C features alone, "
+                     "as x.mean((2, 3)) does"),), aliases=("gap",)),
     LayerType("flatten", "flatten", "Flatten CxHxW into one vector of C*H*W features."),
     LayerType("fc", "fc", "Fully connected layer (torch.nn.Linear), applied to the "
               "last dimension of its input as torch does: put a flatten before it "
@@ -128,8 +130,15 @@ TYPES: tuple[LayerType, ...] = (
         Field("out", "pos", REQUIRED, "output features"),
         Field("bias", "bool", True, "learn an additive bias"),
     ), short="out", aliases=("linear", "dense", "innerproduct", "fully_connected")),
-    LayerType("dropout", "dropout", "Dropout (only active in training).",
-              (Field("p", "prob", 0.5, "probability of zeroing an element"),), short="p"),
+    LayerType("dropout", "dropout", "Dropout (only active in training): of single elements "
+              "(torch.nn.Dropout), or, with drops: samples or batch, stochastic depth "
+              "(torchvision.ops.StochasticDepth): a residual branch's whole output dropped for "
+              "some samples of the batch, or for the whole batch at once; what is kept is "
+              "scaled by 1/(1-p).", (
+        Field("p", "prob", 0.5, "probability of zeroing an element (a sample's output, the batch's)"),
+        Field("drops", "str", "elements", "what is dropped together: elements, samples "
+              "(stochastic depth's row mode) or batch"),
+    ), short="p"),
     LayerType("batchnorm", "batchnorm", "Batch normalisation over channels "
               "(torch.nn.BatchNorm2d, or BatchNorm1d on vectors).", (
         Field("eps", "float", 1e-5, "added to the variance"),
@@ -195,8 +204,11 @@ TYPES: tuple[LayerType, ...] = (
     LayerType("softmax", "softmax", "Softmax over the classes: the network's output.",
               aliases=("prob",)),
     LayerType("add", "add", "Element-wise sum of two or more inputs of the same shape "
-              "(residual connections).", aliases=("sum", "eltwise"),
-              min_inputs=2, max_inputs=None),
+              "(residual connections), or of one input and a learned addend broadcast over it "
+              "as torch does (ViT's position embedding).", (
+        Field("bias", "shape", None, "one input: the shape of the learned addend, e.g. 197x768 "
+              "for ViT-B/16's position embedding"),
+    ), aliases=("sum", "eltwise"), min_inputs=1, max_inputs=None),
     LayerType("concat", "concat", "Concatenation along the channels (Inception "
               "branches); all inputs share their other dimensions.",
               aliases=("cat",), min_inputs=2, max_inputs=None),

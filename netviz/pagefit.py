@@ -7,8 +7,10 @@ rows, each as wide as the smallest text allows, so that the text grows; the
 scene then carries its printed width (the SVG's width="85mm", the PDF's page
 size). Wrapping is a transform of the laid-out scene, so every style gets it:
 a style may say where its row may be cut (``scene.meta["cuts"]``: x positions
-between its top-level cells or modules), the height of the line that runs
-along it (``scene.meta["axis"]``) and where its bar chart starts
+between its top-level cells or modules, and ``scene.meta["inner_cuts"]``,
+used only inside a part wider than the row: between the items of a module's
+lane on the row's line), the height of the line that runs along it
+(``scene.meta["axis"]``) and where its bar chart starts
 (``scene.meta["bars"]``: the top of the chart's band and the least gap
 above it, so that each row's bars rise to what that row draws above them);
 where it says nothing, the row is cut in the gaps that no shape or text
@@ -145,9 +147,24 @@ def split(item, cuts) -> list[tuple[int, object]]:
             out.append((bisect.bisect_right(cuts, mid),
                         replace(item, points=tuple(pts), arrow=item.arrow and n == len(pieces) - 1)))
         return out
+    if isinstance(item, Polygon) and item.opacity == 1.0:
+        box = _upright_box(item.points)
+        if box is not None and any(box[0] < c < box[2] for c in cuts):  # a frame drawn as a polygon
+            item = Rect(box[0], box[1], box[2] - box[0], box[3] - box[1], fill=item.fill, stroke=item.stroke,
+                        stroke_width=item.stroke_width, dash=item.dash, cls=item.cls)
     if isinstance(item, Rect) and any(item.x < c < item.x + item.w for c in cuts):
         return _split_frame(item, cuts)
     return [(bisect.bisect_right(cuts, _anchor_x(item)), item)]
+
+
+def _upright_box(points) -> tuple[float, float, float, float] | None:
+    """(x0, y0, x1, y1) of four points that are an upright rectangle, else None."""
+    if len(points) != 4:
+        return None
+    xs, ys = sorted({p[0] for p in points}), sorted({p[1] for p in points})
+    if len(xs) != 2 or len(ys) != 2 or len(set(points)) != 4:
+        return None
+    return xs[0], ys[0], xs[1], ys[1]
 
 
 def _split_frame(rect: Rect, cuts) -> list[tuple[int, object]]:
@@ -202,6 +219,19 @@ def free_cuts(items) -> list[float]:
     return cuts
 
 
+def _atoms(band, cuts: list[float]) -> tuple[list[float], list]:
+    """The cuts that separate something from something, and the bounds of
+    what lies between each two (spans with nothing in them join their neighbours)."""
+    if not cuts:
+        return [], [_union([bounds(i) for i in band])]
+    atoms: dict[int, list] = {}
+    for item in band:
+        for k, part in split(item, cuts):
+            atoms.setdefault(k, []).append(bounds(part))
+    filled = sorted(k for k, b in atoms.items() if _union(b) is not None)
+    return [cuts[k - 1] for k in filled[1:]], [_union(atoms[k]) for k in filled]
+
+
 def _rows(width, n_atoms: int, limit: float) -> list[tuple[int, int]]:
     """Consecutive atoms shared into rows (first, end) no wider than LIMIT
     (an atom wider than that has a row of its own)."""
@@ -244,18 +274,16 @@ def wrap(scene: Scene, widest: float) -> Scene:
     if whole is None:
         return scene
     left, right = whole[0], max(0.0, scene.width - whole[2])
+    limit = widest - left - right
     cuts = sorted(set(scene.meta.get("cuts") or free_cuts(band)))
+    cuts, boxes = _atoms(band, cuts)
+    inner = [c for c in scene.meta.get("inner_cuts") or () if c not in cuts
+             and any(b[0] < c < b[2] and b[2] - b[0] > limit for b in boxes)]
+    if inner:  # a part too wide for the row is cut inside too, where its style allows
+        cuts, boxes = _atoms(band, sorted(set(cuts) | set(inner)))
     if not cuts:
         return scene
-    atoms: dict[int, list] = {}
-    for item in band:
-        for k, part in split(item, cuts):
-            atoms.setdefault(k, []).append(bounds(part))
-    # spans with nothing in them join their neighbours
-    filled = sorted(k for k, b in atoms.items() if _union(b) is not None)
-    cuts = [cuts[k - 1] for k in filled[1:]]
-    boxes = [_union(atoms[k]) for k in filled]
-    rows = _partition(boxes, widest - left - right)
+    rows = _partition(boxes, limit)
     if len(rows) < 2:
         return scene
     row_cuts = [cuts[end - 1] for _, end in rows[:-1]]

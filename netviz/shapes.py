@@ -232,7 +232,7 @@ def _adaptive(ctx):
 @rule("global_avgpool")
 def _gap(ctx):
     c, _, _ = ctx.chw()
-    return (c, 1, 1), 0, 0
+    return ((c, 1, 1) if ctx.layer.attrs.get("keepdim", True) else (c,)), 0, 0
 
 
 @rule("flatten")
@@ -320,14 +320,37 @@ def _lrn(ctx):
     return shape, 0, 0
 
 
-@rule("dropout", "softmax", *ACTIVATIONS)
+@rule("softmax", *ACTIVATIONS)
 def _same(ctx):
+    return ctx.ins[0], 0, 0
+
+
+DROPS = ("elements", "samples", "batch")  # torch.nn.Dropout; StochasticDepth's row and batch modes
+
+
+@rule("dropout")
+def _dropout(ctx):
+    drops = ctx.layer.attrs.get("drops", "elements")
+    if drops not in DROPS:
+        ctx.fail(f"unknown dropout drops {drops!r}: use {', '.join(DROPS)}")
     return ctx.ins[0], 0, 0
 
 
 @rule("add")
 def _add(ctx):
     first = ctx.ins[0]
+    bias = ctx.layer.attrs.get("bias")
+    if len(ctx.ins) == 1:
+        if bias is None:
+            ctx.fail("add with one input adds a learned addend: give its shape, e.g. bias: "
+                     f"{format_shape(first)}, or give 'inputs', the layers it sums")
+        bias = tuple(bias)
+        if len(bias) > len(first) or any(b not in (1, f) for b, f in zip(bias[::-1], first[::-1])):
+            ctx.fail(f"the learned addend {format_shape(bias)} does not broadcast over "
+                     f"{format_shape(first)} without changing its shape")
+        return first, prod(bias), 0
+    if bias is not None:
+        ctx.fail("add with two or more inputs sums them: leave 'bias' out")
     for src, shape in zip(ctx.layer.inputs[1:], ctx.ins[1:]):
         if shape != first:
             ctx.fail(f"cannot add {ctx.layer.inputs[0]} ({format_shape(first)}) and "

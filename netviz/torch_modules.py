@@ -155,7 +155,8 @@ _modern: dict = {}
 
 def modern_classes() -> dict:
     """The modules of the layer types transformers brought (defined once):
-    "channel_norm", "attention", "products", "window_attention", "mul"."""
+    "channel_norm", "attention", "products", "window_attention", "mul",
+    "stochastic_depth", "add_bias"."""
     if not _modern:
         _modern.update(_define_modern())
     return _modern
@@ -285,5 +286,41 @@ def _define_modern() -> dict:
         def forward(self, x, gate=None):
             return x * (self.scale if gate is None else gate)
 
+    class StochasticDepth(nn.Module):
+        """Stochastic depth, as torchvision.ops.StochasticDepth: in training, a
+        residual branch's output zeroed with probability ``p`` for each sample
+        (``drops="samples"``) or for the whole batch (``"batch"``), the rest
+        scaled by 1/(1-p); nothing in evaluation."""
+
+        def __init__(self, p: float, drops: str = "samples"):
+            super().__init__()
+            if drops not in ("samples", "batch"):
+                raise ValueError(f"drops must be samples or batch, got {drops!r}")
+            self.p, self.drops = float(p), drops
+
+        def extra_repr(self):
+            return f"p={self.p}, drops={self.drops}"
+
+        def forward(self, x):
+            if not self.training or self.p == 0.0:
+                return x
+            shape = (x.shape[0],) + (1,) * (x.dim() - 1) if self.drops == "samples" else (1,) * x.dim()
+            keep = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1.0 - self.p)
+            if self.p < 1.0:
+                keep = keep / (1.0 - self.p)
+            return x * keep
+
+    class AddBias(nn.Module):
+        """One input plus a learned addend of shape ``bias`` (a position
+        embedding), broadcast as torch does."""
+
+        def __init__(self, bias):
+            super().__init__()
+            self.bias = nn.Parameter(torch.zeros(tuple(bias)))
+
+        def forward(self, x):
+            return x + self.bias
+
     return {"channel_norm": ChannelLayerNorm, "attention": SelfAttention,
-            "products": DotProductAttention, "window_attention": WindowAttention, "mul": Mul}
+            "products": DotProductAttention, "window_attention": WindowAttention, "mul": Mul,
+            "stochastic_depth": StochasticDepth, "add_bias": AddBias}

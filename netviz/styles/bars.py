@@ -51,6 +51,8 @@ def label_for(layer) -> list[str]:
         return attention_label(layer)
     if cat == "mul":
         return ["scale"] if layer.attrs.get("scale") is not None else []
+    if cat == "add":
+        return ["bias"] if layer.attrs.get("bias") is not None else []
     return []
 
 

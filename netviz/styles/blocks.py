@@ -64,7 +64,10 @@ class Unit:
 
     @property
     def boxed(self) -> bool:
-        return self.kind not in ("fc", "output", *MARKERS) and len(self.shape) == 3
+        """A map is a box, a fully connected layer's too where it is applied at
+        each position of a map (ConvNeXt's and Swin's MLPs on channels-last
+        maps); a vector or a sequence is a bar."""
+        return self.kind not in ("output", *MARKERS) and len(self.shape) == 3
 
     @property
     def marked(self) -> bool:
@@ -112,7 +115,7 @@ def plan(shaped: ShapedNetwork) -> tuple[list[Unit], list[tuple[int, int]]]:
         owner[layer.name] = len(units)
         if cat == "conv":
             found = pool_after(shaped, layer)
-            if found is not None:
+            if found is not None and len(shaped.info[found[1].name].output) == 3:  # a map: its slab
                 unit.pool = found[1]
                 owner[unit.pool.name] = len(units)
         units.append(unit)
@@ -182,8 +185,10 @@ def _tip(u: Unit, shaped: ShapedNetwork) -> str:
 
 def _same(u: Unit) -> tuple:
     """What makes two blocks the same, for folding identical modules: what
-    is drawn, and every layer's type and settings."""
-    return (u.kind, u.shape, u.pool_shape, tuple((l.type, repr(sorted(l.attrs.items()))) for l in u.layers))
+    is drawn, and every layer's type and settings (a dropout's probability
+    aside: stochastic depth grows block by block, and is not drawn)."""
+    return (u.kind, u.shape, u.pool_shape,
+            tuple((l.type, "" if l.type == "dropout" else repr(sorted(l.attrs.items()))) for l in u.layers))
 
 
 def modules_of(shaped: ShapedNetwork, units: list[Unit]) -> list:
@@ -294,7 +299,54 @@ def build(shaped: ShapedNetwork, options: common.RenderOptions) -> Scene:
         height += 8 + lh
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(height), children=tuple(items),
-                 title=f"{name} (blocks)", desc=common.network_desc(shaped), background=theme["background"])
+                 title=f"{name} (blocks)", desc=common.network_desc(shaped), background=theme["background"],
+                 meta=dict(zip(("cuts", "inner_cuts"), _cuts(items)), axis=(dy, colours["arrow"], LINE_WIDTH)))
+
+
+def _gaps(spans, least: float) -> list[float]:
+    cuts, right = [], None
+    for x0, x1 in sorted(spans):
+        if right is not None and x0 > right + least:
+            cuts.append(round((right + x0) / 2, 3))
+        right = x1 if right is None else max(right, x1)
+    return cuts
+
+
+def _cuts(items) -> tuple[list[float], list[float]]:
+    """Where the row may be cut when it wraps (netviz.pagefit): between two
+    top-level modules or blocks, where no block, label or frame is; and,
+    used only inside a module wider than the printed row, between the
+    blocks of its lanes, never inside the modules and runs nested in it,
+    whose frames stay whole."""
+    from ..scene import bounds
+    frames, spans = [], []
+
+    def walk(group_items):
+        for item in group_items:
+            if isinstance(item, Group) and item.cls in ("frame", "frame folded"):
+                frames.append(bounds(item))
+            elif isinstance(item, Group) and (item.cls or "").split()[0] in ("block", "slab"):
+                b = bounds(item)
+                spans.append((b[0], b[2]))
+            elif isinstance(item, Group):
+                walk(item.children)
+            elif isinstance(item, Text) and item.cls != "title":
+                b = bounds(item)
+                spans.append((b[0], b[2]))
+    walk(items)
+
+    def inside(a, b) -> bool:
+        return a != b and b[0] <= a[0] and a[2] <= b[2] and b[1] <= a[1] and a[3] <= b[3]
+    top = [(f[0], f[2]) for f in frames if not any(inside(f, g) for g in frames)]
+    nested = [(f[0], f[2]) for f in frames if any(inside(f, g) for g in frames)]
+
+    def between_blocks(c) -> bool:  # of one top-level frame, not in its margin
+        for f0, f1 in top:
+            held = [sp for sp in spans + nested if f0 <= sp[0] and sp[1] <= f1]
+            if f0 < c < f1:
+                return any(sp[1] < c for sp in held) and any(sp[0] > c for sp in held)
+        return False
+    return _gaps(spans + top, 0.0), [c for c in _gaps(spans + nested, 4.0) if between_blocks(c)]
 
 
 def _frames(frames, units: list[Unit], theme) -> tuple[list, list]:

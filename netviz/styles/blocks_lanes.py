@@ -178,6 +178,8 @@ class Lanes:
 
     def run(self, part: Part, run: Run) -> None:
         first_unit, first_frame = len(part.units), len(part.frames)
+        before = (part.top, part.bottom)
+        part.top = part.bottom = 0.0  # the frame spans the run's own blocks, not those before it
         self.seq(part, run.items)
         boxes = [bounds(self.units[j]) for j in part.units[first_unit:]] + [f.box for f in part.frames[first_frame:]]
         x0 = min(b[0] for b in boxes) - FRAME_PAD
@@ -185,7 +187,7 @@ class Lanes:
         frame = Frame([x0, part.top - FRAME_PAD, x1, part.bottom + MARK_ROOM], run.repeat,
                       [c for copy in run.copies for c in copy if c is not None])
         part.frames.insert(first_frame, frame)
-        part.top, part.bottom = frame.box[1], frame.box[3]
+        part.top, part.bottom = _span(*before, frame.box[1], frame.box[3])
         part.right = part.wall = x1
 
     def module(self, part: Part, m: Module) -> None:

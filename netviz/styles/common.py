@@ -30,7 +30,9 @@ def category(layer: Layer) -> str:
 # activation.
 PLUMBING = frozenset({"view", "reshape", "permute", "transpose", "contiguous", "flatten", "unflatten",
                       "squeeze", "unsqueeze", "expand", "getitem", "chunk", "split", "slice", "identity",
-                      "stochasticdepth", "dropout", "clone", "to", "type_as", "float", "detach"})
+                      "stochasticdepth", "dropout", "clone", "to", "type_as", "float", "detach",
+                      # torchvision's MaxViT: windows and grids cut out of a map and put back
+                      "windowpartition", "windowdepartition", "swapaxes"})
 
 # Categories that are never cells: they are drawn as part of the layer before.
 HIDDEN = frozenset({"act", "dropout", "flatten", "plumbing"})

@@ -151,9 +151,11 @@ KEYS = "abcdefghijklmnopqrstuvwxyz"
 
 def copy_names(names: list[str]) -> list[str]:
     """Short names of the copies: the part of their layer names that tells
-    them apart ("3a" of inception3a_branch1), or their numbers from 1."""
+    them apart ("3a" of inception3a_branch1, "1" of RegNet's block2-1), or
+    their numbers from 1. A hyphen separates parts too: the table writes a
+    range of copies as "first-last", which "2-1-2-2" would not read as."""
     numbers = [str(k + 1) for k in range(len(names))]
-    parts = [re.split(r"[._]", n) for n in names]
+    parts = [re.split(r"[._-]", n) for n in names]
     i = 0
     while all(len(p) > i for p in parts) and len({p[i] for p in parts}) == 1:
         i += 1

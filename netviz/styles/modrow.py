@@ -68,6 +68,8 @@ class _Row:
         self.labels: list = []
         self.marks: list = []
         self.tangles: list = []  # frames laid out by dot, over the row's line
+        self.seams: list[tuple[float, float, int]] = []  # (x, y, depth of nesting) between two items
+        self.depth = 0
         self.placed: dict = {}  # id(tangle) -> tangle.Placement
         self.barred: list[tuple[Column, float]] = []
         self.tables: dict[int, fold.Table] = {}
@@ -278,7 +280,8 @@ class _Row:
     def draw_seq(self, items, x: float, y: float, on_axis: bool) -> tuple[float, float]:
         """Draw ITEMS from X along the line at Y; the centres of the first and last."""
         centres = []
-        for item in items:
+        self.depth += 1
+        for k, item in enumerate(items):
             box = self.measure(item)
             if isinstance(item, Cell):
                 cx = x + box.w / 2
@@ -291,6 +294,9 @@ class _Row:
             else:
                 centres.append(self.draw_module(item, x, y, on_axis))
             x += box.w
+            if k < len(items) - 1:
+                self.seams.append((x, y, self.depth))
+        self.depth -= 1
         return centres[0][0], centres[-1][1]
 
     def link(self, points, cls: str, dash=None) -> None:
@@ -476,7 +482,8 @@ def layout(shaped: ShapedNetwork, columns: list[Column], items: list, options: c
     name = shaped.network.title or shaped.network.name
     return Scene(width=math.ceil(width), height=math.ceil(bottom + MARGIN), children=tuple(body),
                  title=f"{name} ({style})", desc=common.network_desc(shaped), background=theme["background"],
-                 meta={"cuts": _cuts(row, items), "axis": (cy, theme["label"], LINE),
+                 meta={"cuts": _cuts(row, items), "inner_cuts": _inner_cuts(row, cy),
+                       "axis": (cy, theme["label"], LINE),
                        **({"bars": (bars_band, 12.0)} if with_bars else {})})
 
 
@@ -493,3 +500,10 @@ def _cuts(row: _Row, items) -> list[float]:
         x += row.measure(item).w
         cuts.append(x)
     return cuts[:-1]
+
+
+def _inner_cuts(row: _Row, cy: float) -> list[float]:
+    """Cuts for a module wider than the printed row (netviz.pagefit): between
+    the items of a top-level module's lane on the row's line, not inside the
+    modules and runs of that lane (their frames and tables stay whole)."""
+    return sorted({round(x, 3) for x, y, depth in row.seams if depth == 2 and abs(y - cy) < 1e-6})

@@ -259,7 +259,7 @@ def signature(item, columns, key=cell_text) -> tuple:
     return ("module", item.shortcut, merge, lanes)
 
 
-MAX_PERIOD = 4  # the longest sequence of items looked for as a repeating run
+MAX_PERIOD = 12  # the longest sequence of items looked for as a repeating run (a MaxViT block: 11)
 
 
 def collapse(items: list, columns, key=cell_text) -> list:

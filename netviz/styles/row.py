@@ -411,7 +411,7 @@ def bar_for(layer: Layer, shaped: ShapedNetwork, metric: str,
     if metric == "size":
         out = info.output
         if layout is None:
-            layout = {3: tensors.CHW, 2: tensors.SEQ}.get(len(out), tensors.VEC)
+            layout = tensors.CHW if len(out) > 3 else {3: tensors.CHW, 2: tensors.SEQ}.get(len(out), tensors.VEC)
         side = tensors.side(out, layout)
         if layer.type == "input" and len(out) == 1 and any(
                 shaped.network[c].type == "embedding" for c in shaped.network.consumers[layer.name]):

@@ -1,5 +1,5 @@
 """How the cell styles name and measure a layer's output: its layout (a
-channels-first map CxHxW, a channels-last map HxWxC as ConvNeXt and Swin
+channels-first map CxHxW or volume CxDxHxW, a channels-last map HxWxC as ConvNeXt and Swin
 carry between their permutes, a sequence of tokens TxD, a vector), its label
 (maps always C*H*W, sequences 197x768) and its bar (a map's side, a
 sequence's length; the two on scales of their own where a figure has both)."""
@@ -24,6 +24,8 @@ def layouts(shaped: ShapedNetwork) -> dict[str, str]:
         shape = info[layer.name].output
         if len(shape) == 2:
             out[layer.name] = SEQ
+        elif len(shape) > 3:  # a channels-first volume, CxDxHxW: a video's frames, a 3-D scan
+            out[layer.name] = CHW
         elif len(shape) != 3:
             out[layer.name] = VEC
         elif layer.type == "attention" and layer.attrs.get("kind") == "windowed":
@@ -57,9 +59,10 @@ def shape_text(shape: tuple, layout: str) -> str:
 
 
 def side(shape: tuple, layout: str) -> int:
-    """A bar's height: a map's side, a sequence's length; 1 for a vector."""
+    """A bar's height: a map's side (a volume's height), a sequence's length;
+    1 for a vector."""
     if layout == CHW:
-        return shape[1]
+        return shape[-2]
     if layout in (HWC, SEQ):
         return shape[0]
     return 1

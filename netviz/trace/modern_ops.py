@@ -1,8 +1,8 @@
 """The traced calls that are normalisation, attention or gating layers: the
 torch modules (nn.LayerNorm, GroupNorm, RMSNorm, MultiheadAttention, netviz's
-own, ConvNeXt's LayerNorm2d known by name) and the functions (F.layer_norm,
+own, ConvNeXt's LayerNorm2d and torchvision's StochasticDepth known by name) and the functions (F.layer_norm,
 F.group_norm, F.rms_norm, F.scaled_dot_product_attention, torchvision's
-shifted_window_attention, x * y). Each gives (type, attrs) or None; the
+shifted_window_attention, x * y, x + a learned addend). Each gives (type, attrs) or None; the
 tracer keeps the type only where the shape engine agrees with what was measured.
 """
 from __future__ import annotations
@@ -66,8 +66,18 @@ def _window_attention(m):
                   rel_pos=m.rel_pos_table is not None, dropout=m.dropout)
 
 
+def _stochastic_depth(m):
+    """torchvision.ops.StochasticDepth: dropout of whole samples (its row
+    mode) or of the whole batch."""
+    drops = {"row": "samples", "batch": "batch"}.get(getattr(m, "mode", None))
+    if drops is None:
+        return None
+    return _attrs("dropout", p=float(m.p), drops=drops)
+
+
 # classes of other libraries known by name, so that importing them is never needed
-NAMED = {("torchvision.models.convnext", "LayerNorm2d"): _channel_layernorm}
+NAMED = {("torchvision.models.convnext", "LayerNorm2d"): _channel_layernorm,
+         ("torchvision.ops.stochastic_depth", "StochasticDepth"): _stochastic_depth}
 
 
 def modern_function(name: str, a: dict, n_data: int, n_const: int):
@@ -76,7 +86,7 @@ def modern_function(name: str, a: dict, n_data: int, n_const: int):
     shifted_window_attention (kept as one call by torch.fx), and x * y."""
     if name == "mul" and n_data == 2 and not n_const:
         return _attrs("mul")  # a gate: x * sigmoid(s)
-    if name == "mul" and n_data == 1 and n_const == 1:
+    if name in ("mul", "add") and n_data == 1 and n_const == 1 and a.get("alpha", 1) == 1:
         from torch.nn import Parameter
         scale = [t for t in (a.get("input"), a.get("other")) if isinstance(t, Parameter)]
         if len(scale) != 1:
@@ -84,6 +94,8 @@ def modern_function(name: str, a: dict, n_data: int, n_const: int):
         shape = tuple(scale[0].shape)
         while len(shape) > 1 and shape[0] == 1:  # (1, 1, C) on (N, T, C): the batch's 1s
             shape = shape[1:]
+        if name == "add":
+            return _attrs("add", bias=shape)  # a learned addend: a position embedding
         return _attrs("mul", scale=shape)  # a learned layer scale
     if n_data != 1 and name in ("layer_norm", "group_norm", "rms_norm"):
         return None
@@ -135,6 +147,8 @@ def modern_module_table() -> dict:
         own["window_attention"]: _window_attention,
         own["products"]: lambda m: _attrs("attention", heads=m.heads, project=False,
                                           dropout=m.dropout),
+        own["stochastic_depth"]: lambda m: _attrs("dropout", p=m.p, drops=m.drops),
+        own["add_bias"]: lambda m: _attrs("add", bias=tuple(m.bias.shape)),
         own["mul"]: lambda m: _attrs("mul", scale=tuple(m.scale.shape) if m.scale is not None
                                      else None),
     }

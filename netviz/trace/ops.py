@@ -315,9 +315,9 @@ def function_layer(name: str, args, kwargs, n_data: int, n_const: int, out_dims:
         modern = modern_function(name, a, n_data, n_const)
         if modern is not None:
             return modern
-        if name == "mean" and out_dims == 3 and a.get("keepdim") and \
-                sorted(d % 4 for d in _as_tuple(a.get("dim"))) == [2, 3]:
-            return _attrs("global_avgpool")
+        if name == "mean" and n_data == 1 and out_dims == (3 if a.get("keepdim") else 1) and \
+                a.get("dtype") is None and sorted(d % 4 for d in _as_tuple(a.get("dim"))) == [2, 3]:
+            return _attrs("global_avgpool", keepdim=bool(a.get("keepdim")))
     except (KeyError, TypeError, ValueError, IndexError):
         return None
     return None
