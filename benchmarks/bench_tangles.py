@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_branching import timed  # noqa: E402  (the same median of runs)
 
 
 def dense_block(layers: int):
@@ -30,15 +31,6 @@ def dense_block(layers: int):
         prev.append(f"d{i}")
     text += f"  - concat: {{name: out, inputs: [{', '.join(prev)}]}}\n  - flatten\n  - fc: {{name: fc, out: 10}}\n"
     return parse_spec(text)
-
-
-def timed(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main():

@@ -101,29 +101,39 @@ def measure(name, input_shape, batch, device, steps, warmup, repeats, compile_mo
     other work falls on all alike."""
     import torch
 
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
     runs = [make_step(name, input_shape, batch, device, naive, compile_mode, lrn)
             for naive, lrn in configs]
-    for step, _ in runs:
-        for _ in range(warmup):
-            step()
-        sync()
-    best = [float("inf")] * len(runs)
-    for _ in range(repeats):
-        for i, (step, _) in enumerate(runs):
-            sync()
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                step()
-            sync()
-            best[i] = min(best[i], time.perf_counter() - t0)
+    best = best_times([step for step, _ in runs], device, steps, warmup, repeats)
     del runs
     if device.type == "cuda":
         torch.cuda.empty_cache()
     return [batch * steps / t for t in best], make_desc(device, compile_mode)
+
+
+def best_times(fns, device, steps, warmup, repeats):
+    """Seconds for STEPS calls of each of FNS, the best of REPEATS rounds
+    after WARMUP calls each; they take turns in each round, so load from
+    other work falls on all alike."""
+    import torch
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    sync()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            sync()
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                fn()
+            sync()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best
 
 
 def make_desc(device, compile_mode):
@@ -258,11 +268,6 @@ def measure_lrn_share(name, input_shape, batch, device, steps, warmup, repeats, 
     two measured times, so it lies between 0 and 1 however busy the machine is,
     where subtracting two throughputs does not."""
     import torch
-
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
     step, fp = make_step(name, input_shape, batch, device, naive, compile_mode,
                          "torch" if naive else "band")
     layers = lrn_inputs(step.model, step.x, fp)
@@ -280,24 +285,8 @@ def measure_lrn_share(name, input_shape, batch, device, steps, warmup, repeats, 
             for module, t in probes:
                 module(t).float().sum().backward()
 
-    timed = (step, lrn_only)
-    for fn in timed:
-        for _ in range(warmup):
-            fn()
-    sync()
-    best = [float("inf")] * 2
-    for _ in range(repeats):
-        for i, fn in enumerate(timed):
-            sync()
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                fn()
-            sync()
-            best[i] = min(best[i], time.perf_counter() - t0)
-    del step, probes
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    return best[1] / best[0]
+    t_step, t_lrn = best_times((step, lrn_only), device, steps, warmup, repeats)
+    return t_lrn / t_step  # the model and its probes are freed on return
 
 
 def print_lrn_share(models, batches, args, device):
